@@ -1,0 +1,20 @@
+namespace NativeTransformer;
+
+/// <summary>How sentence embeddings are pooled from the last hidden state.</summary>
+public enum PoolingMode { Mean, Cls, Max }
+
+/// <summary>Options for <see cref="TransformerModel.Load"/>.</summary>
+public sealed record LoadOptions
+{
+    /// <summary>Worker threads for the forward pass; 0 = one per core.</summary>
+    public int Threads { get; init; }
+    /// <summary>Token limit per input including special tokens; longer inputs are truncated. null = the
+    /// smaller of the tokenizer's model_max_length and the model's max_position_embeddings.</summary>
+    public int? MaxLength { get; init; }
+    /// <summary>Inputs per forward pass when a call gets more texts than this.</summary>
+    public int BatchSize { get; init; } = 32;
+    /// <summary>Override the pooling read from a sentence-transformers folder (default there: its config; elsewhere Mean).</summary>
+    public PoolingMode? Pooling { get; init; }
+    /// <summary>Override L2 normalisation of embeddings (default: true when the folder has a Normalize module, else false).</summary>
+    public bool? Normalize { get; init; }
+}

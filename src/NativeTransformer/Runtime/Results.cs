@@ -1,0 +1,58 @@
+using NativeTransformer.Tokenization;
+
+namespace NativeTransformer;
+
+/// <summary>One input: a text, or a text pair (<see cref="TextPair"/> = second segment, token type 1).</summary>
+public readonly record struct TextInput(string Text, string? TextPair = null)
+{
+    public static implicit operator TextInput(string text) => new(text);
+}
+
+/// <summary>Result of a sequence classifier for one input.</summary>
+/// <param name="Label">id2label name of the best class (or "LABEL_i").</param>
+/// <param name="LabelId">Index of the best class.</param>
+/// <param name="Score">Softmax probability of the best class.</param>
+/// <param name="Logits">Raw classifier outputs.</param>
+public sealed record Classification(string Label, int LabelId, float Score, float[] Logits);
+
+/// <summary>One candidate for a [MASK] position: token, id and softmax probability.</summary>
+public sealed record FillMaskCandidate(int TokenId, string Token, float Score);
+
+/// <summary>Top-k candidates for the [MASK] at token position <see cref="Position"/>.</summary>
+public sealed record MaskPrediction(int Position, FillMaskCandidate[] Candidates);
+
+/// <summary>
+/// Everything one padded batch produced. All arrays are row-major; B = batch, S = padded sequence
+/// length, H = hidden size. Values at padded positions (mask 0) are computed but implementation-defined.
+/// </summary>
+public sealed class EncodeResult
+{
+    public required EncodedBatch Batch { get; init; }
+    public required int HiddenSize { get; init; }
+    /// <summary>hidden_states.0 (embedding output) … hidden_states.L, each [B, S, H].</summary>
+    public required float[][] HiddenStates { get; init; }
+    /// <summary>[B, H] when the model has a pooler.</summary>
+    public float[]? PoolerOutput { get; init; }
+    /// <summary>[B, labels] when the model has a classification head.</summary>
+    public float[]? Logits { get; init; }
+    public int NumLabels { get; init; }
+    /// <summary>[B, H] sentence embeddings when the folder has a pooling config (sentence-transformers).</summary>
+    public float[]? Embeddings { get; init; }
+}
+
+/// <summary>What <see cref="TransformerModel.Inspect"/> reports about a model folder.</summary>
+public sealed record ModelSummary(
+    string Directory,
+    string ModelType,
+    string Architecture,
+    int Layers,
+    int HiddenSize,
+    int AttentionHeads,
+    int IntermediateSize,
+    int VocabSize,
+    long ParameterCount,
+    long WeightBytes,
+    IReadOnlyDictionary<string, int> TensorsByDType,
+    /* e.g. pooler, classifier (labels), masked-lm, sentence-pooling (mean, normalize) */
+    IReadOnlyList<string> OutputHeads,
+    bool HasWeights);
