@@ -1,10 +1,146 @@
+using System.Text.Json;
+
 namespace NativeTransformer.Models;
 
-/// <summary>Stub; replaced by the real config record.</summary>
+/// <summary>The encoder families we run. They share one encoder; they differ in config and weight names.</summary>
+public enum ModelFamily { Bert, DistilBert, Albert }
+
+/// <summary>Feed-forward activation: <c>gelu</c> (exact, erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh approximation), <c>relu</c>.</summary>
+public enum Activation { Gelu, GeluTanh, Relu }
+
+/// <summary>
+/// An immutable view of a Hugging Face <c>config.json</c>, normalised across families: DistilBERT's
+/// <c>dim</c>/<c>n_layers</c>/<c>hidden_dim</c> become <see cref="HiddenSize"/>/<see cref="NumLayers"/>/<see cref="IntermediateSize"/>.
+/// </summary>
 public sealed record ModelConfig
 {
-    public string ModelType { get; init; } = "";
-    public int NumLayers { get; init; }
-    public int HiddenSize { get; init; }
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert"];
+    public static readonly IReadOnlyList<string> SupportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
+
+    public required string ModelType { get; init; }
+    public required ModelFamily Family { get; init; }
+    /// <summary>The <c>architectures</c> list, e.g. BertForSequenceClassification (may be empty).</summary>
+    public IReadOnlyList<string> Architectures { get; init; } = [];
+    public required int VocabSize { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int NumLayers { get; init; }
+    public required int NumHeads { get; init; }
+    public required int IntermediateSize { get; init; }
+    public required int MaxPositionEmbeddings { get; init; }
+    /// <summary>0 for DistilBERT, which has no token-type embeddings.</summary>
+    public required int TypeVocabSize { get; init; }
+    /// <summary>Size of the word/position/type embeddings; differs from <see cref="HiddenSize"/> only for ALBERT.</summary>
+    public required int EmbeddingSize { get; init; }
+    /// <summary>ALBERT: layers share weights within groups; N layers use <see cref="NumHiddenGroups"/> groups.</summary>
+    public int NumHiddenGroups { get; init; } = 1;
+    public int InnerGroupNum { get; init; } = 1;
+    public required Activation HiddenAct { get; init; }
+    public required float LayerNormEps { get; init; }
+    public int PadTokenId { get; init; }
+    /// <summary>Class names by index; empty when the config has none.</summary>
     public IReadOnlyDictionary<int, string> Id2Label { get; init; } = new Dictionary<int, string>();
+
+    public int HeadSize => HiddenSize / NumHeads;
+    public string Architecture => Architectures.Count > 0 ? Architectures[0] : ModelType;
+
+    /// <summary>Reads and validates <c>config.json</c>. Throws <see cref="ModelConfigException"/> naming the file.</summary>
+    public static ModelConfig Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (FileNotFoundException) { throw new ModelConfigException($"{path}: not found (every model folder needs a config.json)"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ModelConfigException($"{path}: cannot read: {e.Message}", e); }
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses config.json text; <paramref name="source"/> names it in errors.</summary>
+    public static ModelConfig Parse(string json, string source = "config.json")
+    {
+        RawConfig raw;
+        try { raw = JsonSerializer.Deserialize(json, ConfigJsonContext.Default.RawConfig) ?? throw new ModelConfigException($"{source}: is null"); }
+        catch (JsonException e) { throw new ModelConfigException($"{source}: not valid JSON for a model config: {e.Message}", e); }
+        return FromRaw(raw, source);
+    }
+
+    private static ModelConfig FromRaw(RawConfig r, string source)
+    {
+        string type = r.ModelType ?? throw new ModelConfigException($"{source}: no \"model_type\"; supported: {string.Join(", ", SupportedModelTypes)}");
+        var family = type switch
+        {
+            "bert" => ModelFamily.Bert,
+            "distilbert" => ModelFamily.DistilBert,
+            "albert" => ModelFamily.Albert,
+            _ => throw new ModelConfigException($"{source}: unsupported model_type \"{type}\"; supported: {string.Join(", ", SupportedModelTypes)}"),
+        };
+        bool distil = family == ModelFamily.DistilBert;
+        if (r.PositionEmbeddingType is { } pet && pet != "absolute")
+            throw new ModelConfigException($"{source}: position_embedding_type \"{pet}\" is not supported (only \"absolute\")");
+        if (distil && r.SinusoidalPosEmbds == true)
+            throw new ModelConfigException($"{source}: sinusoidal_pos_embds=true is not supported");
+
+        string act = (distil ? r.Activation : r.HiddenAct) ?? (distil ? "gelu" : "gelu");
+        var activation = act switch
+        {
+            "gelu" => Activation.Gelu,
+            "gelu_new" or "gelu_pytorch_tanh" => Activation.GeluTanh,
+            "relu" => Activation.Relu,
+            _ => throw new ModelConfigException($"{source}: unsupported activation \"{act}\"; supported: {string.Join(", ", SupportedActivations)}"),
+        };
+
+        int hidden = Require(distil ? r.Dim : r.HiddenSize, distil ? "dim" : "hidden_size", source);
+        int layers = Require(distil ? r.NLayers : r.NumHiddenLayers, distil ? "n_layers" : "num_hidden_layers", source);
+        int heads = Require(distil ? r.NHeads : r.NumAttentionHeads, distil ? "n_heads" : "num_attention_heads", source);
+        int inter = Require(distil ? r.HiddenDim : r.IntermediateSize, distil ? "hidden_dim" : "intermediate_size", source);
+        int vocab = Require(r.VocabSize, "vocab_size", source);
+        int maxPos = Require(r.MaxPositionEmbeddings ?? 512, "max_position_embeddings", source);
+        int typeVocab = distil ? 0 : Require(r.TypeVocabSize ?? 2, "type_vocab_size", source);
+        int embed = family == ModelFamily.Albert ? Require(r.EmbeddingSize ?? 128, "embedding_size", source) : hidden;
+        int groups = family == ModelFamily.Albert ? Require(r.NumHiddenGroups ?? 1, "num_hidden_groups", source) : 1;
+        int inner = family == ModelFamily.Albert ? Require(r.InnerGroupNum ?? 1, "inner_group_num", source) : 1;
+        if (hidden % heads != 0)
+            throw new ModelConfigException($"{source}: hidden size {hidden} is not divisible by the number of attention heads {heads}");
+        if (groups > layers)
+            throw new ModelConfigException($"{source}: num_hidden_groups {groups} exceeds num_hidden_layers {layers}");
+        if (inner != 1)
+            throw new ModelConfigException($"{source}: inner_group_num {inner} is not supported (only 1)");
+        // Refuse absurd sizes before anything is allocated from them (a 4 GB machine is the target).
+        CheckSize(checked((long)vocab * embed), "vocab_size × hidden", source);
+        CheckSize(checked((long)hidden * inter), "hidden × intermediate", source);
+        CheckSize(checked((long)maxPos * embed), "max_position_embeddings × hidden", source);
+
+        double eps = distil ? 1e-12 : (r.LayerNormEps ?? 1e-12);
+        if (!(eps > 0 && eps < 1)) throw new ModelConfigException($"{source}: layer_norm_eps {eps} is out of range");
+
+        var labels = new Dictionary<int, string>();
+        if (r.Id2Label != null)
+            foreach (var (k, v) in r.Id2Label)
+            {
+                if (!int.TryParse(k, out int id) || id < 0)
+                    throw new ModelConfigException($"{source}: id2label key \"{k}\" is not a non-negative integer");
+                labels[id] = v;
+            }
+
+        return new ModelConfig
+        {
+            ModelType = type, Family = family, Architectures = r.Architectures ?? [],
+            VocabSize = vocab, HiddenSize = hidden, NumLayers = layers, NumHeads = heads, IntermediateSize = inter,
+            MaxPositionEmbeddings = maxPos, TypeVocabSize = typeVocab, EmbeddingSize = embed,
+            NumHiddenGroups = groups, InnerGroupNum = inner, HiddenAct = activation, LayerNormEps = (float)eps,
+            PadTokenId = r.PadTokenId ?? 0, Id2Label = labels,
+        };
+    }
+
+    private static int Require(int? value, string name, string source) => value switch
+    {
+        null => throw new ModelConfigException($"{source}: \"{name}\" is missing"),
+        <= 0 => throw new ModelConfigException($"{source}: \"{name}\" must be positive, got {value}"),
+        _ => value.Value,
+    };
+
+    /// <summary>No single weight matrix may exceed 2^31 floats (the largest span .NET indexes; far beyond any BERT).</summary>
+    private static void CheckSize(long elements, string what, string source)
+    {
+        if (elements > int.MaxValue)
+            throw new ModelConfigException($"{source}: {what} = {elements} elements is absurdly large; refusing to load");
+    }
 }

@@ -1,38 +1,293 @@
+using System.Collections.Concurrent;
+using NativeTransformer.Models;
 using NativeTransformer.Tokenization;
+using NativeTransformer.Weights;
 
 namespace NativeTransformer;
 
 /// <summary>
-/// The library's entry point: a loaded Hugging Face BERT-family folder (weights memory-mapped,
-/// tokenizer, heads). Thread-safe for concurrent calls. (Contract stub.)
+/// The library's entry point: a loaded Hugging Face BERT-family folder — config, tokenizer, weights
+/// memory-mapped (zero-copy for F32) and whatever heads the checkpoint has. Thread-safe: concurrent
+/// calls each use their own preallocated <see cref="RunState"/>.
+/// <code>
+/// using var model = TransformerModel.Load("models/bert-mini-sst2");
+/// var result = model.Classify(["a gorgeous, witty movie"])[0];   // result.Label == "positive"
+/// </code>
 /// </summary>
 public sealed class TransformerModel : IDisposable
 {
-    /// <summary>Loads a model folder (config.json, vocab.txt, model.safetensors...). Throws a
-    /// <see cref="NativeTransformerException"/> subtype for anything wrong with the folder.</summary>
-    public static TransformerModel Load(string directory, LoadOptions? options = null) => throw new NotImplementedException();
+    private readonly ITensorSource _weights;
+    private readonly Encoder _encoder;
+    private readonly HeadWeights _heads;
+    private readonly LoadOptions _options;
+    private readonly ConcurrentBag<RunState> _states = [];
+    private readonly PoolingMode _pooling;
+    private readonly bool _normalize;
+
+    public ModelConfig Config { get; }
+    public WordPieceTokenizer Tokenizer { get; }
+    /// <summary>Sentence-transformers settings of the folder, or null.</summary>
+    public SentenceTransformersConfig? SentenceTransformers { get; }
+    /// <summary>Effective max tokens per input (longer inputs are truncated).</summary>
+    public int MaxLength { get; }
+    public bool HasClassifier => _heads.Classifier != null;
+    public bool HasMaskedLm => _heads.MaskedLm != null;
+    public bool HasPooler => _heads.Pooler != null;
+    /// <summary>True when the folder carries a sentence-transformers pooling config.</summary>
+    public bool HasPoolingConfig => SentenceTransformers != null;
+    public int NumLabels => _heads.Classifier?.Out ?? 0;
+
+    private TransformerModel(ModelConfig config, WordPieceTokenizer tokenizer, SentenceTransformersConfig? st, ITensorSource weights,
+        EncoderWeights encoder, HeadWeights heads, LoadOptions options, int maxLength)
+    {
+        Config = config; Tokenizer = tokenizer; SentenceTransformers = st; _weights = weights; _heads = heads; _options = options;
+        MaxLength = maxLength;
+        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        _encoder = new Encoder(config, encoder, threads);
+        _pooling = options.Pooling ?? st?.Pooling ?? PoolingMode.Mean;
+        _normalize = options.Normalize ?? st?.Normalize ?? false;
+    }
+
+    /// <summary>Loads a model folder (config.json, vocab.txt / tokenizer files, model.safetensors or a sharded index).
+    /// Throws a <see cref="NativeTransformerException"/> subtype for anything wrong with the folder or options.</summary>
+    public static TransformerModel Load(string directory, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        ValidateOptions(options);
+        var (config, tokenizer, st) = ReadFolder(directory);
+        int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
+        var weights = Checkpoint.Open(directory);
+        try
+        {
+            var binder = new WeightBinder(weights, config);
+            var encoder = binder.BindEncoder();
+            var heads = binder.BindHeads();
+            return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength);
+        }
+        catch { weights.Dispose(); throw; }
+    }
 
     /// <summary>Validates a folder exactly as <see cref="Load"/> would (config, tokenizer, every tensor's presence,
-    /// dtype and shape) without building the runtime; a folder without weights is reported with HasWeights = false.</summary>
-    public static ModelSummary Inspect(string directory) => throw new NotImplementedException();
+    /// dtype and shape) without building the runtime. A folder without a weights file reports HasWeights = false.</summary>
+    public static ModelSummary Inspect(string directory)
+    {
+        var (config, tokenizer, st) = ReadFolder(directory);
+        EffectiveMaxLength(config, tokenizer, st, new LoadOptions(), directory);
+        bool hasWeights = File.Exists(Path.Combine(directory, "model.safetensors")) || File.Exists(Path.Combine(directory, "model.safetensors.index.json"));
+        long parameters = 0, bytes = 0;
+        var byDType = new SortedDictionary<string, int>();
+        var heads = new List<string>();
+        if (hasWeights)
+        {
+            using var weights = Checkpoint.Open(directory);
+            var binder = new WeightBinder(weights, config);
+            binder.BindEncoder();
+            var h = binder.BindHeads();
+            foreach (var t in weights.Tensors)
+            {
+                byDType[t.DType.ToString()] = byDType.GetValueOrDefault(t.DType.ToString()) + 1;
+                bytes += t.ByteLength;
+                if (binder.UsedKeys.Contains(t.Name)) parameters += t.ElementCount;
+            }
+            if (h.Pooler != null) heads.Add("pooler");
+            if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{(config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "")})");
+            if (h.MaskedLm != null) heads.Add("masked-lm");
+        }
+        if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{(st.Normalize ? ", normalize" : "")})");
+        return new ModelSummary(Path.GetFullPath(directory), config.ModelType, config.Architecture, config.NumLayers, config.HiddenSize,
+            config.NumHeads, config.IntermediateSize, config.VocabSize, parameters, bytes, byDType, heads, hasWeights);
+    }
 
-    public Models.ModelConfig Config => throw new NotImplementedException();
-    public WordPieceTokenizer Tokenizer => throw new NotImplementedException();
-    /// <summary>Effective max tokens per input.</summary>
-    public int MaxLength => throw new NotImplementedException();
-    public bool HasClassifier => throw new NotImplementedException();
-    public bool HasMaskedLm => throw new NotImplementedException();
-    public bool HasPooler => throw new NotImplementedException();
-    /// <summary>True when the folder carries a sentence-transformers pooling config.</summary>
-    public bool HasPoolingConfig => throw new NotImplementedException();
+    /// <summary>Sentence embeddings, one [H] vector per input (pooling and normalisation from the folder or <see cref="LoadOptions"/>).</summary>
+    public float[][] Embed(IReadOnlyList<TextInput> inputs)
+    {
+        int h = Config.HiddenSize;
+        var result = new float[inputs.Count][];
+        RunBatches(inputs, (batch, state, index) =>
+        {
+            var pooled = new float[batch.BatchSize * h];
+            Heads.Pool(state.Hidden, batch, h, _pooling, _normalize, pooled);
+            for (int r = 0; r < batch.BatchSize; r++) result[index[r]] = pooled.AsSpan(r * h, h).ToArray();
+        });
+        return result;
+    }
 
-    /// <summary>Sentence embeddings [n][H].</summary>
-    public float[][] Embed(IReadOnlyList<TextInput> inputs) => throw new NotImplementedException();
-    public Classification[] Classify(IReadOnlyList<TextInput> inputs) => throw new NotImplementedException();
-    /// <summary>All inputs as ONE padded batch, every hidden state kept.</summary>
-    public EncodeResult Encode(IReadOnlyList<TextInput> inputs) => throw new NotImplementedException();
-    /// <summary>Top-k predictions for each [MASK] token of <paramref name="text"/>.</summary>
-    public MaskPrediction[] FillMask(string text, int topK = 5) => throw new NotImplementedException();
+    public float[][] Embed(IReadOnlyList<string> texts) => Embed(texts.Select(t => new TextInput(t)).ToArray());
 
-    public void Dispose() { }
+    /// <summary>Label, probability and logits per input. Throws when the checkpoint has no classification head.</summary>
+    public Classification[] Classify(IReadOnlyList<TextInput> inputs)
+    {
+        if (!HasClassifier) throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no classification head (no 'classifier.weight')");
+        int classes = NumLabels;
+        var result = new Classification[inputs.Count];
+        RunBatches(inputs, (batch, state, index) =>
+        {
+            var logits = ClassifierLogits(state, batch);
+            for (int r = 0; r < batch.BatchSize; r++)
+            {
+                var row = logits.AsSpan(r * classes, classes).ToArray();
+                int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+                var probs = row.ToArray();
+                Kernels.Softmax.MaskedRow(probs, classes);
+                result[index[r]] = new Classification(LabelName(best), best, probs[best], row);
+            }
+        });
+        return result;
+    }
+
+    public Classification[] Classify(IReadOnlyList<string> texts) => Classify(texts.Select(t => new TextInput(t)).ToArray());
+
+    /// <summary>All inputs as ONE padded batch (in the given order), every hidden state kept, plus every head the model has.</summary>
+    public EncodeResult Encode(IReadOnlyList<TextInput> inputs)
+    {
+        var batch = Batching.Pad(Tokenize(inputs), Tokenizer.PadId);
+        int h = Config.HiddenSize, size = batch.BatchSize * batch.SeqLen * h;
+        var hidden = new float[Config.NumLayers + 1][];
+        for (int i = 0; i < hidden.Length; i++) hidden[i] = new float[size];
+        float[]? pooler = null, logits = null, embeddings = null;
+        if (batch.BatchSize > 0)
+        {
+            var state = Rent(batch.BatchSize, batch.SeqLen);
+            try
+            {
+                _encoder.Forward(state, batch, hidden);
+                if (HasPooler) { pooler = new float[batch.BatchSize * h]; PoolerOutput(state, batch, pooler); }
+                if (HasClassifier) logits = ClassifierLogits(state, batch);
+                if (HasPoolingConfig) { embeddings = new float[batch.BatchSize * h]; Heads.Pool(state.Hidden, batch, h, _pooling, _normalize, embeddings); }
+            }
+            finally { _states.Add(state); }
+        }
+        return new EncodeResult
+        {
+            Batch = batch, HiddenSize = h, HiddenStates = hidden, PoolerOutput = pooler, Logits = logits, NumLabels = NumLabels, Embeddings = embeddings,
+        };
+    }
+
+    /// <summary>Top-k predictions (softmax probabilities) for each [MASK] token of <paramref name="text"/>.</summary>
+    public MaskPrediction[] FillMask(string text, int topK = 5)
+    {
+        var mlm = _heads.MaskedLm ?? throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no masked-LM head");
+        if (topK < 1) throw new InputException("top-k must be at least 1");
+        var encoding = Tokenize([new TextInput(text)])[0];
+        var positions = Enumerable.Range(0, encoding.Length).Where(i => encoding.Ids[i] == Tokenizer.MaskId).ToArray();
+        if (positions.Length == 0) throw new InputException($"the text has no {Tokenizer.Options.MaskToken} token");
+        var logits = MaskedLmLogits(encoding, positions);
+        var result = new MaskPrediction[positions.Length];
+        for (int p = 0; p < positions.Length; p++)
+        {
+            var probs = logits[p];
+            Kernels.Softmax.MaskedRow(probs, probs.Length);
+            var best = Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).ThenBy(i => i).Take(topK)
+                .Select(i => new FillMaskCandidate(i, Tokenizer.IdToToken(i), probs[i])).ToArray();
+            result[p] = new MaskPrediction(positions[p], best);
+        }
+        return result;
+    }
+
+    /// <summary>Raw masked-LM logits [V] at the given token positions of one encoded input (for tests and fill-mask).</summary>
+    internal float[][] MaskedLmLogits(Encoding encoding, int[] positions)
+    {
+        var mlm = _heads.MaskedLm ?? throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no masked-LM head");
+        var batch = Batching.Pad([encoding], Tokenizer.PadId);
+        var state = Rent(1, batch.SeqLen);
+        try
+        {
+            _encoder.Forward(state, batch);
+            int h = Config.HiddenSize;
+            return positions.Select(pos =>
+            {
+                var logits = new float[Config.VocabSize];
+                Heads.MaskedLmLogits(state.Hidden.AsSpan(pos * h, h), mlm, Config, logits, _encoder.Threads);
+                return logits;
+            }).ToArray();
+        }
+        finally { _states.Add(state); }
+    }
+
+    /// <summary>Tokenizes with the model's max length (truncating, never failing on long text).</summary>
+    internal Encoding[] Tokenize(IReadOnlyList<TextInput> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var rows = new Encoding[inputs.Count];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var input = inputs[i];
+            if (input.Text is null) throw new InputException($"input {i}: text is null");
+            rows[i] = Tokenizer.Encode(input.Text, input.TextPair, MaxLength);
+        }
+        return rows;
+    }
+
+    private void RunBatches(IReadOnlyList<TextInput> inputs, Action<EncodedBatch, RunState, int[]> consume)
+    {
+        var rows = Tokenize(inputs);
+        foreach (var index in Batching.ByLength(rows, _options.BatchSize))
+        {
+            var batch = Batching.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId);
+            var state = Rent(batch.BatchSize, batch.SeqLen);
+            try
+            {
+                _encoder.Forward(state, batch);
+                consume(batch, state, index);
+            }
+            finally { _states.Add(state); }
+        }
+    }
+
+    private float[] ClassifierLogits(RunState state, EncodedBatch batch)
+    {
+        int b = batch.BatchSize, h = Config.HiddenSize;
+        var pooled = new float[b * h];
+        if (_heads.PreClassifier is null) PoolerOutput(state, batch, pooled);
+        else for (int r = 0; r < b; r++) state.Hidden.AsSpan(r * batch.SeqLen * h, h).CopyTo(pooled.AsSpan(r * h, h));
+        var logits = new float[b * NumLabels];
+        Heads.Classify(pooled, b, _heads, logits, new float[b * h]);
+        return logits;
+    }
+
+    private void PoolerOutput(RunState state, EncodedBatch batch, float[] output) =>
+        Heads.Pooler(state.Hidden, batch.BatchSize, batch.SeqLen, _heads.Pooler!, output, new float[batch.BatchSize * Config.HiddenSize]);
+
+    private string LabelName(int id) => Config.Id2Label.TryGetValue(id, out var name) ? name : $"LABEL_{id}";
+
+    /// <summary>A RunState that fits (batch, seq): a pooled one, or a new one sized for this request.</summary>
+    private RunState Rent(int batch, int seq)
+    {
+        if (_states.TryTake(out var state) && state.Fits(batch, seq)) return state;
+        int b = Math.Max(batch, state?.MaxBatch ?? 0), s = Math.Max(seq, state?.MaxSeq ?? 0);
+        return new RunState(Config, b, s, _encoder.Threads);
+    }
+
+    private static (ModelConfig, WordPieceTokenizer, SentenceTransformersConfig?) ReadFolder(string directory)
+    {
+        if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
+            throw new NativeTransformerException($"model folder '{directory}' does not exist");
+        var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        var tokenizer = WordPieceTokenizer.FromDirectory(directory);
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new ModelConfigException($"{directory}: the tokenizer has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");
+        return (config, tokenizer, SentenceTransformersConfig.Load(directory));
+    }
+
+    private static int EffectiveMaxLength(ModelConfig config, WordPieceTokenizer tokenizer, SentenceTransformersConfig? st, LoadOptions options, string directory)
+    {
+        if (options.MaxLength is { } requested)
+        {
+            if (requested > config.MaxPositionEmbeddings)
+                throw new InputException($"max length {requested} exceeds this model's max_position_embeddings ({config.MaxPositionEmbeddings})");
+            return requested;
+        }
+        int max = Math.Min(config.MaxPositionEmbeddings, tokenizer.Options.ModelMaxLength);
+        if (st?.MaxSeqLength is { } stMax) max = Math.Min(max, stMax);
+        return max;
+    }
+
+    private static void ValidateOptions(LoadOptions o)
+    {
+        if (o.Threads < 0) throw new InputException($"threads must be 0 (all cores) or positive, got {o.Threads}");
+        if (o.BatchSize < 1) throw new InputException($"batch size must be positive, got {o.BatchSize}");
+        if (o.MaxLength is < 3) throw new InputException($"max length must be at least 3 (room for [CLS], [SEP] and a token), got {o.MaxLength}");
+    }
+
+    public void Dispose() => _weights.Dispose();
 }

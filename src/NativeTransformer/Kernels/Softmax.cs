@@ -1,0 +1,37 @@
+using System.Numerics.Tensors;
+
+namespace NativeTransformer.Kernels;
+
+/// <summary>
+/// Numerically stable softmax over one row, restricted to the first <c>valid</c> entries: entries at
+/// and after <c>valid</c> get probability 0. This is how the attention mask is applied for right-padded
+/// batches; it equals Hugging Face's additive mask of finfo.min, whose exp underflows to exactly 0.
+/// </summary>
+public static class Softmax
+{
+    public static void MaskedRow(Span<float> row, int valid)
+    {
+        if (valid <= 0 || valid > row.Length) throw new ArgumentOutOfRangeException(nameof(valid), "softmax needs at least one unmasked entry");
+        var live = row[..valid];
+        float max = TensorPrimitives.Max(live);
+        TensorPrimitives.Subtract(live, max, live);
+        TensorPrimitives.Exp(live, live);
+        float sum = TensorPrimitives.Sum(live);
+        TensorPrimitives.Multiply(live, 1f / sum, live);
+        row[valid..].Clear();
+    }
+}
+
+/// <summary>The scalar oracle for <see cref="Softmax"/>, in double precision.</summary>
+public static class SoftmaxReference
+{
+    public static void MaskedRow(Span<float> row, int valid)
+    {
+        double max = double.NegativeInfinity;
+        for (int i = 0; i < valid; i++) max = Math.Max(max, row[i]);
+        double sum = 0;
+        for (int i = 0; i < valid; i++) sum += Math.Exp(row[i] - max);
+        for (int i = 0; i < valid; i++) row[i] = (float)(Math.Exp(row[i] - max) / sum);
+        row[valid..].Clear();
+    }
+}

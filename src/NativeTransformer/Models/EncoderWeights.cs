@@ -1,0 +1,56 @@
+namespace NativeTransformer.Models;
+
+// Weights of the encoder, read zero-copy from the memory-mapped checkpoint. Every matrix keeps
+// PyTorch's [out, in] row-major layout, which is what Gemm consumes. Shapes use
+// V = vocab, P = max positions, T = token types, E = embedding size, H = hidden, I = intermediate,
+// C = classes.
+
+/// <summary>A torch.nn.Linear: y = x · Weightᵀ + Bias.</summary>
+public sealed record LinearWeights(
+    string Key,
+    ReadOnlyMemory<float> Weight, // [Out, In]
+    ReadOnlyMemory<float> Bias,   // [Out]
+    int Out, int In);
+
+/// <summary>A torch.nn.LayerNorm over the last dimension.</summary>
+public sealed record LayerNormWeights(
+    string Key,
+    ReadOnlyMemory<float> Gamma, // [Width]
+    ReadOnlyMemory<float> Beta,  // [Width]
+    int Width);
+
+public sealed record EmbeddingWeights(
+    ReadOnlyMemory<float> Word,      // [V, E]
+    ReadOnlyMemory<float> Position,  // [P, E]
+    ReadOnlyMemory<float> TokenType, // [T, E]; empty for DistilBERT
+    LayerNormWeights Norm,           // [E]
+    LinearWeights? Projection);      // ALBERT embedding_hidden_mapping_in: [H, E]; null when E == H
+
+/// <summary>One post-LayerNorm transformer block (BERT naming in comments; DistilBERT and ALBERT map onto it).</summary>
+public sealed record EncoderLayerWeights(
+    LinearWeights Query,            // attention.self.query   [H, H]
+    LinearWeights Key,              // attention.self.key     [H, H]
+    LinearWeights Value,            // attention.self.value   [H, H]
+    LinearWeights AttentionOutput,  // attention.output.dense [H, H]
+    LayerNormWeights AttentionNorm, // attention.output.LayerNorm [H]
+    LinearWeights Intermediate,     // intermediate.dense     [I, H]
+    LinearWeights Output,           // output.dense           [H, I]
+    LayerNormWeights OutputNorm);   // output.LayerNorm       [H]
+
+public sealed record EncoderWeights(
+    EmbeddingWeights Embeddings,
+    EncoderLayerWeights[] Layers); // [NumLayers]; ALBERT repeats its shared group's object
+
+/// <summary>Optional heads found in the checkpoint.</summary>
+public sealed record HeadWeights(
+    LinearWeights? Pooler,          // [H, H] then tanh, on the first token
+    LinearWeights? PreClassifier,   // DistilBERT pre_classifier [H, H] then ReLU
+    LinearWeights? Classifier,      // [C, H]
+    MaskedLmWeights? MaskedLm);
+
+/// <summary>Masked-LM head: transform (dense → activation → LayerNorm) then a decoder tied to the word embeddings.</summary>
+public sealed record MaskedLmWeights(
+    LinearWeights Transform,        // [E, H]
+    LayerNormWeights Norm,          // [E]
+    ReadOnlyMemory<float> Decoder,  // [V, E] (the word embeddings when the checkpoint omits it)
+    ReadOnlyMemory<float> Bias);    // [V]

@@ -1,0 +1,84 @@
+using System.Numerics.Tensors;
+using NativeTransformer.Kernels;
+using NativeTransformer.Tokenization;
+
+namespace NativeTransformer.Models;
+
+/// <summary>
+/// What sits on top of the encoder's last hidden state [B, S, H]: sentence pooling, BERT's pooler,
+/// sequence classifiers and the masked-LM head. Each reads only the rows it needs.
+/// </summary>
+internal static class Heads
+{
+    /// <summary>
+    /// Sentence embedding per row into <paramref name="output"/> [B, H], as sentence-transformers computes
+    /// it: mean over tokens with mask 1, the first ([CLS]) token, or the max over tokens with mask 1;
+    /// then optionally divided by max(‖x‖₂, 1e-12).
+    /// </summary>
+    public static void Pool(ReadOnlySpan<float> hidden, EncodedBatch batch, int h, PoolingMode mode, bool normalize, Span<float> output)
+    {
+        for (int b = 0; b < batch.BatchSize; b++)
+        {
+            var dst = output.Slice(b * h, h);
+            int rowStart = b * batch.SeqLen * h, valid = batch.Lengths[b];
+            switch (mode)
+            {
+                case PoolingMode.Cls:
+                    hidden.Slice(rowStart, h).CopyTo(dst);
+                    break;
+                case PoolingMode.Max:
+                    hidden.Slice(rowStart, h).CopyTo(dst);
+                    for (int t = 1; t < valid; t++) TensorPrimitives.Max(dst, hidden.Slice(rowStart + t * h, h), dst);
+                    break;
+                default:
+                    dst.Clear();
+                    for (int t = 0; t < valid; t++) TensorPrimitives.Add(dst, hidden.Slice(rowStart + t * h, h), dst);
+                    TensorPrimitives.Multiply(dst, 1f / Math.Max(valid, 1), dst);
+                    break;
+            }
+            if (normalize) TensorPrimitives.Multiply(dst, 1f / MathF.Max(TensorPrimitives.Norm(dst), 1e-12f), dst);
+        }
+    }
+
+    /// <summary>BERT/ALBERT pooler: tanh(W · h[b, 0] + bias) into <paramref name="output"/> [B, H].</summary>
+    public static void Pooler(ReadOnlySpan<float> hidden, int batch, int seq, LinearWeights pooler, Span<float> output, Span<float> firstTokens)
+    {
+        int h = pooler.In;
+        for (int b = 0; b < batch; b++) hidden.Slice(b * seq * h, h).CopyTo(firstTokens.Slice(b * h, h));
+        Gemm.ComputeSerial(firstTokens[..(batch * h)], pooler.Weight.Span, pooler.Bias.Span, output, batch, pooler.Out, h);
+        Activations.Tanh(output[..(batch * pooler.Out)]);
+    }
+
+    /// <summary>
+    /// Classifier logits [B, C]. BERT/ALBERT: classifier(pooled). DistilBERT: classifier(ReLU(pre_classifier(h[b, 0]))).
+    /// <paramref name="pooled"/> is the pooler output, or for DistilBERT the first-token rows [B, H].
+    /// </summary>
+    public static void Classify(ReadOnlySpan<float> pooled, int batch, HeadWeights heads, Span<float> logits, Span<float> scratch)
+    {
+        var classifier = heads.Classifier!;
+        var input = pooled;
+        if (heads.PreClassifier is { } pre)
+        {
+            Gemm.ComputeSerial(pooled[..(batch * pre.In)], pre.Weight.Span, pre.Bias.Span, scratch, batch, pre.Out, pre.In);
+            Activations.Relu(scratch[..(batch * pre.Out)]);
+            input = scratch;
+        }
+        Gemm.ComputeSerial(input[..(batch * classifier.In)], classifier.Weight.Span, classifier.Bias.Span, logits, batch, classifier.Out, classifier.In);
+    }
+
+    /// <summary>Masked-LM logits [V] for one token's hidden state [H]: decoder(LayerNorm(act(transform(h)))) + bias.</summary>
+    public static void MaskedLmLogits(ReadOnlySpan<float> tokenHidden, MaskedLmWeights mlm, ModelConfig config, Span<float> logits, int threads)
+    {
+        var t = mlm.Transform;
+        var transformed = new float[t.Out];
+        Gemm.ComputeSerial(tokenHidden, t.Weight.Span, t.Bias.Span, transformed, 1, t.Out, t.In);
+        switch (config.HiddenAct)
+        {
+            case Activation.Gelu: Activations.Gelu(transformed); break;
+            case Activation.GeluTanh: Activations.GeluTanh(transformed); break;
+            default: Activations.Relu(transformed); break;
+        }
+        LayerNorm.AddResidualAndNormalize(transformed, default, mlm.Norm.Gamma.Span, mlm.Norm.Beta.Span, 1, t.Out, config.LayerNormEps);
+        Gemm.Compute(transformed, mlm.Decoder.Span, mlm.Bias.Span, logits, 1, config.VocabSize, t.Out, threads);
+    }
+}

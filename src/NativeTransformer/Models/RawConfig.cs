@@ -1,0 +1,39 @@
+using System.Text.Json.Serialization;
+
+namespace NativeTransformer.Models;
+
+/// <summary>config.json exactly as Hugging Face spells it (BERT/ALBERT and DistilBERT names side by side).
+/// Deserialized with source generation so it works under Native AOT and trimming.</summary>
+internal sealed class RawConfig
+{
+    [JsonPropertyName("model_type")] public string? ModelType { get; set; }
+    [JsonPropertyName("architectures")] public string[]? Architectures { get; set; }
+    [JsonPropertyName("vocab_size")] public int? VocabSize { get; set; }
+    [JsonPropertyName("hidden_size")] public int? HiddenSize { get; set; }
+    [JsonPropertyName("num_hidden_layers")] public int? NumHiddenLayers { get; set; }
+    [JsonPropertyName("num_attention_heads")] public int? NumAttentionHeads { get; set; }
+    [JsonPropertyName("intermediate_size")] public int? IntermediateSize { get; set; }
+    [JsonPropertyName("hidden_act")] public string? HiddenAct { get; set; }
+    [JsonPropertyName("max_position_embeddings")] public int? MaxPositionEmbeddings { get; set; }
+    [JsonPropertyName("type_vocab_size")] public int? TypeVocabSize { get; set; }
+    [JsonPropertyName("layer_norm_eps")] public double? LayerNormEps { get; set; }
+    [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; set; }
+    [JsonPropertyName("position_embedding_type")] public string? PositionEmbeddingType { get; set; }
+    [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; set; }
+    // ALBERT
+    [JsonPropertyName("embedding_size")] public int? EmbeddingSize { get; set; }
+    [JsonPropertyName("num_hidden_groups")] public int? NumHiddenGroups { get; set; }
+    [JsonPropertyName("inner_group_num")] public int? InnerGroupNum { get; set; }
+    // DistilBERT
+    [JsonPropertyName("dim")] public int? Dim { get; set; }
+    [JsonPropertyName("n_layers")] public int? NLayers { get; set; }
+    [JsonPropertyName("n_heads")] public int? NHeads { get; set; }
+    [JsonPropertyName("hidden_dim")] public int? HiddenDim { get; set; }
+    [JsonPropertyName("activation")] public string? Activation { get; set; }
+    [JsonPropertyName("sinusoidal_pos_embds")] public bool? SinusoidalPosEmbds { get; set; }
+}
+
+[JsonSourceGenerationOptions(AllowTrailingCommas = true, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(RawConfig))]
+internal sealed partial class ConfigJsonContext : JsonSerializerContext;

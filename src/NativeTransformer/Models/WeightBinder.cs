@@ -1,0 +1,106 @@
+using NativeTransformer.Weights;
+
+namespace NativeTransformer.Models;
+
+/// <summary>
+/// Binds checkpoint tensors to <see cref="EncoderWeights"/> and <see cref="HeadWeights"/>, checking
+/// each tensor's presence, dtype and shape against the config. Every failure is a
+/// <see cref="WeightException"/> naming the full checkpoint key. Loading and <c>inspect</c> both go
+/// through here, so a folder that inspects clean also loads.
+/// </summary>
+internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
+{
+    private readonly CheckpointLayout _keys = CheckpointLayout.For(config.Family,
+        CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
+    private readonly HashSet<string> _used = [];
+
+    /// <summary>Keys the model read; the rest of the checkpoint is unused (buffers, other heads).</summary>
+    public IReadOnlySet<string> UsedKeys => _used;
+
+    public EncoderWeights BindEncoder()
+    {
+        int e = config.EmbeddingSize, h = config.HiddenSize;
+        var embeddings = new EmbeddingWeights(
+            Word: Tensor(_keys.WordEmbeddings, config.VocabSize, e),
+            Position: Tensor(_keys.PositionEmbeddings, config.MaxPositionEmbeddings, e),
+            TokenType: _keys.TokenTypeEmbeddings is { } tt ? Tensor(tt, config.TypeVocabSize, e) : ReadOnlyMemory<float>.Empty,
+            Norm: Norm(_keys.EmbeddingNorm, e),
+            Projection: _keys.EmbeddingProjection is { } p ? Linear(p, h, e) : null);
+
+        // ALBERT shares one set of weights per group: layer i runs group i / (layers / groups), as Hugging Face does.
+        int groups = config.Family == ModelFamily.Albert ? config.NumHiddenGroups : config.NumLayers;
+        var distinct = new EncoderLayerWeights[groups];
+        for (int g = 0; g < groups; g++) distinct[g] = Layer(_keys.Layer(g));
+        var layers = new EncoderLayerWeights[config.NumLayers];
+        for (int i = 0; i < layers.Length; i++)
+            layers[i] = distinct[config.Family == ModelFamily.Albert ? (int)(i / ((double)config.NumLayers / groups)) : i];
+        return new EncoderWeights(embeddings, layers);
+    }
+
+    public HeadWeights BindHeads()
+    {
+        int h = config.HiddenSize;
+        LinearWeights? pooler = _keys.Pooler is { } pk && Has(pk + ".weight") ? Linear(pk, h, h) : null;
+        LinearWeights? pre = _keys.PreClassifier is { } prk && Has(prk + ".weight") ? Linear(prk, h, h) : null;
+        LinearWeights? classifier = null;
+        if (Has(_keys.Classifier + ".weight"))
+        {
+            var info = Info(_keys.Classifier + ".weight");
+            int classes = info.Shape.Length == 2 && info.Shape[0] is > 0 and <= 100_000 ? (int)info.Shape[0]
+                : throw new WeightException(info.Name, $"{info.Name}: shape {info.ShapeText} is not [classes, {h}]");
+            if (config.Id2Label.Count > 0 && config.Id2Label.Count != classes)
+                throw new WeightException(info.Name, $"{info.Name}: {classes} classes but config.json id2label names {config.Id2Label.Count}");
+            classifier = Linear(_keys.Classifier, classes, h);
+            if (config.Family != ModelFamily.DistilBert && pooler is null)
+                throw new WeightException(_keys.Pooler + ".weight", $"{_keys.Pooler}.weight: missing; the classifier reads the pooler output");
+            if (config.Family == ModelFamily.DistilBert && pre is null)
+                throw new WeightException(_keys.PreClassifier + ".weight", $"{_keys.PreClassifier}.weight: missing; DistilBERT's classifier reads it");
+        }
+
+        MaskedLmWeights? mlm = null;
+        if (Has(_keys.MaskedLmTransform + ".weight"))
+        {
+            int e = config.EmbeddingSize;
+            // The decoder is tied to the word embeddings; older checkpoints also store a copy.
+            var decoder = Has(_keys.MaskedLmDecoder) ? Tensor(_keys.MaskedLmDecoder, config.VocabSize, e) : Tensor(_keys.WordEmbeddings, config.VocabSize, e);
+            mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
+                Tensor(_keys.MaskedLmBias, config.VocabSize));
+        }
+        return new HeadWeights(pooler, pre, classifier, mlm);
+    }
+
+    private EncoderLayerWeights Layer(LayerKeys k)
+    {
+        int h = config.HiddenSize, i = config.IntermediateSize;
+        return new EncoderLayerWeights(
+            Linear(k.Query, h, h), Linear(k.Key, h, h), Linear(k.Value, h, h),
+            Linear(k.AttentionOutput, h, h), Norm(k.AttentionNorm, h),
+            Linear(k.Intermediate, i, h), Linear(k.Output, h, i), Norm(k.OutputNorm, h));
+    }
+
+    private LinearWeights Linear(string key, int outFeatures, int inFeatures) =>
+        new(key, Tensor(key + ".weight", outFeatures, inFeatures), Tensor(key + ".bias", outFeatures), outFeatures, inFeatures);
+
+    /// <summary>LayerNorm weight/bias; TF-converted checkpoints name them gamma/beta.</summary>
+    private LayerNormWeights Norm(string key, int width)
+    {
+        bool legacy = !Has(key + ".weight") && Has(key + ".gamma");
+        return new(key, Tensor(key + (legacy ? ".gamma" : ".weight"), width), Tensor(key + (legacy ? ".beta" : ".bias"), width), width);
+    }
+
+    private bool Has(string key) => source.TryGetInfo(key, out _);
+
+    private TensorInfo Info(string key) =>
+        source.TryGetInfo(key, out var info) ? info : throw new WeightException(key, $"{key}: missing from the checkpoint (model_type {config.ModelType})");
+
+    private ReadOnlyMemory<float> Tensor(string key, params int[] shape)
+    {
+        var info = Info(key);
+        if (info.DType is not (DType.F32 or DType.F16 or DType.BF16 or DType.F64))
+            throw new WeightException(key, $"{key}: dtype {info.DType}, expected a floating-point type (F32, F16, BF16 or F64)");
+        if (!info.Shape.SequenceEqual(shape.Select(d => (long)d)))
+            throw new WeightException(key, $"{key}: shape {info.ShapeText}, expected [{string.Join(", ", shape)}] from config.json");
+        _used.Add(key);
+        return source.GetFloat32(key);
+    }
+}
