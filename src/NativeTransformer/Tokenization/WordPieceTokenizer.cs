@@ -1,48 +1,233 @@
 namespace NativeTransformer.Tokenization;
 
-/// <summary>Settings of a BERT WordPiece tokenizer, as Hugging Face names them. (Contract stub.)</summary>
+/// <summary>Settings of a BERT WordPiece tokenizer, as Hugging Face names them.</summary>
 public sealed record TokenizerOptions
 {
+    /// <summary>Value of <see cref="ModelMaxLength"/> meaning "unset" (HF writes int(1e30) for that).</summary>
+    public const int UnsetModelMaxLength = int.MaxValue;
+
+    /// <summary>Lowercase the text (BertNormalizer lowercase / do_lower_case).</summary>
     public bool Lowercase { get; init; } = true;
     /// <summary>null = follow <see cref="Lowercase"/> (Hugging Face's default).</summary>
     public bool? StripAccents { get; init; }
+    /// <summary>Put spaces around CJK ideographs (handle_chinese_chars / tokenize_chinese_chars).</summary>
     public bool TokenizeChineseChars { get; init; } = true;
+    /// <summary>Drop control characters and map whitespace to ' ' (clean_text).</summary>
     public bool CleanText { get; init; } = true;
+    /// <summary>Unknown token.</summary>
     public string UnkToken { get; init; } = "[UNK]";
+    /// <summary>Classifier token put first.</summary>
     public string ClsToken { get; init; } = "[CLS]";
+    /// <summary>Separator token ending each segment.</summary>
     public string SepToken { get; init; } = "[SEP]";
+    /// <summary>Padding token.</summary>
     public string PadToken { get; init; } = "[PAD]";
+    /// <summary>Mask token (masked language modelling).</summary>
     public string MaskToken { get; init; } = "[MASK]";
+    /// <summary>Prefix of WordPiece continuation pieces.</summary>
     public string ContinuingSubwordPrefix { get; init; } = "##";
+    /// <summary>Words longer than this (in code points) become the unknown token.</summary>
     public int MaxInputCharsPerWord { get; init; } = 100;
+    /// <summary>model_max_length from tokenizer_config.json; <see cref="UnsetModelMaxLength"/> when absent or HF's
+    /// "unset" sentinel (int(1e30)). 512 (bert-base-uncased) when there is no tokenizer_config.json at all.</summary>
     public int ModelMaxLength { get; init; } = 512;
+    /// <summary>True when <see cref="ModelMaxLength"/> holds a real limit.</summary>
+    public bool HasModelMaxLength => ModelMaxLength != UnsetModelMaxLength;
+    /// <summary>How pairs are truncated (see <see cref="PairTruncationStrategy"/>).</summary>
+    public PairTruncationStrategy PairTruncation { get; init; } = PairTruncationStrategy.LongestFirst;
+    /// <summary>Recognize the special tokens ([CLS], [SEP], [PAD], [UNK], [MASK] and tokenizer.json's added tokens)
+    /// written literally in the input text, as HF does by default (split_special_tokens=False).</summary>
+    public bool MatchSpecialTokensInText { get; init; } = true;
+
+    /// <summary>The strip_accents value actually applied.</summary>
+    public bool EffectiveStripAccents => StripAccents ?? Lowercase;
 }
 
-/// <summary>Hugging Face-compatible BERT WordPiece tokenizer. (Contract stub.)</summary>
+/// <summary>
+/// Hugging Face-compatible BERT WordPiece tokenizer: BertNormalizer, BertPreTokenizer, WordPiece and the
+/// <c>[CLS] $A [SEP] $B:1 [SEP]:1</c> template, in pure managed code. Thread-safe after construction.
+/// </summary>
+/// <remarks>
+/// Offsets are UTF-16 indices into the original string of the segment. Unpaired surrogates are read as U+FFFD
+/// (dropped by clean_text). Special tokens written in the text (e.g. "[MASK]") map to their ids, as in HF.
+/// </remarks>
 public sealed class WordPieceTokenizer
 {
-    /// <summary>Reads vocab.txt and the settings in tokenizer.json / tokenizer_config.json / special_tokens_map.json.</summary>
-    public static WordPieceTokenizer FromDirectory(string directory) => throw new NotImplementedException();
-    public static WordPieceTokenizer FromVocabFile(string vocabPath, TokenizerOptions? options = null) => throw new NotImplementedException();
-    public static WordPieceTokenizer FromVocab(IReadOnlyList<string> vocab, TokenizerOptions? options = null) => throw new NotImplementedException();
+    private readonly Vocabulary _vocab;
+    private readonly BertNormalizer _normalizer;
+    private readonly WordPieceModel _model;
+    private readonly AddedTokenSplitter _splitter;
 
-    public TokenizerOptions Options => throw new NotImplementedException();
-    public int VocabSize => throw new NotImplementedException();
-    public int PadId => throw new NotImplementedException();
-    public int UnkId => throw new NotImplementedException();
-    public int ClsId => throw new NotImplementedException();
-    public int SepId => throw new NotImplementedException();
-    public int MaskId => throw new NotImplementedException();
-    public string IdToToken(int id) => throw new NotImplementedException();
-    public bool TryGetId(string token, out int id) => throw new NotImplementedException();
+    private WordPieceTokenizer(Vocabulary vocab, TokenizerOptions options, IEnumerable<AddedToken>? extraAdded)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (vocab.Count == 0) throw new TokenizerException("the vocabulary is empty");
+        if (options.MaxInputCharsPerWord < 1) throw new TokenizerException("max_input_chars_per_word must be >= 1");
+        if (options.ContinuingSubwordPrefix == null)
+            throw new TokenizerException("continuing_subword_prefix must not be null");
+        _vocab = vocab;
+        Options = options;
+        UnkId = Require(options.UnkToken, "unk_token");
+        ClsId = Require(options.ClsToken, "cls_token");
+        SepId = Require(options.SepToken, "sep_token");
+        PadId = Require(options.PadToken, "pad_token");
+        MaskId = Require(options.MaskToken, "mask_token");
+        _normalizer = new BertNormalizer(options.CleanText, options.TokenizeChineseChars, options.EffectiveStripAccents, options.Lowercase);
+        _model = new WordPieceModel(vocab, options.UnkToken, UnkId, options.ContinuingSubwordPrefix, options.MaxInputCharsPerWord);
+
+        var added = new List<AddedToken>();
+        if (options.MatchSpecialTokensInText)
+        {
+            if (extraAdded != null) added.AddRange(extraAdded);
+            foreach (var (tok, id) in new[] { (options.PadToken, PadId), (options.UnkToken, UnkId), (options.ClsToken, ClsId), (options.SepToken, SepId), (options.MaskToken, MaskId) })
+                if (!added.Exists(a => a.Content == tok)) added.Add(new AddedToken(tok, id));
+        }
+        AddedTokens = added;
+        _splitter = new AddedTokenSplitter(added);
+    }
+
+    private int Require(string token, string what)
+    {
+        if (string.IsNullOrEmpty(token)) throw new TokenizerException($"{what} is empty");
+        return _vocab.TryGetId(token, out var id) ? id
+            : throw new TokenizerException($"{what} '{token}' is not in the vocabulary");
+    }
+
+    /// <summary>Reads vocab.txt and the settings in tokenizer.json / tokenizer_config.json / special_tokens_map.json.</summary>
+    /// <exception cref="TokenizerException">vocab.txt missing or empty, malformed JSON, unsupported components, or a
+    /// special token absent from the vocabulary.</exception>
+    public static WordPieceTokenizer FromDirectory(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!Directory.Exists(directory)) throw new TokenizerException($"tokenizer directory not found: {directory}");
+        var vocab = Vocabulary.Load(Path.Combine(directory, "vocab.txt"));
+        var loaded = TokenizerConfigLoader.Load(directory);
+        var extra = new List<AddedToken>();
+        foreach (var (content, id, l, r, _) in loaded.AddedTokens)
+        {
+            if (vocab.TryGetId(content, out var vid))
+            {
+                if (vid != id && id < vocab.Count && vocab.IdToToken(id) != content)
+                    throw new TokenizerException($"tokenizer.json: added token '{content}' has id {id} but vocab.txt gives {vid}");
+                extra.Add(new AddedToken(content, vid, l, r));
+            }
+            else
+            {
+                vocab.AddExtra(content, id);
+                extra.Add(new AddedToken(content, id, l, r));
+            }
+        }
+        return new WordPieceTokenizer(vocab, loaded.Options, extra);
+    }
+
+    /// <summary>Reads a vocab.txt file; settings default to BERT-uncased unless <paramref name="options"/> is given.</summary>
+    public static WordPieceTokenizer FromVocabFile(string vocabPath, TokenizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(vocabPath);
+        return new WordPieceTokenizer(Vocabulary.Load(vocabPath), options ?? new TokenizerOptions(), null);
+    }
+
+    /// <summary>Builds a tokenizer from an in-memory vocabulary (id = index).</summary>
+    public static WordPieceTokenizer FromVocab(IReadOnlyList<string> vocab, TokenizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(vocab);
+        if (vocab.Count == 0) throw new TokenizerException("the vocabulary is empty");
+        return new WordPieceTokenizer(new Vocabulary(vocab), options ?? new TokenizerOptions(), null);
+    }
+
+    /// <summary>The settings in effect.</summary>
+    public TokenizerOptions Options { get; }
+    /// <summary>Number of ids: lines of vocab.txt (duplicates included) plus added tokens beyond them.</summary>
+    public int VocabSize => _vocab.Count;
+    /// <summary>Id of the padding token.</summary>
+    public int PadId { get; }
+    /// <summary>Id of the unknown token.</summary>
+    public int UnkId { get; }
+    /// <summary>Id of the classifier token.</summary>
+    public int ClsId { get; }
+    /// <summary>Id of the separator token.</summary>
+    public int SepId { get; }
+    /// <summary>Id of the mask token.</summary>
+    public int MaskId { get; }
+    /// <summary>Tokens matched literally in the input before normalization (empty when
+    /// <see cref="TokenizerOptions.MatchSpecialTokensInText"/> is off).</summary>
+    public IReadOnlyList<AddedToken> AddedTokens { get; }
+
+    /// <summary>The token string of <paramref name="id"/> (the text of that vocab.txt line).</summary>
+    public string IdToToken(int id) => _vocab.IdToToken(id);
+
+    /// <summary>Looks a token up (for a duplicated token: the id of its last line).</summary>
+    public bool TryGetId(string token, out int id) => _vocab.TryGetId(token, out id);
+
+    /// <summary>The normalized form of <paramref name="text"/> (BertNormalizer output), for diagnostics.</summary>
+    public string Normalize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return _normalizer.Normalize(text, 0, text.Length).ToString();
+    }
 
     /// <summary>WordPiece ids of <paramref name="text"/> with no special tokens and no truncation.</summary>
-    public int[] EncodeIdsNoSpecial(string text) => throw new NotImplementedException();
+    public int[] EncodeIdsNoSpecial(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Tokenize(text).Ids.ToArray();
+    }
+
+    /// <summary>Tokens (strings) of <paramref name="text"/> with no special tokens and no truncation.</summary>
+    public string[] TokenizeToStrings(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Tokenize(text).Tokens.ToArray();
+    }
+
+    private TokenList Tokenize(string text)
+    {
+        var output = new TokenList();
+        var scratch = new WordPieceModel.Scratch();
+        foreach (var piece in _splitter.Split(text))
+        {
+            if (piece.Token is { } t)
+            {
+                output.Add(t.Id, t.Content, piece.Start, piece.End);
+                continue;
+            }
+            if (piece.End == piece.Start) continue;
+            var norm = _normalizer.Normalize(text, piece.Start, piece.End);
+            var state = (Model: _model, Norm: norm, Out: output, Scratch: scratch);
+            BertPreTokenizer.Split(norm, ref state, static (ref (WordPieceModel Model, NormalizedText Norm, TokenList Out, WordPieceModel.Scratch Scratch) s, int from, int to)
+                => s.Model.Tokenize(s.Norm, from, to, s.Out, s.Scratch));
+        }
+        return output;
+    }
 
     /// <summary>[CLS] A [SEP] (B [SEP]) with type ids, tokens and offsets; truncated to <paramref name="maxLength"/>
-    /// (longest_first for pairs) when given. null = no truncation.</summary>
-    public Encoding Encode(string text, string? textPair = null, int? maxLength = null) => throw new NotImplementedException();
+    /// (longest_first for pairs, see <see cref="TokenizerOptions.PairTruncation"/>) when given. null = no truncation.</summary>
+    /// <exception cref="InputException"><paramref name="maxLength"/> is smaller than the number of special tokens (2, or 3 for a pair).</exception>
+    public Encoding Encode(string text, string? textPair = null, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int specials = textPair == null ? 2 : 3;
+        if (maxLength is { } ml && ml < specials)
+            throw new InputException($"max length {ml} is too small: {(textPair == null ? "a single text" : "a text pair")} needs {specials} special tokens");
 
-    /// <summary>Encodes and right-pads to the longest row.</summary>
-    public EncodedBatch EncodeBatch(IReadOnlyList<(string Text, string? TextPair)> inputs, int? maxLength) => throw new NotImplementedException();
+        var a = Tokenize(text);
+        var b = textPair == null ? null : Tokenize(textPair);
+        bool truncated = false;
+        if (maxLength is { } max)
+        {
+            var (k1, k2) = Truncation.Lengths(a.Count, b?.Count ?? -1, max - specials, Options.PairTruncation);
+            if (k1 < a.Count) { a.Truncate(k1); truncated = true; }
+            if (b != null && k2 < b.Count) { b.Truncate(k2); truncated = true; }
+        }
+        return PostProcessor.Build(this, a, b, truncated);
+    }
+
+    /// <summary>Encodes every input and right-pads to the longest row (pad id, type id 0, attention mask 0).</summary>
+    public EncodedBatch EncodeBatch(IReadOnlyList<(string Text, string? TextPair)> inputs, int? maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var rows = new Encoding[inputs.Count];
+        for (int i = 0; i < rows.Length; i++) rows[i] = Encode(inputs[i].Text, inputs[i].TextPair, maxLength);
+        return PostProcessor.Pad(rows, PadId);
+    }
 }

@@ -1,0 +1,93 @@
+namespace NativeTransformer.Tokenization;
+
+/// <summary>
+/// Hugging Face's WordPiece model (tokenizers/src/models/wordpiece): greedy longest-match-first, continuation
+/// pieces prefixed with <c>##</c>. A word of more than <c>max_input_chars_per_word</c> code points, or one with
+/// a position no vocabulary piece matches, becomes a single unknown token spanning the whole word.
+/// </summary>
+internal sealed class WordPieceModel
+{
+    private readonly Vocabulary _vocab;
+    private readonly string _prefix;
+    private readonly int _maxChars;
+    private readonly int _unkId;
+    private readonly string _unkToken;
+
+    public WordPieceModel(Vocabulary vocab, string unkToken, int unkId, string continuingSubwordPrefix, int maxInputCharsPerWord)
+    {
+        _vocab = vocab;
+        _unkToken = unkToken;
+        _unkId = unkId;
+        _prefix = continuingSubwordPrefix;
+        _maxChars = maxInputCharsPerWord;
+    }
+
+    /// <summary>Scratch buffers reused across words of one call.</summary>
+    public sealed class Scratch
+    {
+        public char[] Word = new char[64];       // the word, UTF-16
+        public int[] UnitToChar = new int[64];   // UTF-16 unit -> code point index in the normalized text
+        public char[] Piece = new char[80];      // prefix + candidate piece
+    }
+
+    /// <summary>Tokenizes the word text.Chars[from..to) and appends its pieces to <paramref name="output"/>.</summary>
+    public void Tokenize(NormalizedText text, int from, int to, TokenList output, Scratch scratch)
+    {
+        int nChars = to - from;
+        if (nChars > _maxChars)
+        {
+            output.Add(_unkId, _unkToken, text.Start[from], End(text, from, to));
+            return;
+        }
+
+        // Build the UTF-16 form of the word.
+        if (scratch.Word.Length < nChars * 2) { scratch.Word = new char[nChars * 2]; scratch.UnitToChar = new int[nChars * 2]; }
+        int units = 0;
+        for (int i = from; i < to; i++)
+        {
+            int cp = text.Chars[i];
+            if (cp < 0x10000) { scratch.Word[units] = (char)cp; scratch.UnitToChar[units++] = i; }
+            else
+            {
+                cp -= 0x10000;
+                scratch.Word[units] = (char)(0xD800 + (cp >> 10)); scratch.UnitToChar[units++] = i;
+                scratch.Word[units] = (char)(0xDC00 + (cp & 0x3FF)); scratch.UnitToChar[units++] = i;
+            }
+        }
+        if (scratch.Piece.Length < units + _prefix.Length) scratch.Piece = new char[units + _prefix.Length + 16];
+        _prefix.CopyTo(scratch.Piece);
+        var word = scratch.Word.AsSpan(0, units);
+
+        int mark = output.Count;
+        int start = 0;
+        while (start < units)
+        {
+            int end = units;
+            int foundId = -1;
+            ReadOnlySpan<char> cand = default;
+            while (start < end)
+            {
+                if (start == 0) cand = word[..end];
+                else
+                {
+                    word[start..end].CopyTo(scratch.Piece.AsSpan(_prefix.Length));
+                    cand = scratch.Piece.AsSpan(0, _prefix.Length + end - start);
+                }
+                if (_vocab.TryGetId(cand, out foundId)) break;
+                foundId = -1;
+                end -= end - 1 > start && char.IsLowSurrogate(word[end - 1]) && char.IsHighSurrogate(word[end - 2]) ? 2 : 1;
+            }
+            if (foundId < 0)
+            {
+                output.Truncate(mark);
+                output.Add(_unkId, _unkToken, text.Start[from], End(text, from, to));
+                return;
+            }
+            int firstChar = scratch.UnitToChar[start], lastChar = scratch.UnitToChar[end - 1];
+            output.Add(foundId, _vocab.IdToToken(foundId), text.Start[firstChar], text.End[lastChar]);
+            start = end;
+        }
+    }
+
+    private static int End(NormalizedText text, int from, int to) => text.End[to - 1];
+}
