@@ -1,0 +1,63 @@
+using System.Text.Json;
+using NativeTransformer.Weights;
+
+namespace NativeTransformer.Tests.Models;
+
+/// <summary>One ../shared/reference/&lt;model&gt;/public.* pair: the inputs (texts or pairs), max_length, and the PyTorch outputs.</summary>
+internal sealed class ReferenceSet : IDisposable
+{
+    public required string ModelName { get; init; }
+    public required TextInput[] Inputs { get; init; }
+    public required int MaxLength { get; init; }
+    public required SafetensorsFile Outputs { get; init; }
+
+    /// <summary>Models that have both a folder in shared/models and reference outputs.</summary>
+    public static readonly string[] ModelNames = ["bert-tiny-sst2", "bert-mini-sst2", "distilbert-mini-sst2", "albert-mini-sst2", "bert-tiny-mlm"];
+
+    public static ReferenceSet Load(string model)
+    {
+        string dir = TestPaths.Reference(model);
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "public.json")));
+        var root = doc.RootElement;
+        var inputs = root.GetProperty("items").EnumerateArray().Select(item =>
+            item.TryGetProperty("pair", out var pair) && pair.ValueKind == JsonValueKind.Array
+                ? new TextInput(pair[0].GetString()!, pair[1].GetString())
+                : new TextInput(item.GetProperty("text").GetString()!)).ToArray();
+        int maxLength = root.GetProperty("tokenizer").GetProperty("max_length").GetInt32();
+        return new ReferenceSet
+        {
+            ModelName = model, Inputs = inputs, MaxLength = maxLength,
+            Outputs = SafetensorsFile.Open(Path.Combine(dir, "public.safetensors")),
+        };
+    }
+
+    public float[] Float(string name) => Outputs.GetFloat32(name).ToArray();
+    public long[] Long(string name) => Outputs.GetInt64(name);
+    public bool Has(string name) => Outputs.TryGetInfo(name, out _);
+
+    public void Dispose() => Outputs.Dispose();
+}
+
+/// <summary>Max |a − b| over rows/positions whose attention mask is 1 (padded positions are implementation-defined).</summary>
+internal static class Diff
+{
+    public static float MaxAbsMasked(float[] expected, float[] actual, long[] mask, int width)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float worst = 0;
+        for (int t = 0; t < mask.Length; t++)
+        {
+            if (mask[t] == 0) continue;
+            for (int i = 0; i < width; i++) worst = Math.Max(worst, Math.Abs(expected[t * width + i] - actual[t * width + i]));
+        }
+        return worst;
+    }
+
+    public static float MaxAbs(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float worst = 0;
+        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
+        return worst;
+    }
+}
