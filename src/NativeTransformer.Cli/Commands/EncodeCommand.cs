@@ -11,17 +11,18 @@ internal static class EncodeCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Run the encoder on a batch and write token ids, every hidden state and the heads' outputs to safetensors.",
-        "ntr encode --model DIR --input IN.json --output OUT.safetensors [--max-length N] [--threads N]",
+        "ntr encode --model DIR --input IN.json --output OUT.safetensors [--max-length N] [--threads N] [--batch-size N]",
         [Common.Model,
          new("--input", "FILE", "JSON array of {\"text\": ..., \"text_pair\": ...} objects (text_pair optional). Required."),
          new("--output", "FILE", "safetensors file to write (replaced atomically). Required."),
-         Common.MaxLength, Common.Threads],
+         .. Common.LoadOptionSpecs],
         Details:
             "All inputs run as ONE right-padded batch. The file holds input_ids, attention_mask, token_type_ids\n" +
             "(I64 [batch, seq]); hidden_states.0 (embedding output) ... hidden_states.L (F32 [batch, seq, hidden]);\n" +
             "pooler_output (F32 [batch, hidden]) when the model has a pooler; logits (F32 [batch, labels]) for\n" +
             "classifiers; embeddings (F32 [batch, hidden]) when the folder has a sentence-transformers pooling config.\n" +
-            "Metadata: format=pt, producer=ntr.");
+            "Metadata: format=pt, producer=ntr. --batch-size is accepted like elsewhere but encode always runs one batch.\n" +
+            "The input is validated before the model loads; a wrong shape is an error naming the item index.");
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {

@@ -8,10 +8,10 @@ internal static class FillMaskCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Predict the tokens behind each [MASK] with a masked-LM model (e.g. BertForMaskedLM).",
-        "ntr fill-mask --model DIR [--top-k K] [--input FILE | TEXT] [--threads N] [--max-length N]",
+        "ntr fill-mask --model DIR [--top-k K] [--input FILE | TEXT] [--threads N] [--max-length N] [--batch-size N]",
         [Common.Model, Common.Input,
          new("--top-k", "K", "Candidates per [MASK] (default 5)."),
-         Common.Threads, Common.MaxLength],
+         .. Common.LoadOptionSpecs],
         PositionalName: "TEXT",
         Details:
             "The text is TEXT when given, else one text per line from --input FILE or stdin (strict UTF-8,\n" +
