@@ -44,12 +44,6 @@ internal static class Common
 
     public static int ChunkSize(ParsedArgs a) => Math.Max(DefaultChunkSize, a.PositiveInt("--batch-size") ?? 0);
 
-    /// <summary>Validates every option value before anything expensive happens (so usage errors win over load errors).</summary>
-    public static void ValidateNumbers(ParsedArgs a, params string[] names)
-    {
-        foreach (var n in names) a.PositiveInt(n);
-    }
-
     /// <summary>Streams inputs from --input/stdin in chunks, calling <paramref name="process"/> per chunk and
     /// flushing stdout after each so output appears as it is produced.</summary>
     public static void StreamChunks(ParsedArgs a, CliContext ctx, Action<List<TextInput>> process)
@@ -69,7 +63,6 @@ internal static class Common
     public static void CheckInputFile(string? path)
     {
         if (path is null or "-") return;
-        if (Directory.Exists(path)) throw new InputException($"{path}: is a directory, expected a file");
-        if (!File.Exists(path)) throw new InputException($"{path}: file not found");
+        LineReader.OpenFile(path).Dispose();
     }
 }

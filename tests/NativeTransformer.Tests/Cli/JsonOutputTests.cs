@@ -28,6 +28,22 @@ public class JsonOutputTests
     }
 
     [Fact]
+    public void LoneSurrogatesDoNotCrashTheWriter()
+    {
+        string line = One(j => EmbedCommand.Write(j, new TextInput("a\uD800b"), [1f]));
+        using var doc = JsonDocument.Parse(line);
+        Assert.StartsWith("a", doc.RootElement.GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public void EscapedLoneSurrogateInJsonlIsAnInputError()
+    {
+        // Either rejected as input, or accepted; never an unexpected exception type.
+        try { InputParsing.ParseJsonLine("{\"text\": \"a\\ud800\"}", "f", 1); }
+        catch (InputException e) { Assert.Contains("line 1", e.Message); }
+    }
+
+    [Fact]
     public void FloatsRoundTripAndNonFiniteBecomeNull()
     {
         float[] values = [0.1f, -1.5e-7f, 3.4028235e38f, 1f / 3f, 0f, float.NaN, float.PositiveInfinity];
