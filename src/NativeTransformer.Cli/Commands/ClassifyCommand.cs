@@ -1,0 +1,46 @@
+namespace NativeTransformer.Cli.Commands;
+
+/// <summary><c>ntr classify</c>: the sequence classifier's label, score and logits per input line.</summary>
+internal static class ClassifyCommand
+{
+    public const string Name = "classify";
+
+    public static readonly CommandSpec Spec = new(
+        Name,
+        "Classify each input with the model's sequence-classification head.",
+        "ntr classify --model DIR [--input FILE] [--jsonl] [--threads N] [--max-length N] [--batch-size N]",
+        [Common.Model, Common.Input, Common.Jsonl, .. Common.LoadOptionSpecs],
+        Details:
+            "Each output line: {\"text\", \"text_pair\" (when given), \"label\" (id2label name), \"score\" (softmax\n" +
+            "probability of that label), \"logits\": [floats]}.\n\n" + Common.LineInputHelp);
+
+    public static int Run(ParsedArgs a, CliContext ctx)
+    {
+        var options = Common.LoadOptions(a);
+        string dir = Common.ModelDir(a);
+        Common.CheckInputFile(a.Get("--input"));
+        using var model = TransformerModel.Load(dir, options);
+        if (!model.HasClassifier)
+            throw new InputException($"{dir}: this model has no sequence-classification head (try 'ntr embed')");
+        var json = new JsonLineWriter(ctx.Stdout);
+        Common.StreamChunks(a, ctx, chunk =>
+        {
+            var results = model.Classify(chunk);
+            for (int i = 0; i < chunk.Count; i++) Write(json, chunk[i], results[i]);
+        });
+        return CliApp.ExitOk;
+    }
+
+    internal static void Write(JsonLineWriter json, TextInput input, Classification c)
+    {
+        var w = json.Begin();
+        w.WriteStartObject();
+        JsonValues.Input(w, input);
+        w.WriteString("label", c.Label);
+        w.WritePropertyName("score");
+        JsonValues.Float(w, c.Score);
+        JsonValues.FloatArray(w, "logits", c.Logits);
+        w.WriteEndObject();
+        json.End();
+    }
+}

@@ -1,0 +1,68 @@
+namespace NativeTransformer.Cli.Commands;
+
+/// <summary>Options shared by the commands that load a model, and the helpers they use.</summary>
+internal static class Common
+{
+    /// <summary>Inputs read per chunk when streaming lines: output of a chunk is written before the next is read.</summary>
+    public const int DefaultChunkSize = 64;
+
+    public static readonly OptionSpec Model = new("--model", "DIR", "Model folder (Hugging Face layout). Required.");
+    public static readonly OptionSpec Input = new("--input", "FILE", "Read input from FILE ('-' or absent: stdin).");
+    public static readonly OptionSpec Jsonl = new("--jsonl", null, "Each input line is a JSON object {\"text\": ..., \"text_pair\": ...}.");
+    public static readonly OptionSpec Threads = new("--threads", "N", "Worker threads for the forward pass (default: one per core).");
+    public static readonly OptionSpec MaxLength = new("--max-length", "N", "Max tokens per input incl. special tokens; longer inputs are truncated.");
+    public static readonly OptionSpec BatchSize = new("--batch-size", "N", "Inputs per forward pass (default 32).");
+
+    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize];
+
+    public const string LineInputHelp =
+        "Input: one text per line, strict UTF-8 (a line that is not UTF-8 is an error naming its line number).\n" +
+        "A trailing \\r is stripped and a UTF-8 BOM at the start is skipped. An empty line is an empty text\n" +
+        "(it still produces an output line); a final newline does not create an extra input.\n" +
+        "With --jsonl every line must be a JSON object {\"text\": ..., \"text_pair\": ...} (text_pair optional);\n" +
+        "other keys, other shapes and empty lines are errors naming the line.\n" +
+        "Output: JSON Lines on stdout, one line per input, in input order; inputs are processed in chunks\n" +
+        "of 64 lines (or --batch-size when larger) so large inputs stream with bounded memory.";
+
+    /// <summary>The --model folder, checked to exist (a missing folder is an error before anything loads).</summary>
+    public static string ModelDir(ParsedArgs a)
+    {
+        string dir = a.Required("--model");
+        if (!Directory.Exists(dir))
+            throw new InputException(File.Exists(dir) ? $"{dir}: is a file, expected a model folder" : $"{dir}: model folder not found");
+        return dir;
+    }
+
+    public static LoadOptions LoadOptions(ParsedArgs a)
+    {
+        var o = new LoadOptions();
+        if (a.PositiveInt("--threads") is int t) o = o with { Threads = t };
+        if (a.PositiveInt("--max-length") is int m) o = o with { MaxLength = m };
+        if (a.PositiveInt("--batch-size") is int b) o = o with { BatchSize = b };
+        return o;
+    }
+
+    public static int ChunkSize(ParsedArgs a) => Math.Max(DefaultChunkSize, a.PositiveInt("--batch-size") ?? 0);
+
+    /// <summary>Streams inputs from --input/stdin in chunks, calling <paramref name="process"/> per chunk and
+    /// flushing stdout after each so output appears as it is produced.</summary>
+    public static void StreamChunks(ParsedArgs a, CliContext ctx, Action<List<TextInput>> process)
+    {
+        using var reader = LineReader.Open(a.Get("--input"), ctx.Stdin);
+        var chunker = new InputChunker(reader, a.Has("--jsonl"));
+        var chunk = new List<TextInput>();
+        int size = ChunkSize(a);
+        while (chunker.ReadChunk(chunk, size))
+        {
+            process(chunk);
+            ctx.Stdout.Flush();
+        }
+    }
+
+    /// <summary>Checks an --input file exists before the model loads (stdin needs no check).</summary>
+    public static void CheckInputFile(string? path)
+    {
+        if (path is null or "-") return;
+        LineReader.OpenFile(path).Dispose();
+    }
+}

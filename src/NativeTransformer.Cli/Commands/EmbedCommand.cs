@@ -1,0 +1,54 @@
+namespace NativeTransformer.Cli.Commands;
+
+/// <summary><c>ntr embed</c>: one sentence embedding per input line.</summary>
+internal static class EmbedCommand
+{
+    public const string Name = "embed";
+
+    public static readonly CommandSpec Spec = new(
+        Name,
+        "Compute sentence embeddings (pooled last hidden state) for each input.",
+        "ntr embed --model DIR [--input FILE] [--jsonl] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N]",
+        [Common.Model, Common.Input, Common.Jsonl,
+         new("--pooling", "MODE", "mean, cls or max (default: the folder's sentence-transformers config, else mean)."),
+         new("--normalize", null, "L2-normalise embeddings (default: on when the folder has a Normalize module)."),
+         new("--no-normalize", null, "Do not L2-normalise embeddings."),
+         .. Common.LoadOptionSpecs],
+        Details: "Each output line: {\"text\", \"text_pair\" (when given), \"embedding\": [floats]}.\n\n" + Common.LineInputHelp);
+
+    public static int Run(ParsedArgs a, CliContext ctx)
+    {
+        var options = Common.LoadOptions(a);
+        switch (a.Choice("--pooling", "mean", "cls", "max"))
+        {
+            case "mean": options = options with { Pooling = PoolingMode.Mean }; break;
+            case "cls": options = options with { Pooling = PoolingMode.Cls }; break;
+            case "max": options = options with { Pooling = PoolingMode.Max }; break;
+        }
+        if (a.Has("--normalize") && a.Has("--no-normalize"))
+            throw new UsageException("options '--normalize' and '--no-normalize' exclude each other", Name);
+        if (a.Has("--normalize")) options = options with { Normalize = true };
+        if (a.Has("--no-normalize")) options = options with { Normalize = false };
+
+        string dir = Common.ModelDir(a);
+        Common.CheckInputFile(a.Get("--input"));
+        using var model = TransformerModel.Load(dir, options);
+        var json = new JsonLineWriter(ctx.Stdout);
+        Common.StreamChunks(a, ctx, chunk =>
+        {
+            var embeddings = model.Embed(chunk);
+            for (int i = 0; i < chunk.Count; i++) Write(json, chunk[i], embeddings[i]);
+        });
+        return CliApp.ExitOk;
+    }
+
+    internal static void Write(JsonLineWriter json, TextInput input, float[] embedding)
+    {
+        var w = json.Begin();
+        w.WriteStartObject();
+        JsonValues.Input(w, input);
+        JsonValues.FloatArray(w, "embedding", embedding);
+        w.WriteEndObject();
+        json.End();
+    }
+}

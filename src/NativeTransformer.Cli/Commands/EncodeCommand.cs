@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+using NativeTransformer.Weights;
+
+namespace NativeTransformer.Cli.Commands;
+
+/// <summary><c>ntr encode</c>: runs all inputs as one batch and writes every tensor to a safetensors file.</summary>
+internal static class EncodeCommand
+{
+    public const string Name = "encode";
+
+    public static readonly CommandSpec Spec = new(
+        Name,
+        "Run the encoder on a batch and write token ids, every hidden state and the heads' outputs to safetensors.",
+        "ntr encode --model DIR --input IN.json --output OUT.safetensors [--max-length N] [--threads N] [--batch-size N]",
+        [Common.Model,
+         new("--input", "FILE", "JSON array of {\"text\": ..., \"text_pair\": ...} objects (text_pair optional). Required."),
+         new("--output", "FILE", "safetensors file to write (replaced atomically). Required."),
+         .. Common.LoadOptionSpecs],
+        Details:
+            "All inputs run as ONE right-padded batch. The file holds input_ids, attention_mask, token_type_ids\n" +
+            "(I64 [batch, seq]); hidden_states.0 (embedding output) ... hidden_states.L (F32 [batch, seq, hidden]);\n" +
+            "pooler_output (F32 [batch, hidden]) when the model has a pooler; logits (F32 [batch, labels]) for\n" +
+            "classifiers; embeddings (F32 [batch, hidden]) when the folder has a sentence-transformers pooling config.\n" +
+            "Metadata: format=pt, producer=ntr. --batch-size is accepted like elsewhere but encode always runs one batch.\n" +
+            "The input is validated before the model loads; a wrong shape is an error naming the item index.");
+
+    public static int Run(ParsedArgs a, CliContext ctx)
+    {
+        var options = Common.LoadOptions(a);
+        string input = a.Required("--input");
+        string output = a.Required("--output");
+        string dir = Common.ModelDir(a);
+
+        List<TextInput> inputs;
+        if (input == "-")
+        {
+            // JsonDocument validates UTF-8 itself, so read raw bytes when stdin is a byte stream.
+            Stream stdin = ctx.Stdin is StreamReader sr
+                ? sr.BaseStream
+                : new MemoryStream(System.Text.Encoding.UTF8.GetBytes(ctx.Stdin.ReadToEnd()));
+            inputs = InputParsing.ParseEncodeInput(stdin, "<stdin>");
+        }
+        else
+        {
+            using var file = LineReader.OpenFile(input);
+            inputs = InputParsing.ParseEncodeInput(file, input);
+        }
+        string? outDir = Path.GetDirectoryName(Path.GetFullPath(output));
+        if (outDir is not null && !Directory.Exists(outDir))
+            throw new InputException($"{output}: output folder {outDir} does not exist");
+        if (Directory.Exists(output)) throw new InputException($"{output}: is a directory, expected a file path");
+
+        using var model = TransformerModel.Load(dir, options);
+        var result = model.Encode(inputs);
+        SafetensorsWriter.Write(output, BuildTensors(result), Metadata);
+        return CliApp.ExitOk;
+    }
+
+    internal static readonly IReadOnlyDictionary<string, string> Metadata =
+        new Dictionary<string, string> { ["format"] = "pt", ["producer"] = "ntr" };
+
+    /// <summary>The tensors of an <see cref="EncodeResult"/>, in file order, with their shapes checked.</summary>
+    internal static List<TensorToWrite> BuildTensors(EncodeResult r)
+    {
+        var batch = r.Batch;
+        long b = batch.BatchSize, s = batch.SeqLen, h = r.HiddenSize;
+        var list = new List<TensorToWrite>
+        {
+            I64("input_ids", [b, s], batch.InputIds),
+            I64("attention_mask", [b, s], batch.AttentionMask),
+            I64("token_type_ids", [b, s], batch.TypeIds),
+        };
+        for (int i = 0; i < r.HiddenStates.Length; i++)
+            list.Add(F32($"hidden_states.{i}", [b, s, h], r.HiddenStates[i]));
+        if (r.PoolerOutput is { } pooler) list.Add(F32("pooler_output", [b, h], pooler));
+        if (r.Logits is { } logits) list.Add(F32("logits", [b, r.NumLabels], logits));
+        if (r.Embeddings is { } emb) list.Add(F32("embeddings", [b, h], emb));
+        return list;
+    }
+
+    private static long Count(string name, long[] shape, int actual)
+    {
+        long n = 1;
+        foreach (var d in shape) n *= d;
+        if (n != actual)
+            throw new InvalidOperationException($"{name}: expected {n} values for shape [{string.Join(", ", shape)}], got {actual}");
+        return n;
+    }
+
+    internal static TensorToWrite F32(string name, long[] shape, float[] values)
+    {
+        Count(name, shape, values.Length);
+        byte[] bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        if (!BitConverter.IsLittleEndian) SwapEndian(bytes, 4);
+        return new TensorToWrite(name, DType.F32, shape, bytes);
+    }
+
+    internal static TensorToWrite I64(string name, long[] shape, int[] values)
+    {
+        Count(name, shape, values.Length);
+        var longs = new long[values.Length];
+        for (int i = 0; i < values.Length; i++) longs[i] = values[i];
+        byte[] bytes = MemoryMarshal.AsBytes(longs.AsSpan()).ToArray();
+        if (!BitConverter.IsLittleEndian) SwapEndian(bytes, 8);
+        return new TensorToWrite(name, DType.I64, shape, bytes);
+    }
+
+    private static void SwapEndian(byte[] bytes, int width)
+    {
+        for (int i = 0; i < bytes.Length; i += width) Array.Reverse(bytes, i, width);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+
+namespace NativeTransformer.Cli.Commands;
+
+/// <summary><c>ntr inspect</c>: what a model folder holds, validated as a load would, without running it.</summary>
+internal static class InspectCommand
+{
+    public const string Name = "inspect";
+
+    public static readonly CommandSpec Spec = new(
+        Name,
+        "Validate a model folder and summarise it (architecture, sizes, parameters, tensors, heads).",
+        "ntr inspect --model DIR [--json]",
+        [Common.Model, new("--json", null, "Print one JSON object instead of text.")],
+        Details:
+            "The folder is checked exactly as loading would check it (config, tokenizer, every tensor's presence,\n" +
+            "dtype and shape); a folder without weights is reported with has weights = no.\n" +
+            "JSON keys: directory, model_type, architecture, layers, hidden_size, attention_heads,\n" +
+            "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights.");
+
+    public static int Run(ParsedArgs a, CliContext ctx)
+    {
+        string dir = Common.ModelDir(a);
+        var s = TransformerModel.Inspect(dir);
+        if (a.Has("--json")) WriteJson(ctx.Stdout, s); else ctx.Stdout.Write(FormatText(s));
+        return CliApp.ExitOk;
+    }
+
+    internal static void WriteJson(TextWriter output, ModelSummary s)
+    {
+        var json = new JsonLineWriter(output);
+        var w = json.Begin();
+        w.WriteStartObject();
+        w.WriteString("directory", s.Directory);
+        w.WriteString("model_type", s.ModelType);
+        w.WriteString("architecture", s.Architecture);
+        w.WriteNumber("layers", s.Layers);
+        w.WriteNumber("hidden_size", s.HiddenSize);
+        w.WriteNumber("attention_heads", s.AttentionHeads);
+        w.WriteNumber("intermediate_size", s.IntermediateSize);
+        w.WriteNumber("vocab_size", s.VocabSize);
+        w.WriteNumber("parameter_count", s.ParameterCount);
+        w.WriteNumber("weight_bytes", s.WeightBytes);
+        w.WriteStartObject("tensors_by_dtype");
+        foreach (var kv in s.TensorsByDType.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(kv.Key, kv.Value);
+        w.WriteEndObject();
+        w.WriteStartArray("output_heads");
+        foreach (var h in s.OutputHeads) w.WriteStringValue(h);
+        w.WriteEndArray();
+        w.WriteBoolean("has_weights", s.HasWeights);
+        w.WriteEndObject();
+        json.End();
+    }
+
+    internal static string FormatText(ModelSummary s)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var rows = new List<(string, string)>
+        {
+            ("directory", s.Directory),
+            ("architecture", s.Architecture),
+            ("model type", s.ModelType),
+            ("layers", s.Layers.ToString(inv)),
+            ("hidden size", s.HiddenSize.ToString(inv)),
+            ("attention heads", s.AttentionHeads.ToString(inv)),
+            ("intermediate size", s.IntermediateSize.ToString(inv)),
+            ("vocab size", s.VocabSize.ToString(inv)),
+            ("parameters", s.ParameterCount.ToString("N0", inv)),
+            ("weight bytes", $"{s.WeightBytes.ToString("N0", inv)} ({(s.WeightBytes / 1048576.0).ToString("0.0", inv)} MiB)"),
+            ("tensors by dtype", s.TensorsByDType.Count == 0 ? "-"
+                : string.Join(", ", s.TensorsByDType.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"))),
+            ("output heads", s.OutputHeads.Count == 0 ? "-" : string.Join(", ", s.OutputHeads)),
+            ("has weights", s.HasWeights ? "yes" : "no"),
+        };
+        int width = rows.Max(r => r.Item1.Length) + 2;
+        var sb = new StringBuilder();
+        foreach (var (k, v) in rows) sb.Append((k + ":").PadRight(width + 1)).Append(v).Append('\n');
+        return sb.ToString();
+    }
+}
