@@ -52,10 +52,14 @@ internal static class Common
         var chunker = new InputChunker(reader, a.Has("--jsonl"));
         var chunk = new List<TextInput>();
         int size = ChunkSize(a);
-        while (chunker.ReadChunk(chunk, size))
+        while (true)
         {
-            process(chunk);
-            ctx.Stdout.Flush();
+            // A bad line ends the run, but the good lines read before it are still processed and written.
+            Exception? badLine = null;
+            try { if (!chunker.ReadChunk(chunk, size)) break; }
+            catch (Exception e) when (e is NativeTransformerException or IOException) { badLine = e; }
+            if (chunk.Count > 0) { process(chunk); ctx.Stdout.Flush(); }
+            if (badLine != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(badLine);
         }
     }
 

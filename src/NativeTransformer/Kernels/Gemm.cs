@@ -24,7 +24,7 @@ public static unsafe class Gemm
         if (m == 0 || n == 0) return;
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
-            var job = new Job(px, pw, bias.IsEmpty ? null : pb, py, m, n, k);
+            var job = new Job(px, pw, bias.IsEmpty ? null : pb, py, n, k);
             int rowTiles = (m + Tile - 1) / Tile, colTiles = (n + Tile - 1) / Tile;
             // Split the dimension with more tiles; boundaries fall on the 4×4 grid (see class remarks).
             bool byRows = rowTiles >= colTiles;
@@ -45,7 +45,7 @@ public static unsafe class Gemm
         Check(x.Length, w.Length, bias.Length, y.Length, m, n, k);
         if (m == 0 || n == 0) return;
         fixed (float* px = x, pw = w, pb = bias, py = y)
-            new Job(px, pw, bias.IsEmpty ? null : pb, py, m, n, k).Run(0, m, 0, n);
+            new Job(px, pw, bias.IsEmpty ? null : pb, py, n, k).Run(0, m, 0, n);
     }
 
     private static void Check(int xl, int wl, int bl, int yl, int m, int n, int k)
@@ -55,7 +55,7 @@ public static unsafe class Gemm
             throw new ArgumentException($"Gemm: buffers too small for M={m} N={n} K={k} (x {xl}, w {wl}, bias {bl}, y {yl})");
     }
 
-    private readonly struct Job(float* x, float* w, float* bias, float* y, int m, int n, int k)
+    private readonly struct Job(float* x, float* w, float* bias, float* y, int n, int k)
     {
         public void Run(int r0, int r1, int c0, int c1)
         {

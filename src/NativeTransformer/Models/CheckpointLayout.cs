@@ -4,7 +4,7 @@ namespace NativeTransformer.Models;
 /// The one place that knows each family's checkpoint key names. Base-model keys carry the
 /// family prefix (<c>bert.</c>, <c>distilbert.</c>, <c>albert.</c>) in task checkpoints
 /// (…ForSequenceClassification, …ForMaskedLM) and none in bare-model checkpoints (BertModel,
-/// sentence-transformers); <see cref="DetectPrefix"/> decides which by looking for the word embeddings.
+/// sentence-transformers); <c>DetectPrefix</c> decides which by looking for the word embeddings.
 /// </summary>
 internal sealed record LayerKeys(string Query, string Key, string Value, string AttentionOutput, string AttentionNorm,
     string Intermediate, string Output, string OutputNorm);

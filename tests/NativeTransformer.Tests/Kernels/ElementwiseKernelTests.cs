@@ -1,0 +1,86 @@
+using NativeTransformer.Kernels;
+
+namespace NativeTransformer.Tests.Kernels;
+
+/// <summary>LayerNorm, softmax and activations against their double-precision oracles on every width 1..256.</summary>
+public class ElementwiseKernelTests
+{
+    private static float[] Random(Random rng, int n, double scale = 1) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale)).ToArray();
+
+    [Fact]
+    public void LayerNormMatchesReferenceForEveryWidth()
+    {
+        var rng = new Random(99);
+        for (int width = 1; width <= 256; width++)
+        {
+            int rows = 1 + width % 3;
+            var x = Random(rng, rows * width, 4); var res = Random(rng, rows * width); var g = Random(rng, width); var b = Random(rng, width);
+            var expected = x.ToArray(); var actual = x.ToArray();
+            LayerNormReference.AddResidualAndNormalize(expected, res, g, b, rows, width, 1e-12f);
+            LayerNorm.AddResidualAndNormalize(actual, res, g, b, rows, width, 1e-12f);
+            for (int i = 0; i < actual.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 2e-5f, $"width {width} at {i}: {expected[i]} vs {actual[i]}");
+        }
+    }
+
+    [Fact]
+    public void SoftmaxMatchesReferenceAndZeroesMaskedEntries()
+    {
+        var rng = new Random(5);
+        for (int len = 1; len <= 256; len++)
+        {
+            int valid = 1 + len * 7 % len;
+            var x = Random(rng, len, 20);
+            var expected = x.ToArray(); var actual = x.ToArray();
+            SoftmaxReference.MaskedRow(expected, valid);
+            Softmax.MaskedRow(actual, valid);
+            for (int i = 0; i < len; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-6f, $"len {len} at {i}");
+            Assert.All(actual[valid..], v => Assert.Equal(0f, v));
+            Assert.InRange(actual.Sum(), 0.9999f, 1.0001f);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => Softmax.MaskedRow(new float[4], 0));
+    }
+
+    [Theory]
+    [InlineData(0.0, 1.0)]
+    [InlineData(0.5, 0.4795001221869535)]
+    [InlineData(1.0, 0.15729920705028513)]
+    [InlineData(2.0, 0.004677734981047266)]
+    [InlineData(3.0, 2.209049699858544e-05)]
+    [InlineData(-1.0, 1.8427007929497148)]
+    [InlineData(5.0, 1.5374597944280349e-12)]
+    public void ErfcHasFloatPrecision(double x, double expected)
+    {
+        double actual = Activations.Erfc(x);
+        Assert.True(Math.Abs(actual - expected) <= 1.3e-7 * expected, $"erfc({x}) = {actual}, expected {expected}");
+    }
+
+    [Fact]
+    public void GeluMatchesTheDefinition()
+    {
+        // x·Φ(x) = ½x(1 + erf(x/√2)), erf from a 60-term Taylor series (exact to double precision for |x| ≤ 3).
+        for (double x = -3; x <= 3; x += 0.01)
+        {
+            double z = x / Math.Sqrt(2), erf = 0, term = z;
+            for (int n = 0; n < 60; n++) { erf += term / (2 * n + 1); term *= -z * z / (n + 1); }
+            double expected = 0.5 * x * (1 + 2 / Math.Sqrt(Math.PI) * erf);
+            var v = new[] { (float)x };
+            Activations.Gelu(v);
+            Assert.True(Math.Abs(v[0] - expected) < 1e-6, $"gelu({x}) = {v[0]}, expected {expected}");
+        }
+    }
+
+    [Fact]
+    public void GeluTanhAndRelu()
+    {
+        float[] x = [-2f, -0.5f, 0f, 0.5f, 2f];
+        var t = x.ToArray(); Activations.GeluTanh(t);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            double expected = 0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)));
+            Assert.True(Math.Abs(t[i] - expected) < 1e-6);
+        }
+        var r = x.ToArray(); Activations.Relu(r);
+        Assert.Equal([0f, 0f, 0f, 0.5f, 2f], r);
+    }
+}
