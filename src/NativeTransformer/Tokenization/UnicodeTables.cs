@@ -8,10 +8,29 @@ namespace NativeTransformer.Tokenization;
 /// </summary>
 internal static partial class UnicodeTables
 {
-    private const byte FlagOther = 1, FlagMn = 2, FlagPunct = 4;
+    private const byte FlagOther = 1, FlagMn = 2, FlagPunct = 4, FlagDecomp = 8, FlagLower = 16, FlagCcc = 32;
+
+    /// <summary>Per-code-point flags of the BMP, expanded once from the range tables so hot paths avoid binary searches.</summary>
+    private static readonly byte[] Bmp = BuildBmp();
+
+    private static byte[] BuildBmp()
+    {
+        var t = new byte[0x10000];
+        var cs = CategoryStart; var ce = CategoryEnd; var cf = CategoryFlags;
+        for (int i = 0; i < cs.Length && cs[i] < 0x10000; i++)
+            for (int c = cs[i]; c <= Math.Min(ce[i], 0xFFFF); c++) t[c] |= cf[i];
+        var ks = CccStart; var ke = CccEnd;
+        for (int i = 0; i < ks.Length && ks[i] < 0x10000; i++)
+            for (int c = ks[i]; c <= Math.Min(ke[i], 0xFFFF); c++) t[c] |= FlagCcc;
+        foreach (int k in DecompositionKeys) if (k < 0x10000) t[k] |= FlagDecomp;
+        for (int c = SBase; c < SBase + SCount; c++) t[c] |= FlagDecomp;
+        foreach (int k in LowercaseKeys) if (k < 0x10000) t[k] |= FlagLower;
+        return t;
+    }
 
     private static byte Flags(int cp)
     {
+        if (cp < 0x10000) return Bmp[cp];
         int i = FindRange(CategoryStart, cp);
         return i >= 0 && cp <= CategoryEnd[i] ? CategoryFlags[i] : (byte)0;
     }
@@ -35,7 +54,7 @@ internal static partial class UnicodeTables
     /// <summary>Canonical combining class (0 for starters).</summary>
     public static int CombiningClass(int cp)
     {
-        if (cp < 0x300) return 0;
+        if (cp < 0x300 || (cp < 0x10000 && (Bmp[cp] & FlagCcc) == 0)) return 0;
         int i = FindRange(CccStart, cp);
         return i >= 0 && cp <= CccEnd[i] ? CccValue[i] : 0;
     }
@@ -60,7 +79,7 @@ internal static partial class UnicodeTables
     /// </summary>
     public static int Decompose(int cp, Span<int> dest)
     {
-        if (cp < 0xC0) return 0;
+        if (cp < 0xC0 || (cp < 0x10000 && (Bmp[cp] & FlagDecomp) == 0)) return 0;
         int s = cp - SBase;
         if ((uint)s < SCount)
         {
@@ -89,6 +108,7 @@ internal static partial class UnicodeTables
             dest[0] = cp is >= 'A' and <= 'Z' ? cp + 32 : cp;
             return 1;
         }
+        if (cp < 0x10000 && (Bmp[cp] & FlagLower) == 0) { dest[0] = cp; return 1; }
         int i = LowercaseKeys.BinarySearch(cp);
         if (i < 0) { dest[0] = cp; return 1; }
         int v = LowercaseValues[i];

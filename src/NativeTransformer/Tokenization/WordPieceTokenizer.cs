@@ -50,6 +50,11 @@ public sealed record TokenizerOptions
 /// <remarks>
 /// Offsets are UTF-16 indices into the original string of the segment. Unpaired surrogates are read as U+FFFD
 /// (dropped by clean_text). Special tokens written in the text (e.g. "[MASK]") map to their ids, as in HF.
+/// Unicode data (categories, NFD, lowercase) comes from generated Unicode 14 tables, not from .NET: under
+/// InvariantGlobalization <c>string.Normalize(FormD)</c> is a silent no-op and <c>ToLowerInvariant</c> leaves
+/// U+0130 unchanged, and .NET's own category data is a newer Unicode version than HF's Rust crates use.
+/// Added tokens marked "normalized": true in tokenizer.json are matched on the raw text like the others, and
+/// "single_word" is not implemented (BERT's special tokens use neither).
 /// </remarks>
 public sealed class WordPieceTokenizer
 {
