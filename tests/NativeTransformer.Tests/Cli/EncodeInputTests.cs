@@ -51,7 +51,7 @@ public class EncodeInputTests
     private static EncodeResult FakeResult(bool pooler, bool logits, bool embeddings, int layers = 2)
     {
         const int B = 2, S = 3, H = 4;
-        var rows = new Tokenization.Encoding[0];
+        var rows = new global::NativeTransformer.Tokenization.Encoding[0];
         var batch = new EncodedBatch(B, S, [101, 7, 102, 101, 102, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0], [3, 2], rows);
         float[] Seq(int n, float start) => Enumerable.Range(0, n).Select(i => start + i * 0.5f).ToArray();
         return new EncodeResult

@@ -67,7 +67,7 @@ public class JsonOutputTests
     [Fact]
     public void TokenizeRecord()
     {
-        var e = new Tokenization.Encoding([101, 7592, 102], [0, 0, 0], ["[CLS]", "hello", "[SEP]"], [(0, 0), (0, 5), (0, 0)], [-1, 0, -1], false);
+        var e = new global::NativeTransformer.Tokenization.Encoding([101, 7592, 102], [0, 0, 0], ["[CLS]", "hello", "[SEP]"], [(0, 0), (0, 5), (0, 0)], [-1, 0, -1], false);
         string line = One(j => TokenizeCommand.Write(j, new TextInput("Hello"), e));
         Assert.Equal("{\"text\":\"Hello\",\"input_ids\":[101,7592,102],\"token_type_ids\":[0,0,0],\"tokens\":[\"[CLS]\",\"hello\",\"[SEP]\"],\"offsets\":[[0,0],[0,5],[0,0]]}", line);
     }
