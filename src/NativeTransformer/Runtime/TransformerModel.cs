@@ -140,7 +140,7 @@ public sealed class TransformerModel : IDisposable
     /// <summary>All inputs as ONE padded batch (in the given order), every hidden state kept, plus every head the model has.</summary>
     public EncodeResult Encode(IReadOnlyList<TextInput> inputs)
     {
-        var batch = Batching.Pad(Tokenize(inputs), Tokenizer.PadId);
+        var batch = PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId);
         int h = Config.HiddenSize, size = batch.BatchSize * batch.SeqLen * h;
         var hidden = new float[Config.NumLayers + 1][];
         for (int i = 0; i < hidden.Length; i++) hidden[i] = new float[size];
@@ -188,7 +188,7 @@ public sealed class TransformerModel : IDisposable
     internal float[][] MaskedLmLogits(Encoding encoding, int[] positions)
     {
         var mlm = _heads.MaskedLm ?? throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no masked-LM head");
-        var batch = Batching.Pad([encoding], Tokenizer.PadId);
+        var batch = PostProcessor.Pad([encoding], Tokenizer.PadId);
         var state = Rent(1, batch.SeqLen);
         try
         {
@@ -223,7 +223,7 @@ public sealed class TransformerModel : IDisposable
         var rows = Tokenize(inputs);
         foreach (var index in Batching.ByLength(rows, _options.BatchSize))
         {
-            var batch = Batching.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId);
+            var batch = PostProcessor.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId);
             var state = Rent(batch.BatchSize, batch.SeqLen);
             try
             {

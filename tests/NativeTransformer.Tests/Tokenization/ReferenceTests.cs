@@ -42,13 +42,13 @@ public class ReferenceTests
         var tok = WordPieceTokenizer.FromDirectory(TestPaths.Model(model));
         var batch = tok.EncodeBatch(inputs, maxLength);
 
-        var st = new MiniSafetensorsReader(Path.Combine(dir, "public.safetensors"));
-        var shape = st.Shape("input_ids");
+        using var st = NativeTransformer.Weights.SafetensorsFile.Open(Path.Combine(dir, "public.safetensors"));
+        var shape = st.GetInfo("input_ids").Shape;
         Assert.Equal(inputs.Count, (int)shape[0]);
         Assert.Equal((int)shape[1], batch.SeqLen);
-        Assert.Equal(st.ReadInt64("input_ids").Select(v => (int)v), batch.InputIds);
-        Assert.Equal(st.ReadInt64("token_type_ids").Select(v => (int)v), batch.TypeIds);
-        Assert.Equal(st.ReadInt64("attention_mask").Select(v => (int)v), batch.AttentionMask);
+        Assert.Equal(st.GetInt64("input_ids").Select(v => (int)v), batch.InputIds);
+        Assert.Equal(st.GetInt64("token_type_ids").Select(v => (int)v), batch.TypeIds);
+        Assert.Equal(st.GetInt64("attention_mask").Select(v => (int)v), batch.AttentionMask);
         for (int i = 0; i < inputs.Count; i++)
             Assert.Equal(expectedTokens[i], batch.Rows[i].Tokens);
     }
