@@ -84,3 +84,32 @@ public class ElementwiseKernelTests
         Assert.Equal([0f, 0f, 0f, 0.5f, 2f], r);
     }
 }
+
+public class VectorGeluTests
+{
+    [Fact]
+    public void VectorGeluIsWithin1e6OfTheScalarReferenceOnEveryLength()
+    {
+        var rng = new Random(2024);
+        for (int len = 0; len <= 300; len++)
+        {
+            var x = Enumerable.Range(0, len).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 8)).ToArray();
+            var v = x.ToArray();
+            Activations.Gelu(v);
+            for (int i = 0; i < len; i++) Assert.True(Math.Abs(v[i] - Activations.GeluScalar(x[i])) <= 1e-6f * Math.Max(1, Math.Abs(x[i])), $"len {len} x={x[i]}: {v[i]} vs {Activations.GeluScalar(x[i])}");
+        }
+    }
+
+    [Fact]
+    public void GeluHandlesExtremes()
+    {
+        float[] x = [-100f, -10f, 0f, -0f, 10f, 100f, float.MaxValue, -float.MaxValue];
+        float[] expected = [0f, 0f, 0f, 0f, 10f, 100f, float.MaxValue, 0f];
+        Activations.Gelu(x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.True(float.IsFinite(x[i]), $"gelu({expected[i]}) is not finite");
+            Assert.True(Math.Abs(x[i] - expected[i]) <= 1e-6f * Math.Max(1, Math.Abs(expected[i])), $"{i}: {x[i]}");
+        }
+    }
+}
