@@ -1,9 +1,12 @@
+using NativeTransformer.Kernels;
+using NativeTransformer.Kernels.Int8;
+
 namespace NativeTransformer.Models;
 
 /// <summary>
-/// Every activation buffer of one forward pass, allocated once for a capacity of
-/// <see cref="MaxBatch"/> × <see cref="MaxSeq"/> tokens and reused by every call that fits.
-/// B = batch, S = sequence, E = embedding size, H = hidden, I = intermediate, D = head size.
+/// Every activation buffer of one forward pass, allocated once (pinned, so kernels hold raw pointers)
+/// for a capacity of <see cref="MaxBatch"/> × <see cref="MaxSeq"/> tokens and reused by every call that
+/// fits. B = batch, S = sequence, E = embedding size, H = hidden, I = intermediate, D = head size.
 /// One RunState serves one forward pass at a time.
 /// </summary>
 internal sealed class RunState
@@ -13,25 +16,28 @@ internal sealed class RunState
 
     public readonly float[] Embedded;  // [B, S, E] embedding sum before the ALBERT projection (empty when E == H)
     public readonly float[] Hidden;    // [B, S, H] the residual stream: layer input, then layer output
-    public readonly float[] Query;     // [B, S, H]
-    public readonly float[] Key;       // [B, S, H]
-    public readonly float[] Value;     // [B, S, H]
+    public readonly float[] Qkv;       // [B, S, 3H] query | key | value per token
     public readonly float[] Context;   // [B, S, H] attention output, heads merged
     public readonly float[] Attended;  // [B, S, H] LayerNorm(Hidden + Context·Woᵀ): input and residual of the FFN
     public readonly float[] Ffn;       // [B, S, I]
     public readonly AttentionScratch[] Workers; // one per worker thread
+    public readonly KernelContext Kernels;
+    public readonly AttentionJob Attention;
 
-    public RunState(ModelConfig c, int maxBatch, int maxSeq, int workers)
+    public RunState(ModelConfig c, int maxBatch, int maxSeq, WorkerPool pool, bool int8)
     {
         MaxBatch = maxBatch; MaxSeq = maxSeq;
         int tokens = checked(maxBatch * maxSeq);
-        Embedded = c.EmbeddingSize == c.HiddenSize ? [] : new float[checked(tokens * c.EmbeddingSize)];
-        Hidden = new float[checked(tokens * c.HiddenSize)];
-        Query = new float[Hidden.Length]; Key = new float[Hidden.Length]; Value = new float[Hidden.Length];
-        Context = new float[Hidden.Length]; Attended = new float[Hidden.Length];
-        Ffn = new float[checked(tokens * c.IntermediateSize)];
-        Workers = new AttentionScratch[Math.Max(1, workers)];
+        Embedded = c.EmbeddingSize == c.HiddenSize ? [] : Pinned.Allocate(checked(tokens * c.EmbeddingSize));
+        Hidden = Pinned.Allocate(checked(tokens * c.HiddenSize));
+        Qkv = Pinned.Allocate(checked(tokens * 3 * c.HiddenSize));
+        Context = Pinned.Allocate(Hidden.Length);
+        Attended = Pinned.Allocate(Hidden.Length);
+        Ffn = Pinned.Allocate(checked(tokens * c.IntermediateSize));
+        Workers = new AttentionScratch[pool.Threads];
         for (int w = 0; w < Workers.Length; w++) Workers[w] = new AttentionScratch(maxSeq, c.HeadSize);
+        Kernels = new KernelContext(pool, int8 ? new QGemmScratch(tokens, Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, c.EmbeddingSize))) : null);
+        Attention = new AttentionJob(this, c);
     }
 
     public bool Fits(int batch, int seq) => batch <= MaxBatch && seq <= MaxSeq;
@@ -40,9 +46,9 @@ internal sealed class RunState
 /// <summary>Per-worker buffers for one (sequence, head) attention problem.</summary>
 internal sealed class AttentionScratch(int maxSeq, int headSize)
 {
-    public readonly float[] Q = new float[maxSeq * headSize];        // [S, D]
-    public readonly float[] K = new float[maxSeq * headSize];        // [S, D]
+    public readonly float[] Q = new float[maxSeq * headSize];           // [S, D]
+    public readonly float[] K = new float[maxSeq * headSize];           // [S, D]
     public readonly float[] VTransposed = new float[headSize * maxSeq]; // [D, S]
-    public readonly float[] Scores = new float[maxSeq * maxSeq];     // [S, S]
-    public readonly float[] Context = new float[maxSeq * headSize];  // [S, D]
+    public readonly float[] Scores = new float[maxSeq * maxSeq];        // [S, S]
+    public readonly float[] Context = new float[maxSeq * headSize];     // [S, D]
 }

@@ -15,6 +15,11 @@ public sealed record LoadOptions
     public int BatchSize { get; init; } = 32;
     /// <summary>Override the pooling read from a sentence-transformers folder (default there: its config; elsewhere Mean).</summary>
     public PoolingMode? Pooling { get; init; }
+    /// <summary>Dynamic int8: encoder Linear weights quantized per channel at load, activations per token at run time.
+    /// Embeddings, LayerNorm, pooler and classifier stay fp32.</summary>
+    public bool Int8 { get; init; }
+    /// <summary>Which encoder Linear layers run in int8 when <see cref="Int8"/> is on (default: all).</summary>
+    public Models.Int8Linears Int8Layers { get; init; } = Models.Int8Linears.All;
     /// <summary>Override L2 normalisation of embeddings (default: true when the folder has a Normalize module, else false).</summary>
     public bool? Normalize { get; init; }
 }

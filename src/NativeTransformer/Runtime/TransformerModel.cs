@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using NativeTransformer.Kernels;
 using NativeTransformer.Models;
 using NativeTransformer.Tokenization;
 using NativeTransformer.Weights;
@@ -18,6 +19,7 @@ public sealed class TransformerModel : IDisposable
 {
     private readonly ITensorSource _weights;
     private readonly Encoder _encoder;
+    private readonly WorkerPool _pool;
     private readonly HeadWeights _heads;
     private readonly LoadOptions _options;
     private readonly ConcurrentBag<RunState> _states = [];
@@ -42,8 +44,12 @@ public sealed class TransformerModel : IDisposable
     {
         Config = config; Tokenizer = tokenizer; SentenceTransformers = st; _weights = weights; _heads = heads; _options = options;
         MaxLength = maxLength;
-        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
-        _encoder = new Encoder(config, encoder, threads);
+        _pool = new WorkerPool(options.Threads);
+        // Packed fp32 kernels until PackedGemm lands: the first unpacked kernel reads the mapped weights in place.
+        Func<LinearWeights, LinearOperator> fp32 = w => new DenseLinear(w.Weight, w.Bias, w.Out, w.In);
+        var layers = EncoderLayerBuilder.Build(encoder, options.Int8, options.Int8Layers, fp32);
+        var projection = encoder.Embeddings.Projection is { } p ? fp32(p) : null;
+        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool);
         _pooling = options.Pooling ?? st?.Pooling ?? PoolingMode.Mean;
         _normalize = options.Normalize ?? st?.Normalize ?? false;
     }
@@ -197,7 +203,7 @@ public sealed class TransformerModel : IDisposable
             return positions.Select(pos =>
             {
                 var logits = new float[Config.VocabSize];
-                Heads.MaskedLmLogits(state.Hidden.AsSpan(pos * h, h), mlm, Config, logits, _encoder.Threads);
+                Heads.MaskedLmLogits(state.Hidden.AsSpan(pos * h, h), mlm, Config, logits, _pool.Threads);
                 return logits;
             }).ToArray();
         }
@@ -255,7 +261,7 @@ public sealed class TransformerModel : IDisposable
     {
         if (_states.TryTake(out var state) && state.Fits(batch, seq)) return state;
         int b = Math.Max(batch, state?.MaxBatch ?? 0), s = Math.Max(seq, state?.MaxSeq ?? 0);
-        return new RunState(Config, b, s, _encoder.Threads);
+        return new RunState(Config, b, s, _pool, _options.Int8);
     }
 
     private static (ModelConfig, WordPieceTokenizer, SentenceTransformersConfig?) ReadFolder(string directory)
@@ -289,5 +295,9 @@ public sealed class TransformerModel : IDisposable
         if (o.MaxLength is < 3) throw new InputException($"max length must be at least 3 (room for [CLS], [SEP] and a token), got {o.MaxLength}");
     }
 
-    public void Dispose() => _weights.Dispose();
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _weights.Dispose();
+    }
 }

@@ -1,0 +1,112 @@
+using NativeTransformer.Kernels.Int8;
+using NativeTransformer.Kernels.Packed;
+
+namespace NativeTransformer.Kernels;
+
+/// <summary>Per-forward-pass kernel state: the worker pool and the int8 activation scratch (sized once).</summary>
+public sealed class KernelContext(WorkerPool? pool, QGemmScratch? int8Scratch)
+{
+    public WorkerPool? Pool { get; } = pool;
+    public QGemmScratch? Int8Scratch { get; } = int8Scratch;
+}
+
+/// <summary>
+/// A prepared Linear layer: y[rows, Out] = act(x[rows, In] · Wᵀ + bias) + residual. Built once at load
+/// from a [Out, In] weight (packed fp32 or quantized int8); the model calls only this, never a kernel directly.
+/// </summary>
+public abstract unsafe class LinearOperator
+{
+    public int In { get; }
+    public int Out { get; }
+    /// <summary>"fp32-packed", "int8" or "fp32-dense".</summary>
+    public abstract string Kind { get; }
+    /// <summary>Bytes of weights this operator owns (packed/quantized copies; 0 when it reads the mapped file).</summary>
+    public abstract long OwnedBytes { get; }
+
+    protected LinearOperator(int inFeatures, int outFeatures) { In = inFeatures; Out = outFeatures; }
+
+    /// <summary>Computes the layer. <paramref name="residual"/> may be null. Allocation-free.</summary>
+    public abstract void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context);
+}
+
+/// <summary>fp32 over weights repacked into the micro-kernel's panels (<see cref="PackedGemm"/>).</summary>
+public sealed unsafe class PackedLinear : LinearOperator
+{
+    private readonly PackedMatrix _w;
+    private readonly float[] _bias; // pinned
+
+    public PackedLinear(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures) : base(inFeatures, outFeatures)
+    {
+        _w = PackedMatrix.Pack(weight, outFeatures, inFeatures);
+        _bias = Pinned.Copy(bias);
+    }
+
+    public override string Kind => "fp32-packed";
+    public override long OwnedBytes => _w.Bytes + _bias.Length * sizeof(float);
+
+    public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
+    {
+        fixed (float* b = _bias) PackedGemm.Compute(x, rows, _w, _bias.Length == 0 ? null : b, residual, y, epilogue, context.Pool);
+    }
+}
+
+/// <summary>Dynamic int8: per-channel int8 weights quantized at load, activations per row at run time (<see cref="QGemm"/>).</summary>
+public sealed unsafe class QuantizedLinear : LinearOperator
+{
+    private readonly float[] _bias; // pinned
+
+    public QuantizedMatrix Weights { get; }
+
+    public QuantizedLinear(QuantizedMatrix weights, ReadOnlySpan<float> bias) : base(weights.K, weights.N)
+    {
+        Weights = weights;
+        _bias = Pinned.Copy(bias);
+    }
+
+    public QuantizedLinear(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures)
+        : this(QuantizedMatrix.Quantize(weight, outFeatures, inFeatures), bias) { }
+
+    public override string Kind => "int8";
+    public override long OwnedBytes => Weights.Bytes + _bias.Length * sizeof(float);
+
+    public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
+    {
+        var scratch = context.Int8Scratch ?? throw new InvalidOperationException("int8 layer run without an int8 scratch");
+        fixed (float* b = _bias) QGemm.Compute(x, rows, Weights, _bias.Length == 0 ? null : b, residual, y, epilogue, scratch, context.Pool);
+    }
+}
+
+/// <summary>The first, unpacked fp32 kernel (<see cref="Gemm"/>) reading weights in place; kept as a baseline for benchmarks.</summary>
+public sealed unsafe class DenseLinear : LinearOperator
+{
+    private readonly ReadOnlyMemory<float> _weight, _bias;
+
+    public DenseLinear(ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, int outFeatures, int inFeatures) : base(inFeatures, outFeatures)
+    {
+        _weight = weight; _bias = bias;
+    }
+
+    public override string Kind => "fp32-dense";
+    public override long OwnedBytes => 0;
+
+    public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
+    {
+        var output = new Span<float>(y, rows * Out);
+        Gemm.Compute(new ReadOnlySpan<float>(x, rows * In), _weight.Span, _bias.Span, output, rows, Out, In, context.Pool?.Threads ?? 1);
+        for (int r = 0; r < rows; r++) Activations.Apply(output.Slice(r * Out, Out), epilogue);
+        if (residual != null) System.Numerics.Tensors.TensorPrimitives.Add(output, new ReadOnlySpan<float>(residual, rows * Out), output);
+    }
+}
+
+/// <summary>Pinned (never moved by the GC) float arrays, so kernels can hold raw pointers across threads.</summary>
+public static class Pinned
+{
+    public static float[] Allocate(int length) => length == 0 ? [] : GC.AllocateArray<float>(length, pinned: true);
+
+    public static float[] Copy(ReadOnlySpan<float> values)
+    {
+        var a = Allocate(values.Length);
+        values.CopyTo(a);
+        return a;
+    }
+}

@@ -1,0 +1,62 @@
+using NativeTransformer.Kernels;
+
+namespace NativeTransformer.Models;
+
+/// <summary>Which encoder Linear layers run in int8 when <see cref="LoadOptions.Int8"/> is on.</summary>
+[Flags]
+public enum Int8Linears
+{
+    None = 0,
+    /// <summary>The fused query/key/value projection.</summary>
+    Qkv = 1,
+    AttentionOutput = 2,
+    Intermediate = 4,
+    Output = 8,
+    All = Qkv | AttentionOutput | Intermediate | Output,
+}
+
+/// <summary>
+/// One encoder block in runtime form: Linear layers prepared once at load (packed fp32 or int8), with
+/// query, key and value fused into one [3H, H] operator so one GEMM produces all three.
+/// </summary>
+internal sealed record EncoderLayer(
+    LinearOperator Qkv,             // [3H, H]: rows 0..H query, H..2H key, 2H..3H value
+    LinearOperator AttentionOutput, // [H, H]
+    LayerNormWeights AttentionNorm, // [H]
+    LinearOperator Intermediate,    // [I, H], GELU fused
+    LinearOperator Output,          // [H, I]
+    LayerNormWeights OutputNorm);   // [H]
+
+/// <summary>Builds <see cref="EncoderLayer"/>s from checkpoint weights: the one place that decides precision per layer.</summary>
+internal static class EncoderLayerBuilder
+{
+    public static EncoderLayer[] Build(EncoderWeights weights, bool int8, Int8Linears which, Func<LinearWeights, LinearOperator>? fp32 = null)
+    {
+        fp32 ??= w => new PackedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In);
+        var built = new Dictionary<EncoderLayerWeights, EncoderLayer>(ReferenceEqualityComparer.Instance); // ALBERT shares layers
+        return weights.Layers.Select(l =>
+        {
+            if (built.TryGetValue(l, out var done)) return done;
+            LinearOperator Make(LinearWeights w, Int8Linears kind) =>
+                int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w);
+            var qkv = Concat(l.Query, l.Key, l.Value);
+            return built[l] = new EncoderLayer(Make(qkv, Int8Linears.Qkv), Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
+                Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm);
+        }).ToArray();
+    }
+
+    /// <summary>Stacks Linear layers with the same input size into one: weights by rows, biases end to end.</summary>
+    private static LinearWeights Concat(params LinearWeights[] parts)
+    {
+        int rows = parts.Sum(p => p.Out), k = parts[0].In;
+        var w = new float[rows * k]; var b = new float[rows];
+        int r = 0;
+        foreach (var p in parts)
+        {
+            p.Weight.Span.CopyTo(w.AsSpan(r * k));
+            p.Bias.Span.CopyTo(b.AsSpan(r));
+            r += p.Out;
+        }
+        return new LinearWeights(string.Join("+", parts.Select(p => p.Key)), w, b, rows, k);
+    }
+}
