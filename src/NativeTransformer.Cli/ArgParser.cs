@@ -141,6 +141,16 @@ internal sealed class ParsedArgs
         return n;
     }
 
+    /// <summary>The value of <paramref name="name"/> as a non-negative int (0 allowed); 0 when absent.</summary>
+    public int NonNegativeInt(string name)
+    {
+        var v = Get(name);
+        if (v is null) return 0;
+        if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+            throw new UsageException($"option '{name}' needs a non-negative integer, got '{v}'", Spec.Name);
+        return n;
+    }
+
     /// <summary>The value of <paramref name="name"/> as one of <paramref name="choices"/>, null when absent.</summary>
     public string? Choice(string name, params string[] choices)
     {

@@ -22,7 +22,7 @@ public static class CliApp
     internal static readonly CommandSpec[] Commands =
     [
         TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, FillMaskCommand.Spec,
-        EncodeCommand.Spec, EvalCommand.Spec, InspectCommand.Spec,
+        EncodeCommand.Spec, EvalCommand.Spec, InspectCommand.Spec, BenchCommand.Spec,
     ];
 
     /// <summary>Runs one command line; never throws. Progress output is off (stderr treated as redirected).</summary>
@@ -82,6 +82,7 @@ public static class CliApp
             EncodeCommand.Name => EncodeCommand.Run(parsed, ctx),
             EvalCommand.Name => EvalCommand.Run(parsed, ctx),
             InspectCommand.Name => InspectCommand.Run(parsed, ctx),
+            BenchCommand.Name => BenchCommand.Run(parsed, ctx),
             _ => throw new InvalidOperationException("unhandled command " + spec.Name),
         };
     }

@@ -8,7 +8,7 @@ internal static class ClassifyCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Classify each input with the model's sequence-classification head.",
-        "ntr classify --model DIR [--input FILE] [--jsonl] [--threads N] [--max-length N] [--batch-size N]",
+        "ntr classify --model DIR [--input FILE] [--jsonl] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input, Common.Jsonl, .. Common.LoadOptionSpecs],
         Details:
             "Each output line: {\"text\", \"text_pair\" (when given), \"label\" (id2label name), \"score\" (softmax\n" +

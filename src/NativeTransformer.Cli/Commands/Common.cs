@@ -9,11 +9,13 @@ internal static class Common
     public static readonly OptionSpec Model = new("--model", "DIR", "Model folder (Hugging Face layout). Required.");
     public static readonly OptionSpec Input = new("--input", "FILE", "Read input from FILE ('-' or absent: stdin).");
     public static readonly OptionSpec Jsonl = new("--jsonl", null, "Each input line is a JSON object {\"text\": ..., \"text_pair\": ...}.");
-    public static readonly OptionSpec Threads = new("--threads", "N", "Worker threads for the forward pass (default: one per core).");
+    public static readonly OptionSpec Threads = new("--threads", "N", "Worker threads for the forward pass (default: one per physical core).");
     public static readonly OptionSpec MaxLength = new("--max-length", "N", "Max tokens per input incl. special tokens; longer inputs are truncated.");
     public static readonly OptionSpec BatchSize = new("--batch-size", "N", "Inputs per forward pass (default 32).");
 
-    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize];
+    public static readonly OptionSpec Int8 = new("--int8", null, "Dynamic int8: encoder Linear weights quantized per channel at load, activations per token.");
+
+    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8];
 
     public const string LineInputHelp =
         "Input: one text per line, strict UTF-8 (a line that is not UTF-8 is an error naming its line number).\n" +
@@ -39,6 +41,7 @@ internal static class Common
         if (a.PositiveInt("--threads") is int t) o = o with { Threads = t };
         if (a.PositiveInt("--max-length") is int m) o = o with { MaxLength = m };
         if (a.PositiveInt("--batch-size") is int b) o = o with { BatchSize = b };
+        if (a.Has("--int8")) o = o with { Int8 = true };
         return o;
     }
 

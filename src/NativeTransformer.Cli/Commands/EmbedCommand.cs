@@ -8,7 +8,7 @@ internal static class EmbedCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Compute sentence embeddings (pooled last hidden state) for each input.",
-        "ntr embed --model DIR [--input FILE] [--jsonl] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N]",
+        "ntr embed --model DIR [--input FILE] [--jsonl] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input, Common.Jsonl,
          new("--pooling", "MODE", "mean, cls or max (default: the folder's sentence-transformers config, else mean)."),
          new("--normalize", null, "L2-normalise embeddings (default: on when the folder has a Normalize module)."),

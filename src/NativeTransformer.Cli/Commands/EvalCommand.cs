@@ -12,7 +12,7 @@ internal static class EvalCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Evaluate a classifier on a task's labelled data and print its accuracy.",
-        "ntr eval --model DIR --task sst2 --data FILE [--threads N] [--max-length N] [--batch-size N]",
+        "ntr eval --model DIR --task sst2 --data FILE [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model,
          new("--task", "TASK", "Task: sst2 (GLUE SST-2). Required."),
          new("--data", "FILE", "Labelled data, e.g. SST-2 dev.tsv (header 'sentence<TAB>label', labels 0/1). Required."),

@@ -8,7 +8,7 @@ internal static class FillMaskCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Predict the tokens behind each [MASK] with a masked-LM model (e.g. BertForMaskedLM).",
-        "ntr fill-mask --model DIR [--top-k K] [--input FILE | TEXT] [--threads N] [--max-length N] [--batch-size N]",
+        "ntr fill-mask --model DIR [--top-k K] [--input FILE | TEXT] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input,
          new("--top-k", "K", "Candidates per [MASK] (default 5)."),
          .. Common.LoadOptionSpecs],

@@ -20,6 +20,8 @@ public abstract unsafe class LinearOperator
     public int Out { get; }
     /// <summary>"fp32-packed", "int8" or "fp32-dense".</summary>
     public abstract string Kind { get; }
+    /// <summary>The SIMD path its kernel takes on this machine, e.g. "avx512" or "avx512bw".</summary>
+    public abstract string Isa { get; }
     /// <summary>Bytes of weights this operator owns (packed/quantized copies; 0 when it reads the mapped file).</summary>
     public abstract long OwnedBytes { get; }
 
@@ -42,6 +44,7 @@ public sealed unsafe class PackedLinear : LinearOperator
     }
 
     public override string Kind => "fp32-packed";
+    public override string Isa => PackedGemm.Isa;
     public override long OwnedBytes => _w.Bytes + _bias.Length * sizeof(float);
 
     public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
@@ -67,6 +70,7 @@ public sealed unsafe class QuantizedLinear : LinearOperator
         : this(QuantizedMatrix.Quantize(weight, outFeatures, inFeatures), bias) { }
 
     public override string Kind => "int8";
+    public override string Isa => QGemm.Isa;
     public override long OwnedBytes => Weights.Bytes + _bias.Length * sizeof(float);
 
     public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
@@ -87,6 +91,7 @@ public sealed unsafe class DenseLinear : LinearOperator
     }
 
     public override string Kind => "fp32-dense";
+    public override string Isa => System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "vector256" : "scalar";
     public override long OwnedBytes => 0;
 
     public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)

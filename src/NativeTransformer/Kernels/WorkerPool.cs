@@ -28,10 +28,10 @@ public sealed class WorkerPool : IDisposable
     /// <summary>Number of threads that run work, the caller included.</summary>
     public int Threads { get; }
 
-    /// <param name="threads">Total threads including the caller; 0 = one per core.</param>
+    /// <param name="threads">Total threads including the caller; 0 = one per physical core.</param>
     public WorkerPool(int threads = 0)
     {
-        Threads = threads > 0 ? threads : Environment.ProcessorCount;
+        Threads = threads > 0 ? threads : CpuTopology.PhysicalCores;
         _threads = new Thread[Threads - 1];
         _wake = new SemaphoreSlim[Threads - 1];
         for (int i = 0; i < _threads.Length; i++)

@@ -6,7 +6,7 @@ public enum PoolingMode { Mean, Cls, Max }
 /// <summary>Options for <see cref="TransformerModel.Load"/>.</summary>
 public sealed record LoadOptions
 {
-    /// <summary>Worker threads for the forward pass; 0 = one per core.</summary>
+    /// <summary>Worker threads for the forward pass, the caller included; 0 = one per physical core.</summary>
     public int Threads { get; init; }
     /// <summary>Token limit per input including special tokens; longer inputs are truncated. null = the
     /// smaller of the tokenizer's model_max_length and the model's max_position_embeddings.</summary>

@@ -169,6 +169,28 @@ public sealed class TransformerModel : IDisposable
         };
     }
 
+    /// <summary>
+    /// Runs the encoder alone on an already tokenized, right-padded batch (no heads, nothing returned):
+    /// for benchmarks and callers that bring their own ids. Reuses preallocated buffers.
+    /// </summary>
+    public void Forward(EncodedBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.SeqLen > MaxLength && batch.SeqLen > Config.MaxPositionEmbeddings)
+            throw new InputException($"sequence length {batch.SeqLen} exceeds max_position_embeddings {Config.MaxPositionEmbeddings}");
+        if (batch.BatchSize == 0) return;
+        var state = Rent(batch.BatchSize, batch.SeqLen);
+        try { _encoder.Forward(state, batch); }
+        finally { _states.Add(state); }
+    }
+
+    /// <summary>The kernels the encoder's Linear layers use, e.g. "int8 (avx512bw)" or "fp32-packed (avx512)".</summary>
+    public string KernelDescription => string.Join(", ", _encoder.Layers.SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
+        .Select(o => $"{o.Kind} ({o.Isa})").Distinct());
+
+    /// <summary>Worker threads of the forward pass (the caller included).</summary>
+    public int Threads => _pool.Threads;
+
     /// <summary>Top-k predictions (softmax probabilities) for each [MASK] token of <paramref name="text"/>.</summary>
     public MaskPrediction[] FillMask(string text, int topK = 5)
     {
