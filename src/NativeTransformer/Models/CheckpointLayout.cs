@@ -9,39 +9,35 @@ namespace NativeTransformer.Models;
 internal sealed record LayerKeys(string Query, string Key, string Value, string AttentionOutput, string AttentionNorm,
     string Intermediate, string Output, string OutputNorm);
 
-internal sealed class CheckpointLayout
+internal sealed record CheckpointLayout
 {
-    public required string Prefix { get; init; }
-    public required string WordEmbeddings { get; init; }
-    public required string PositionEmbeddings { get; init; }
+    public string Prefix { get; init; } = "";
+    public string WordEmbeddings => Prefix + "embeddings.word_embeddings.weight";
+    public string PositionEmbeddings => Prefix + "embeddings.position_embeddings.weight";
+    /// <summary>null for DistilBERT, which has no token types.</summary>
     public string? TokenTypeEmbeddings { get; init; }
-    public required string EmbeddingNorm { get; init; }
+    public string EmbeddingNorm => Prefix + "embeddings.LayerNorm";
+    /// <summary>ALBERT's E → H projection; null elsewhere.</summary>
     public string? EmbeddingProjection { get; init; }
     /// <summary>Keys of the weights that encoder layer (or ALBERT group) <c>i</c> reads.</summary>
-    public required Func<int, LayerKeys> Layer { get; init; }
+    public Func<int, LayerKeys> Layer { get; init; } = _ => throw new InvalidOperationException();
     public string? Pooler { get; init; }
     public string? PreClassifier { get; init; }
     public string Classifier { get; init; } = "classifier";
-    public required string MaskedLmTransform { get; init; }
-    public required string MaskedLmNorm { get; init; }
-    public required string MaskedLmDecoder { get; init; }
-    public required string MaskedLmBias { get; init; }
+    public string MaskedLmTransform { get; init; } = "";
+    public string MaskedLmNorm { get; init; } = "";
+    public string MaskedLmDecoder { get; init; } = "";
+    public string MaskedLmBias { get; init; } = "";
 
-    public static CheckpointLayout For(ModelFamily family, string prefix) => family switch
+    public static CheckpointLayout For(ModelFamily family, string p) => family switch
     {
         ModelFamily.Bert => new()
         {
-            Prefix = prefix,
-            WordEmbeddings = prefix + "embeddings.word_embeddings.weight",
-            PositionEmbeddings = prefix + "embeddings.position_embeddings.weight",
-            TokenTypeEmbeddings = prefix + "embeddings.token_type_embeddings.weight",
-            EmbeddingNorm = prefix + "embeddings.LayerNorm",
-            Layer = i => new LayerKeys(
-                $"{prefix}encoder.layer.{i}.attention.self.query", $"{prefix}encoder.layer.{i}.attention.self.key",
-                $"{prefix}encoder.layer.{i}.attention.self.value", $"{prefix}encoder.layer.{i}.attention.output.dense",
-                $"{prefix}encoder.layer.{i}.attention.output.LayerNorm", $"{prefix}encoder.layer.{i}.intermediate.dense",
-                $"{prefix}encoder.layer.{i}.output.dense", $"{prefix}encoder.layer.{i}.output.LayerNorm"),
-            Pooler = prefix + "pooler.dense",
+            Prefix = p,
+            TokenTypeEmbeddings = p + "embeddings.token_type_embeddings.weight",
+            Layer = i => Keys($"{p}encoder.layer.{i}.", "attention.self.query", "attention.self.key", "attention.self.value",
+                "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm"),
+            Pooler = p + "pooler.dense",
             MaskedLmTransform = "cls.predictions.transform.dense",
             MaskedLmNorm = "cls.predictions.transform.LayerNorm",
             MaskedLmDecoder = "cls.predictions.decoder.weight",
@@ -49,15 +45,9 @@ internal sealed class CheckpointLayout
         },
         ModelFamily.DistilBert => new()
         {
-            Prefix = prefix,
-            WordEmbeddings = prefix + "embeddings.word_embeddings.weight",
-            PositionEmbeddings = prefix + "embeddings.position_embeddings.weight",
-            EmbeddingNorm = prefix + "embeddings.LayerNorm",
-            Layer = i => new LayerKeys(
-                $"{prefix}transformer.layer.{i}.attention.q_lin", $"{prefix}transformer.layer.{i}.attention.k_lin",
-                $"{prefix}transformer.layer.{i}.attention.v_lin", $"{prefix}transformer.layer.{i}.attention.out_lin",
-                $"{prefix}transformer.layer.{i}.sa_layer_norm", $"{prefix}transformer.layer.{i}.ffn.lin1",
-                $"{prefix}transformer.layer.{i}.ffn.lin2", $"{prefix}transformer.layer.{i}.output_layer_norm"),
+            Prefix = p,
+            Layer = i => Keys($"{p}transformer.layer.{i}.", "attention.q_lin", "attention.k_lin", "attention.v_lin",
+                "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"),
             PreClassifier = "pre_classifier",
             MaskedLmTransform = "vocab_transform",
             MaskedLmNorm = "vocab_layer_norm",
@@ -66,22 +56,12 @@ internal sealed class CheckpointLayout
         },
         ModelFamily.Albert => new()
         {
-            Prefix = prefix,
-            WordEmbeddings = prefix + "embeddings.word_embeddings.weight",
-            PositionEmbeddings = prefix + "embeddings.position_embeddings.weight",
-            TokenTypeEmbeddings = prefix + "embeddings.token_type_embeddings.weight",
-            EmbeddingNorm = prefix + "embeddings.LayerNorm",
-            EmbeddingProjection = prefix + "encoder.embedding_hidden_mapping_in",
-            Layer = g => new LayerKeys(
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.attention.query",
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.attention.key",
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.attention.value",
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.attention.dense",
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.attention.LayerNorm",
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.ffn",
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.ffn_output",
-                $"{prefix}encoder.albert_layer_groups.{g}.albert_layers.0.full_layer_layer_norm"),
-            Pooler = prefix + "pooler",
+            Prefix = p,
+            TokenTypeEmbeddings = p + "embeddings.token_type_embeddings.weight",
+            EmbeddingProjection = p + "encoder.embedding_hidden_mapping_in",
+            Layer = g => Keys($"{p}encoder.albert_layer_groups.{g}.albert_layers.0.", "attention.query", "attention.key", "attention.value",
+                "attention.dense", "attention.LayerNorm", "ffn", "ffn_output", "full_layer_layer_norm"),
+            Pooler = p + "pooler",
             MaskedLmTransform = "predictions.dense",
             MaskedLmNorm = "predictions.LayerNorm",
             MaskedLmDecoder = "predictions.decoder.weight",
@@ -89,6 +69,9 @@ internal sealed class CheckpointLayout
         },
         _ => throw new ArgumentOutOfRangeException(nameof(family)),
     };
+
+    private static LayerKeys Keys(string layer, string q, string k, string v, string o, string oNorm, string i, string output, string outNorm) =>
+        new(layer + q, layer + k, layer + v, layer + o, layer + oNorm, layer + i, layer + output, layer + outNorm);
 
     public static string FamilyPrefix(ModelFamily family) => family switch
     {
