@@ -1,26 +1,68 @@
+using System.Runtime.CompilerServices;
+
 namespace NativeTransformer.Kernels.Packed;
 
-/// <summary>A Linear weight W [N, K] (PyTorch [out, in]) repacked once at load into the fp32 micro-kernel's panel layout. (Contract stub.)</summary>
-public sealed class PackedMatrix
+/// <summary>
+/// A Linear weight W [N, K] (PyTorch [out, in]) repacked once at load into the fp32 micro-kernel's panel layout:
+/// panels of <see cref="PanelWidth"/> = 32 output columns, each panel K-major (for every k, the 32 weights
+/// W[p·32 .. p·32+31, k] are contiguous), panels back to back, the last one zero-padded to 32 columns.
+/// The layout is the same for every SIMD path, so a matrix packed once serves whichever kernel runs.
+/// Storage is a pinned managed array (pinned object heap), its first element aligned to 64 bytes.
+/// </summary>
+public sealed unsafe class PackedMatrix
 {
-    public static PackedMatrix Pack(ReadOnlySpan<float> w, int n, int k) => throw new NotImplementedException();
-    public int N => throw new NotImplementedException();
-    public int K => throw new NotImplementedException();
-    /// <summary>Bytes held by the packed panels.</summary>
-    public long Bytes => throw new NotImplementedException();
-}
+    /// <summary>Output columns per panel.</summary>
+    public const int PanelWidth = 32;
 
-/// <summary>fp32 GEMM over packed weights. (Contract stub.)</summary>
-public static unsafe class PackedGemm
-{
-    /// <summary>Which SIMD path runs on this machine: "avx512", "avx2", "vector128" or "scalar".</summary>
-    public static string Isa => throw new NotImplementedException();
+    private readonly float[] _storage;   // pinned: never moves, so Data stays valid for the object's lifetime
+    internal readonly float* Data;       // 64-byte aligned start of panel 0
 
-    /// <summary>
-    /// y[m, n] = act(Σₖ x[m, k]·W[n, k] + bias[n]) + residual[m, n]. x is [M, K] row-major, y and residual [M, N];
-    /// bias and residual may be null. Work is split over <paramref name="pool"/> (null = single thread); each element
-    /// is computed by the same operation sequence whatever the split, so results are bitwise identical for any thread count.
-    /// </summary>
-    public static void Compute(float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, WorkerPool? pool)
-        => throw new NotImplementedException();
+    private PackedMatrix(int n, int k)
+    {
+        N = n; K = k;
+        Panels = (n + PanelWidth - 1) / PanelWidth;
+        long len = (long)Panels * k * PanelWidth;
+        if (len > Array.MaxLength - 16) throw new ArgumentOutOfRangeException(nameof(n), $"PackedMatrix: {n}×{k} is too large");
+        _storage = GC.AllocateUninitializedArray<float>((int)len + 16, pinned: true);
+        float* p = (float*)Unsafe.AsPointer(ref _storage[0]);
+        Data = p + (int)((64 - ((nint)p & 63)) & 63) / sizeof(float);
+    }
+
+    /// <summary>Packs <paramref name="w"/> [<paramref name="n"/>, <paramref name="k"/>] row-major.</summary>
+    public static PackedMatrix Pack(ReadOnlySpan<float> w, int n, int k)
+    {
+        if (n < 0 || k < 0) throw new ArgumentOutOfRangeException(n < 0 ? nameof(n) : nameof(k), "negative dimension");
+        if (w.Length < (long)n * k) throw new ArgumentException($"PackedMatrix.Pack: w has {w.Length} values, {n}×{k} needs {(long)n * k}", nameof(w));
+        var pm = new PackedMatrix(n, k);
+        for (int p = 0; p < pm.Panels; p++)
+        {
+            float* dst = pm.Data + (long)p * k * PanelWidth;
+            int cols = Math.Min(PanelWidth, n - p * PanelWidth);
+            if (cols < PanelWidth) new Span<float>(dst, k * PanelWidth).Clear();
+            for (int j = 0; j < cols; j++)
+            {
+                var row = w.Slice((p * PanelWidth + j) * k, k);
+                for (int i = 0; i < k; i++) dst[(long)i * PanelWidth + j] = row[i];
+            }
+        }
+        return pm;
+    }
+
+    /// <summary>Output features (rows of W).</summary>
+    public int N { get; }
+
+    /// <summary>Input features (columns of W).</summary>
+    public int K { get; }
+
+    /// <summary>Number of 32-column panels.</summary>
+    public int Panels { get; }
+
+    /// <summary>Bytes held by the packed panels (padding included).</summary>
+    public long Bytes => (long)_storage.Length * sizeof(float);
+
+    /// <summary>W[n, k] read back from the packed layout (tests, tools).</summary>
+    public float this[int n, int k] => Data[(long)(n / PanelWidth) * K * PanelWidth + (long)k * PanelWidth + n % PanelWidth];
+
+    /// <summary>Keeps the pinned storage reachable while raw pointers into it are in use.</summary>
+    internal void KeepAlive() => GC.KeepAlive(_storage);
 }

@@ -1,0 +1,266 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace NativeTransformer.Kernels.Packed;
+
+/// <summary>The SIMD flavours of the packed GEMM; one is chosen per machine, all are testable where supported.</summary>
+internal enum KernelPath { Scalar, Vector128, Vector256, Vector512 }
+
+/// <summary>
+/// fp32 GEMM over packed weights: y = act(x·Wᵀ + bias) + residual.
+///
+/// Blocking (per thread, over its rows [r0, r1) × panels [p0, p1)):
+///   for each K block of kc ≤ 256                     (kc depends on K only)
+///     for each block of NC = 16 panels               (kc × 512 weights = 512 KB: stays in L2)
+///       for each micro-block of MR rows              (x rows packed k-major into an MR × kc buffer: stays in L1)
+///         for each panel (or pair of panels)         → micro-kernel: MR × 32 (or MR × 64) accumulators in registers
+/// Partial sums of earlier K blocks go through y (an exact float store/reload), so each y[m, n] is one FMA chain over
+/// k = 0..K−1 in increasing order, then + bias[n], then the activation, then + residual — whatever the ISA path, the
+/// micro-kernel shape, the thread split or the other rows in the batch. The epilogue runs on fixed 64-column segments
+/// ([g·64, g·64+64) ∩ [0, N)), so even a vectorized activation sees the same segments whatever the split.
+/// </summary>
+public static unsafe class PackedGemm
+{
+    private const int NR = PackedMatrix.PanelWidth;
+    /// <summary>Panels per epilogue segment and per unit of the column split.</summary>
+    internal const int GroupPanels = 2;
+    /// <summary>Panels per L2 block of weights.</summary>
+    internal const int BlockPanels = 16;
+    /// <summary>Largest K block.</summary>
+    internal const int MaxKc = 256;
+    /// <summary>Largest micro-kernel row count of any path.</summary>
+    internal const int MaxRows = 16;
+
+    internal static readonly KernelPath Best = Detect();
+
+    private static KernelPath Detect()
+    {
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported) return KernelPath.Vector512;
+        if (Vector256.IsHardwareAccelerated && Fma.IsSupported) return KernelPath.Vector256;
+        if (Vector128.IsHardwareAccelerated && (Fma.IsSupported || AdvSimd.Arm64.IsSupported)) return KernelPath.Vector128;
+        return KernelPath.Scalar;
+    }
+
+    /// <summary>Which SIMD path runs on this machine: "avx512", "avx2", "vector128" or "scalar".</summary>
+    public static string Isa => Best switch
+    {
+        KernelPath.Vector512 => "avx512",
+        KernelPath.Vector256 => "avx2",
+        KernelPath.Vector128 => "vector128",
+        _ => "scalar",
+    };
+
+    /// <summary>Whether <paramref name="path"/> can run (with hardware FMA) on this machine.</summary>
+    internal static bool IsSupported(KernelPath path) => path switch
+    {
+        KernelPath.Vector512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported,
+        KernelPath.Vector256 => Vector256.IsHardwareAccelerated && (Fma.IsSupported || AdvSimd.Arm64.IsSupported),
+        KernelPath.Vector128 => Vector128.IsHardwareAccelerated && (Fma.IsSupported || AdvSimd.Arm64.IsSupported),
+        _ => true,
+    };
+
+    /// <summary>32 vector registers (AVX-512 or Arm64) or 16 (AVX2/SSE)?</summary>
+    private static readonly bool ManyRegisters = Avx512F.VL.IsSupported || AdvSimd.Arm64.IsSupported;
+
+    /// <summary>Micro-kernel rows for one panel, and the largest row count that takes two panels at once (0 = never).</summary>
+    internal static (int Rows, int RowsTwoPanels) Shape(KernelPath path) => path switch
+    {
+        KernelPath.Vector512 => (12, 6),
+        KernelPath.Vector256 => ManyRegisters ? (6, 3) : (3, 1),
+        KernelPath.Vector128 => ManyRegisters ? (3, 1) : (1, 0),
+        _ => (4, 0),
+    };
+
+    /// <summary>
+    /// y[m, n] = act(Σₖ x[m, k]·W[n, k] + bias[n]) + residual[m, n]. x is [M, K] row-major, y and residual [M, N];
+    /// bias and residual may be null. Work is split over <paramref name="pool"/> (null = single thread); each element
+    /// is computed by the same operation sequence whatever the split, so results are bitwise identical for any thread count.
+    /// </summary>
+    public static void Compute(float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, WorkerPool? pool)
+        => ComputeWith(Best, x, m, w, bias, residual, y, epilogue, pool);
+
+    /// <summary><see cref="Compute"/> on a chosen path (tests force every fallback).</summary>
+    internal static void ComputeWith(KernelPath path, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, WorkerPool? pool)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"PackedGemm: {path} is not supported here");
+        if (m == 0 || w.N == 0) return;
+        if (x == null && w.K > 0 || y == null) throw new ArgumentNullException(y == null ? nameof(y) : nameof(x));
+
+        var job = t_job ??= new Job();
+        job.Set(path, x, m, w, bias, residual, y, epilogue);
+        int rowBlocks = (m + job.Mr - 1) / job.Mr, groups = (w.Panels + GroupPanels - 1) / GroupPanels;
+        int threads = pool?.Threads ?? 1;
+        double flops = 2.0 * m * w.N * w.K;
+        if (threads > 1 && flops >= 1 << 20)
+        {
+            // Rows when there are enough row blocks for every thread, else column groups.
+            job.ByRows = rowBlocks >= 2 * threads || rowBlocks >= groups;
+            try { pool!.For(job.ByRows ? rowBlocks : groups, job); }
+            finally { job.Clear(); }
+        }
+        else
+        {
+            job.ByRows = true;
+            try { job.Execute(0, rowBlocks, 0); }
+            finally { job.Clear(); }
+        }
+        w.KeepAlive();
+    }
+
+    [ThreadStatic] private static Job? t_job;
+    [ThreadStatic] private static float[]? t_packA;
+    [ThreadStatic] private static float* t_packAPtr;
+
+    /// <summary>This thread's 64-byte aligned MaxRows × MaxKc buffer for packed x rows (allocated once per thread).</summary>
+    private static float* PackBuffer()
+    {
+        if (t_packA == null)
+        {
+            t_packA = GC.AllocateUninitializedArray<float>(MaxRows * MaxKc + 16, pinned: true);
+            float* p = (float*)Unsafe.AsPointer(ref t_packA[0]);
+            t_packAPtr = p + (int)((64 - ((nint)p & 63)) & 63) / sizeof(float);
+        }
+        return t_packAPtr;
+    }
+
+    /// <summary>One GEMM call's arguments; cached per calling thread so calls do not allocate.</summary>
+    private sealed class Job : IParallelWork
+    {
+        private KernelPath _path;
+        private float* _x, _bias, _residual, _y;
+        private int _m;
+        private PackedMatrix? _w;
+        private Epilogue _epilogue;
+        public int Mr, Mr2;
+        public bool ByRows;
+
+        public void Set(KernelPath path, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue)
+        {
+            _path = path; _x = x; _m = m; _w = w; _bias = bias; _residual = residual; _y = y; _epilogue = epilogue;
+            (Mr, Mr2) = Shape(path);
+        }
+
+        public void Clear() { _w = null; _x = _bias = _residual = _y = null; }
+
+        public void Execute(int start, int end, int worker)
+        {
+            var w = _w!;
+            if (ByRows) Run(start * Mr, Math.Min(end * Mr, _m), 0, w.Panels);
+            else Run(0, _m, start * GroupPanels, Math.Min(end * GroupPanels, w.Panels));
+        }
+
+        private void Run(int r0, int r1, int p0, int p1)
+        {
+            var w = _w!;
+            int n = w.N, k = w.K;
+            float* a = PackBuffer();
+            float* tmp = stackalloc float[MaxRows * NR];
+            int kBlocks = Math.Max(1, (k + MaxKc - 1) / MaxKc);
+            int kc = (k + kBlocks - 1) / kBlocks;
+            nint panelStride = (nint)k * NR;
+            for (int k0 = 0, kb = 0; kb < kBlocks; kb++, k0 += kc)
+            {
+                int kl = Math.Min(kc, k - k0);
+                bool load = kb > 0, last = kb == kBlocks - 1;
+                for (int q0 = p0; q0 < p1; q0 += BlockPanels)
+                {
+                    int q1 = Math.Min(q0 + BlockPanels, p1);
+                    for (int r = r0; r < r1; r += Mr)
+                    {
+                        int rows = Math.Min(Mr, r1 - r);
+                        PackRows(_x + (long)r * k + k0, k, rows, kl, a);
+                        for (int p = q0; p < q1;)
+                        {
+                            float* b = w.Data + p * panelStride + (nint)k0 * NR;
+                            float* c = _y + (long)r * n + p * NR;
+                            if (rows <= Mr2 && p + 2 <= q1 && (p + 2) * NR <= n)
+                            {
+                                Kernel(rows, 2, a, b, panelStride, kl, c, n, load);
+                                p += 2;
+                                continue;
+                            }
+                            int cols = Math.Min(NR, n - p * NR);
+                            if (cols == NR) Kernel(rows, 1, a, b, panelStride, kl, c, n, load);
+                            else
+                            {
+                                // Ragged last panel: run the full-width kernel on a scratch tile, copy the valid columns.
+                                if (load)
+                                    for (int i = 0; i < rows; i++)
+                                        new ReadOnlySpan<float>(c + (long)i * n, cols).CopyTo(new Span<float>(tmp + i * NR, cols));
+                                Kernel(rows, 1, a, b, panelStride, kl, tmp, NR, load);
+                                for (int i = 0; i < rows; i++)
+                                    new ReadOnlySpan<float>(tmp + i * NR, cols).CopyTo(new Span<float>(c + (long)i * n, cols));
+                            }
+                            p++;
+                        }
+                        if (last) Finish(r, rows, q0, q1);
+                    }
+                }
+            }
+        }
+
+        /// <summary>x[r.., k0..] (rows × kl, row stride k) → a[p·rows + i], k-major.</summary>
+        private static void PackRows(float* x, int k, int rows, int kl, float* a)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                float* src = x + (long)i * k;
+                float* dst = a + i;
+                for (int p = 0; p < kl; p++) dst[p * rows] = src[p];
+            }
+        }
+
+        private void Kernel(int rows, int panels, float* a, float* b, nint bs, nint kc, float* c, nint ldc, bool load)
+        {
+            switch (_path)
+            {
+                case KernelPath.Vector512: PackedKernels.V512(rows, panels, a, b, bs, kc, c, ldc, load); break;
+                case KernelPath.Vector256: PackedKernels.V256(rows, panels, a, b, bs, kc, c, ldc, load); break;
+                case KernelPath.Vector128: PackedKernels.V128(rows, panels, a, b, bs, kc, c, ldc, load); break;
+                default: PackedKernels.Scalar(rows, panels, a, b, bs, kc, c, ldc, load); break;
+            }
+        }
+
+        /// <summary>Epilogue on rows [r, r+rows) × panels [q0, q1): + bias, activation, + residual, per fixed 64-column segment.</summary>
+        private void Finish(int r, int rows, int q0, int q1)
+        {
+            if (_bias == null && _residual == null && _epilogue == Epilogue.None) return;
+            int n = _w!.N;
+            for (int g = q0; g < q1; g += GroupPanels)
+            {
+                int c0 = g * NR, len = Math.Min(GroupPanels * NR, n - c0);
+                for (int i = 0; i < rows; i++)
+                {
+                    long off = (long)(r + i) * n + c0;
+                    var seg = new Span<float>(_y + off, len);
+                    if (_bias != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(_bias + c0, len), seg);
+                    if (_epilogue != Epilogue.None) Activations.Apply(seg, _epilogue);
+                    if (_residual != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(_residual + off, len), seg);
+                }
+            }
+        }
+    }
+}
+
+internal static unsafe partial class PackedKernels
+{
+    /// <summary>Portable path: the same per-element FMA chain as the SIMD kernels, one scalar at a time.</summary>
+    internal static void Scalar(int rows, int panels, float* a, float* b, nint bs, nint kc, float* c, nint ldc, bool load)
+    {
+        for (int q = 0; q < panels; q++)
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < 32; j++)
+                {
+                    float* cij = c + i * ldc + q * 32 + j;
+                    float s = load ? *cij : 0f;
+                    float* bp = b + q * bs + j;
+                    for (nint p = 0; p < kc; p++) s = MathF.FusedMultiplyAdd(a[p * rows + i], bp[p * 32], s);
+                    *cij = s;
+                }
+    }
+}
