@@ -20,7 +20,7 @@ internal sealed class RunState
     public readonly float[] Context;   // [B, S, H] attention output, heads merged
     public readonly float[] Attended;  // [B, S, H] LayerNorm(Hidden + Context·Woᵀ): input and residual of the FFN
     public readonly float[] Ffn;       // [B, S, I]
-    public readonly AttentionScratch[] Workers; // one per worker thread
+    public readonly float[][] AttentionScratch; // per worker: kᵀ [D, S] + scores [S, S]
     public readonly KernelContext Kernels;
     public readonly AttentionJob Attention;
 
@@ -34,21 +34,11 @@ internal sealed class RunState
         Context = Pinned.Allocate(Hidden.Length);
         Attended = Pinned.Allocate(Hidden.Length);
         Ffn = Pinned.Allocate(checked(tokens * c.IntermediateSize));
-        Workers = new AttentionScratch[pool.Threads];
-        for (int w = 0; w < Workers.Length; w++) Workers[w] = new AttentionScratch(maxSeq, c.HeadSize);
+        AttentionScratch = new float[pool.Threads][];
+        for (int w = 0; w < AttentionScratch.Length; w++) AttentionScratch[w] = new float[AttentionKernel.ScratchLength(maxSeq, maxSeq, c.HeadSize)];
         Kernels = new KernelContext(pool, int8 ? new QGemmScratch(tokens, Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, c.EmbeddingSize))) : null);
         Attention = new AttentionJob(this, c);
     }
 
     public bool Fits(int batch, int seq) => batch <= MaxBatch && seq <= MaxSeq;
-}
-
-/// <summary>Per-worker buffers for one (sequence, head) attention problem.</summary>
-internal sealed class AttentionScratch(int maxSeq, int headSize)
-{
-    public readonly float[] Q = new float[maxSeq * headSize];           // [S, D]
-    public readonly float[] K = new float[maxSeq * headSize];           // [S, D]
-    public readonly float[] VTransposed = new float[headSize * maxSeq]; // [D, S]
-    public readonly float[] Scores = new float[maxSeq * maxSeq];        // [S, S]
-    public readonly float[] Context = new float[maxSeq * headSize];     // [S, D]
 }

@@ -1,0 +1,163 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NativeTransformer.Kernels;
+
+/// <summary>
+/// Scaled dot-product attention for one head: out = softmax(q·kᵀ·scale over the first <c>valid</c> keys)·v.
+/// q, k, v and out are [rows, d] views with a row stride (so heads are read in place from a fused
+/// [tokens, 3H] projection). Both products are broadcast-FMA "axpy" forms — no horizontal sums:
+/// scores[i, j..j+15] += q[i, t] · kᵀ[t, j..j+15] over t, and out[i, c..c+15] += p[i, j] · v[j, c..c+15] over j,
+/// each on a 4-row register tile. Every output element accumulates in the same order whichever tile or
+/// tail computes it, so a row's result does not depend on the other rows.
+/// </summary>
+public static unsafe class AttentionKernel
+{
+    /// <summary>Scratch floats needed: kᵀ [d, valid] plus scores [rows, valid].</summary>
+    public static int ScratchLength(int rows, int maxValid, int d) => d * maxValid + rows * maxValid;
+
+    public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale,
+        float* output, int outStride, Span<float> scratch)
+    {
+        if (valid <= 0) throw new ArgumentOutOfRangeException(nameof(valid), "attention needs at least one unmasked key");
+        if (scratch.Length < ScratchLength(rows, valid, d)) throw new ArgumentException("attention scratch too small");
+        fixed (float* s = scratch)
+        {
+            float* kt = s, scores = s + d * valid;
+            for (int j = 0; j < valid; j++)                       // kᵀ [d, valid]: contiguous along keys
+                for (int t = 0; t < d; t++) kt[t * valid + j] = k[(long)j * stride + t];
+            Scores(q, stride, kt, rows, valid, d, scores);
+            for (int i = 0; i < rows; i++)
+            {
+                var row = new Span<float>(scores + (long)i * valid, valid);
+                TensorPrimitives.Multiply(row, scale, row);
+                Softmax.MaskedRow(row, valid);
+            }
+            Context(scores, rows, valid, v, stride, d, output, outStride);
+        }
+    }
+
+    /// <summary>scores[i, j] = Σₜ q[i, t]·kt[t, j].</summary>
+    private static void Scores(float* q, int stride, float* kt, int rows, int valid, int d, float* scores)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 4 <= rows; i += 4)
+            {
+                float* q0 = q + (long)i * stride, q1 = q0 + stride, q2 = q1 + stride, q3 = q2 + stride;
+                float* s0 = scores + (long)i * valid, s1 = s0 + valid, s2 = s1 + valid, s3 = s2 + valid;
+                int j = 0;
+                for (; j + 16 <= valid; j += 16)
+                {
+                    Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                    for (int t = 0; t < d; t++)
+                    {
+                        var b0 = Vector256.Load(kt + t * valid + j); var b1 = Vector256.Load(kt + t * valid + j + 8);
+                        var x = Vector256.Create(q0[t]); a00 = Vector256.FusedMultiplyAdd(x, b0, a00); a01 = Vector256.FusedMultiplyAdd(x, b1, a01);
+                        x = Vector256.Create(q1[t]); a10 = Vector256.FusedMultiplyAdd(x, b0, a10); a11 = Vector256.FusedMultiplyAdd(x, b1, a11);
+                        x = Vector256.Create(q2[t]); a20 = Vector256.FusedMultiplyAdd(x, b0, a20); a21 = Vector256.FusedMultiplyAdd(x, b1, a21);
+                        x = Vector256.Create(q3[t]); a30 = Vector256.FusedMultiplyAdd(x, b0, a30); a31 = Vector256.FusedMultiplyAdd(x, b1, a31);
+                    }
+                    a00.Store(s0 + j); a01.Store(s0 + j + 8); a10.Store(s1 + j); a11.Store(s1 + j + 8);
+                    a20.Store(s2 + j); a21.Store(s2 + j + 8); a30.Store(s3 + j); a31.Store(s3 + j + 8);
+                }
+                for (int r = 0; r < 4; r++) ScoresTail(q + (long)(i + r) * stride, kt, valid, d, scores + (long)(i + r) * valid, j);
+            }
+        for (; i < rows; i++) ScoresTail(q + (long)i * stride, kt, valid, d, scores + (long)i * valid, 0);
+    }
+
+    /// <summary>One row's scores from column <paramref name="j"/> on: 8-wide then scalar, same t-order FMA as the tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScoresTail(float* qRow, float* kt, int valid, int d, float* sRow, int j)
+    {
+        if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= valid; j += 8)
+            {
+                Vector256<float> a = default;
+                for (int t = 0; t < d; t++) a = Vector256.FusedMultiplyAdd(Vector256.Create(qRow[t]), Vector256.Load(kt + t * valid + j), a);
+                a.Store(sRow + j);
+            }
+        for (; j < valid; j++)
+        {
+            float a = 0;
+            for (int t = 0; t < d; t++) a = MathF.FusedMultiplyAdd(qRow[t], kt[t * valid + j], a);
+            sRow[j] = a;
+        }
+    }
+
+    /// <summary>out[i, c] = Σⱼ p[i, j]·v[j, c].</summary>
+    private static void Context(float* p, int rows, int valid, float* v, int stride, int d, float* output, int outStride)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 4 <= rows; i += 4)
+            {
+                float* p0 = p + (long)i * valid, p1 = p0 + valid, p2 = p1 + valid, p3 = p2 + valid;
+                float* o0 = output + (long)i * outStride, o1 = o0 + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
+                int c = 0;
+                for (; c + 16 <= d; c += 16)
+                {
+                    Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                    for (int j = 0; j < valid; j++)
+                    {
+                        float* vr = v + (long)j * stride + c;
+                        var b0 = Vector256.Load(vr); var b1 = Vector256.Load(vr + 8);
+                        var x = Vector256.Create(p0[j]); a00 = Vector256.FusedMultiplyAdd(x, b0, a00); a01 = Vector256.FusedMultiplyAdd(x, b1, a01);
+                        x = Vector256.Create(p1[j]); a10 = Vector256.FusedMultiplyAdd(x, b0, a10); a11 = Vector256.FusedMultiplyAdd(x, b1, a11);
+                        x = Vector256.Create(p2[j]); a20 = Vector256.FusedMultiplyAdd(x, b0, a20); a21 = Vector256.FusedMultiplyAdd(x, b1, a21);
+                        x = Vector256.Create(p3[j]); a30 = Vector256.FusedMultiplyAdd(x, b0, a30); a31 = Vector256.FusedMultiplyAdd(x, b1, a31);
+                    }
+                    a00.Store(o0 + c); a01.Store(o0 + c + 8); a10.Store(o1 + c); a11.Store(o1 + c + 8);
+                    a20.Store(o2 + c); a21.Store(o2 + c + 8); a30.Store(o3 + c); a31.Store(o3 + c + 8);
+                }
+                for (int r = 0; r < 4; r++) ContextTail(p + (long)(i + r) * valid, valid, v, stride, d, output + (long)(i + r) * outStride, c);
+            }
+        for (; i < rows; i++) ContextTail(p + (long)i * valid, valid, v, stride, d, output + (long)i * outStride, 0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ContextTail(float* pRow, int valid, float* v, int stride, int d, float* oRow, int c)
+    {
+        if (Vector256.IsHardwareAccelerated)
+            for (; c + 8 <= d; c += 8)
+            {
+                Vector256<float> a = default;
+                for (int j = 0; j < valid; j++) a = Vector256.FusedMultiplyAdd(Vector256.Create(pRow[j]), Vector256.Load(v + (long)j * stride + c), a);
+                a.Store(oRow + c);
+            }
+        for (; c < d; c++)
+        {
+            float a = 0;
+            for (int j = 0; j < valid; j++) a = MathF.FusedMultiplyAdd(pRow[j], v[(long)j * stride + c], a);
+            oRow[c] = a;
+        }
+    }
+}
+
+/// <summary>The plain scalar oracle for <see cref="AttentionKernel"/>, in double precision.</summary>
+public static unsafe class AttentionReference
+{
+    public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale, float* output, int outStride)
+    {
+        var p = new double[valid];
+        for (int i = 0; i < rows; i++)
+        {
+            double max = double.NegativeInfinity;
+            for (int j = 0; j < valid; j++)
+            {
+                double s = 0;
+                for (int t = 0; t < d; t++) s += (double)q[(long)i * stride + t] * k[(long)j * stride + t];
+                p[j] = s * scale; max = Math.Max(max, p[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < valid; j++) { p[j] = Math.Exp(p[j] - max); sum += p[j]; }
+            for (int c = 0; c < d; c++)
+            {
+                double o = 0;
+                for (int j = 0; j < valid; j++) o += p[j] / sum * v[(long)j * stride + c];
+                output[(long)i * outStride + c] = (float)o;
+            }
+        }
+    }
+}
