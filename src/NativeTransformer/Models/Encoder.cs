@@ -47,10 +47,10 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
                 s.Attention.Batch = batch;
                 Pool.For(b * Config.NumHeads, s.Attention);                                 // context = softmax(qkᵀ/√D)·v
                 layer.AttentionOutput.Forward(context, tokens, attended, Epilogue.None, hidden, k);
-                Norm(s.Attended, layer.AttentionNorm, tokens);                              // a = LN(h + ·)
+                Norm(s, s.Attended, layer.AttentionNorm, tokens);                              // a = LN(h + ·)
                 layer.Intermediate.Forward(attended, tokens, ffn, Activation(), null, k);   // GELU(a·W₁ᵀ)
                 layer.Output.Forward(ffn, tokens, hidden, Epilogue.None, attended, k);
-                Norm(s.Hidden, layer.OutputNorm, tokens);                                   // h' = LN(a + ·)
+                Norm(s, s.Hidden, layer.OutputNorm, tokens);                                  // h' = LN(a + ·)
                 Capture(captureHidden, l + 1, s.Hidden, tokens * h);
             }
         }
@@ -76,8 +76,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
         LayerNorm.AddResidualAndNormalize(target, default, embeddings.Norm.Gamma.Span, embeddings.Norm.Beta.Span, tokens, e, Config.LayerNormEps);
     }
 
-    private void Norm(float[] x, LayerNormWeights w, int rows) =>
-        LayerNorm.AddResidualAndNormalize(x.AsSpan(0, rows * w.Width), default, w.Gamma.Span, w.Beta.Span, rows, w.Width, Config.LayerNormEps);
+    private void Norm(RunState s, float[] x, LayerNormWeights w, int rows) => s.Norm.Run(Pool, x, w, rows);
 
     private Epilogue Activation() => Config.HiddenAct switch
     {

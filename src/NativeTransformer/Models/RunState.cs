@@ -23,6 +23,7 @@ internal sealed class RunState
     public readonly float[][] AttentionScratch; // per worker: kᵀ [D, S] + scores [S, S]
     public readonly KernelContext Kernels;
     public readonly AttentionJob Attention;
+    public readonly LayerNormJob Norm;
 
     public RunState(ModelConfig c, int maxBatch, int maxSeq, WorkerPool pool, bool int8)
     {
@@ -38,6 +39,7 @@ internal sealed class RunState
         for (int w = 0; w < AttentionScratch.Length; w++) AttentionScratch[w] = new float[AttentionKernel.ScratchLength(maxSeq, maxSeq, c.HeadSize)];
         Kernels = new KernelContext(pool, int8 ? new QGemmScratch(tokens, Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, c.EmbeddingSize))) : null);
         Attention = new AttentionJob(this, c);
+        Norm = new LayerNormJob(c.LayerNormEps);
     }
 
     public bool Fits(int batch, int seq) => batch <= MaxBatch && seq <= MaxSeq;
