@@ -49,7 +49,7 @@ namespace NativeTransformer.Kernels.Int8;
 /// <summary>Dynamic-quantization int8 GEMM (see the file header for the scheme, algebra and saturation strategy).</summary>
 public static unsafe class QGemm
 {
-    internal enum Path { Scalar, Avx2, Avx512BW, AvxVnni }
+    public enum Path { Scalar, Avx2, Avx512BW, AvxVnni }
 
     private const int Mr = 4;
     private const int RowChunk = 32;    // rows whose activations stay hot while a weight panel is swept (byRows split)
@@ -96,7 +96,7 @@ public static unsafe class QGemm
 
     [ThreadStatic] private static Job? t_job;
 
-    internal static void Compute(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch scratch, WorkerPool? pool, Path path)
+    public static void Compute(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch scratch, WorkerPool? pool, Path path)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(scratch);
@@ -164,7 +164,7 @@ public static unsafe class QGemm
                     for (int r = start; r < end; r++) FinishRow(r);
                     return;
             }
-            int* acc = stackalloc int[Mr * 16];
+            int* acc = stackalloc int[Mr * 32];
             fixed (sbyte* packed = w.Packed)
             {
                 if (ByRows)
@@ -209,13 +209,14 @@ public static unsafe class QGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>One micro-tile: acc [rows, 16] (buffer of rows × 32 ints) = exact Σ_k xq·q for rows r0.. and one panel.</summary>
     internal static void RunKernel(Path path, int rows, QGemmScratch s, int r0, sbyte* panel, int groups, int* acc)
     {
         int ld = s.MaxK4;
         switch (path)
         {
-            case Path.Avx512BW: QGemmKernels.Avx512(rows, s.Xw + (long)r0 * ld, ld, panel, groups, acc); break;
-            case Path.Avx2: QGemmKernels.Avx2Path(rows, s.Xw + (long)r0 * ld, ld, panel, groups, acc); break;
+            case Path.Avx512BW: QGemmKernels.Avx512(rows, s.Xw + (long)r0 * ld, ld, panel, groups, acc); QGemmKernels.FoldPairs(rows, acc); break;
+            case Path.Avx2: QGemmKernels.Avx2Path(rows, s.Xw + (long)r0 * ld, ld, panel, groups, acc); QGemmKernels.FoldPairs(rows, acc); break;
             case Path.AvxVnni: QGemmKernels.Vnni(rows, s.Xq + (long)r0 * ld, ld, panel, groups, acc); break;
             default: QGemmKernels.Scalar(rows, s.Xq + (long)r0 * ld, ld, panel, groups, acc); break;
         }
@@ -316,7 +317,7 @@ public static unsafe class QGemm
     internal static void Accumulate(QuantizedMatrix w, QGemmScratch s, int m, int* acc, Path path)
     {
         if (!IsSupported(path)) throw new PlatformNotSupportedException(Name(path));
-        int* tile = stackalloc int[Mr * 16];
+        int* tile = stackalloc int[Mr * 32];
         fixed (sbyte* packed = w.Packed)
             for (int p = 0; p < w.Panels; p++)
                 for (int r0 = 0; r0 < m; r0 += Mr)

@@ -36,20 +36,20 @@ internal static unsafe class QGemmKernels
     // ---------------------------------------------------------------- AVX-512BW: sign-extend s8→s16 (vpmovsxbw), vpmaddwd
     // A 32-byte half of a k-group (8 columns × 4 k) widens to 32 × s16; int32 lane i of vpmaddwd then holds column i/2 and
     // k-pair i%2. The activation operand is the group's 4 u8 values as 4 × s16 (8 bytes) broadcast with vpbroadcastq, so even
-    // lanes multiply (x0,x1) and odd lanes (x2,x3). Adjacent lanes are summed once at the end (vpermt2d + vpaddd).
+    // lanes multiply (x0,x1) and odd lanes (x2,x3). The widened kernels store these 32 raw lanes per row ("pair layout":
+    // column c = raw[2c] + raw[2c+1]); <see cref="FoldPairs"/> adds them once per tile, outside the k-loop.
 
-    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    private static readonly Vector512<int> OddLanes = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Reduce512(Vector512<int> lo, Vector512<int> hi, int* dst) =>
-        (Avx512F.PermuteVar16x32x2(lo, EvenLanes, hi) + Avx512F.PermuteVar16x32x2(lo, OddLanes, hi)).Store(dst);
+    /// <summary>acc[r, c] = raw[r, 2c] + raw[r, 2c+1] for the widened kernels' pair layout (in place: raw [rows, 32] → acc [rows, 16]).</summary>
+    public static void FoldPairs(int rows, int* raw)
+    {
+        for (int i = 0; i < rows * 16; i++) raw[i] = raw[2 * i] + raw[2 * i + 1];
+    }
 
     public static void Avx512(int rows, short* xw, int ldx, sbyte* panel, int groups, int* acc)
     {
         int r = 0;
-        for (; r + 4 <= rows; r += 4) Avx512Rows4(xw + (long)r * ldx, ldx, panel, groups, acc + r * 16);
-        for (; r < rows; r++) Avx512Row1(xw + (long)r * ldx, panel, groups, acc + r * 16);
+        for (; r + 4 <= rows; r += 4) Avx512Rows4(xw + (long)r * ldx, ldx, panel, groups, acc + r * 32);
+        for (; r < rows; r++) Avx512Row1(xw + (long)r * ldx, panel, groups, acc + r * 32);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -72,8 +72,8 @@ internal static unsafe class QGemmKernels
             b = Vector512.Create(*(long*)(x3 + o)).AsInt16();
             a30 += Avx512BW.MultiplyAddAdjacent(b, w0); a31 += Avx512BW.MultiplyAddAdjacent(b, w1);
         }
-        Reduce512(a00, a01, acc); Reduce512(a10, a11, acc + 16);
-        Reduce512(a20, a21, acc + 32); Reduce512(a30, a31, acc + 48);
+        a00.Store(acc); a01.Store(acc + 16); a10.Store(acc + 32); a11.Store(acc + 48);
+        a20.Store(acc + 64); a21.Store(acc + 80); a30.Store(acc + 96); a31.Store(acc + 112);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -82,24 +82,21 @@ internal static unsafe class QGemmKernels
         var a0 = Vector512<int>.Zero; var a1 = a0;
         for (int g = 0; g < groups; g++, w += 64)
         {
+            var w0 = Avx512BW.ConvertToVector512Int16(Vector256.Load(w));
+            var w1 = Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 32));
             var b = Vector512.Create(*(long*)(x0 + g * 4)).AsInt16();
-            a0 += Avx512BW.MultiplyAddAdjacent(b, Avx512BW.ConvertToVector512Int16(Vector256.Load(w)));
-            a1 += Avx512BW.MultiplyAddAdjacent(b, Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 32)));
+            a0 += Avx512BW.MultiplyAddAdjacent(b, w0); a1 += Avx512BW.MultiplyAddAdjacent(b, w1);
         }
-        Reduce512(a0, a1, acc);
+        a0.Store(acc); a1.Store(acc + 16);
     }
 
     // ---------------------------------------------------------------- AVX2: the same with 256-bit vectors (4 columns per vector)
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Reduce256(Vector256<int> a, Vector256<int> b, int* dst) =>
-        Avx2.Permute4x64(Avx2.HorizontalAdd(a, b).AsInt64(), 0xD8).AsInt32().Store(dst);
-
     public static void Avx2Path(int rows, short* xw, int ldx, sbyte* panel, int groups, int* acc)
     {
         int r = 0;
-        for (; r + 2 <= rows; r += 2) Avx2Rows2(xw + (long)r * ldx, ldx, panel, groups, acc + r * 16);
-        for (; r < rows; r++) Avx2Row1(xw + (long)r * ldx, panel, groups, acc + r * 16);
+        for (; r + 2 <= rows; r += 2) Avx2Rows2(xw + (long)r * ldx, ldx, panel, groups, acc + r * 32);
+        for (; r < rows; r++) Avx2Row1(xw + (long)r * ldx, panel, groups, acc + r * 32);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -121,8 +118,8 @@ internal static unsafe class QGemmKernels
             a10 += Avx2.MultiplyAddAdjacent(b, w0); a11 += Avx2.MultiplyAddAdjacent(b, w1);
             a12 += Avx2.MultiplyAddAdjacent(b, w2); a13 += Avx2.MultiplyAddAdjacent(b, w3);
         }
-        Reduce256(a00, a01, acc); Reduce256(a02, a03, acc + 8);
-        Reduce256(a10, a11, acc + 16); Reduce256(a12, a13, acc + 24);
+        a00.Store(acc); a01.Store(acc + 8); a02.Store(acc + 16); a03.Store(acc + 24);
+        a10.Store(acc + 32); a11.Store(acc + 40); a12.Store(acc + 48); a13.Store(acc + 56);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -137,7 +134,7 @@ internal static unsafe class QGemmKernels
             a2 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(Vector128.Load(w + 32)));
             a3 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(Vector128.Load(w + 48)));
         }
-        Reduce256(a0, a1, acc); Reduce256(a2, a3, acc + 8);
+        a0.Store(acc); a1.Store(acc + 8); a2.Store(acc + 16); a3.Store(acc + 24);
     }
 
     // ---------------------------------------------------------------- AVX-VNNI: vpdpbusd ymm (u8 × s8, 4 products → s32, no saturation)
