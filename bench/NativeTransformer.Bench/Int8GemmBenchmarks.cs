@@ -29,7 +29,6 @@ public unsafe class Int8GemmBenchmarks
         {
             AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(5).WithId("short"));
             AddColumn(new GopsColumn(false), new GopsColumn(true));
-            SummaryStyle = BenchmarkDotNet.Reports.SummaryStyle.Default.WithMaxParameterColumnWidth(12);
         }
     }
 

@@ -49,7 +49,7 @@ namespace NativeTransformer.Kernels.Int8;
 /// <summary>Dynamic-quantization int8 GEMM (see the file header for the scheme, algebra and saturation strategy).</summary>
 public static unsafe class QGemm
 {
-    public enum Path { Scalar, Avx2, Avx512BW, AvxVnni }
+    internal enum Path { Scalar, Avx2, Avx512BW, AvxVnni }
 
     private const int Mr = 4;
     private const int RowChunk = 32;    // rows whose activations stay hot while a weight panel is swept (byRows split)
@@ -96,7 +96,7 @@ public static unsafe class QGemm
 
     [ThreadStatic] private static Job? t_job;
 
-    public static void Compute(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch scratch, WorkerPool? pool, Path path)
+    internal static void Compute(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch scratch, WorkerPool? pool, Path path)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(scratch);
@@ -208,8 +208,8 @@ public static unsafe class QGemm
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     /// <summary>One micro-tile: acc [rows, 16] (buffer of rows × 32 ints) = exact Σ_k xq·q for rows r0.. and one panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void RunKernel(Path path, int rows, QGemmScratch s, int r0, sbyte* panel, int groups, int* acc)
     {
         int ld = s.MaxK4;
