@@ -42,7 +42,8 @@ namespace NativeTransformer.Kernels.Int8;
  *   So there is no input (any xq ∈ [0,255], any q ∈ [−128,127]) for which the paths disagree; a torture test checks it.
  *
  * Layout and tiling: see QuantizedMatrix (16-column panels × k-groups of 4, 64 bytes per group). Micro-tiles are
- * 4 rows × 16 columns (AVX2: 2 × 16 twice). Work is split over row blocks (large M) or panels (small M); either way the
+ * 4 rows × 32 columns (two panels, 16 zmm accumulators) on AVX-512, 4 × 16 on AVX-VNNI, 2 × 16 on AVX2; which panels get
+ * paired depends on the split, which is harmless because the integer sums are exact. Work is split over row blocks (large M) or panels (small M); either way the
  * activation and residual are applied to whole rows so the GELU's vector/tail split never depends on the split.
  */
 
@@ -164,7 +165,7 @@ public static unsafe class QGemm
                     for (int r = start; r < end; r++) FinishRow(r);
                     return;
             }
-            int* acc = stackalloc int[Mr * 32];
+            int* acc = stackalloc int[2 * Mr * 32];
             fixed (sbyte* packed = w.Packed)
             {
                 if (ByRows)
@@ -173,24 +174,39 @@ public static unsafe class QGemm
                     for (int c0 = start * Mr; c0 < rEnd; c0 += RowChunk)
                     {
                         int c1 = Math.Min(rEnd, c0 + RowChunk);
-                        for (int p = 0; p < w.Panels; p++)
-                            for (int r = c0; r < c1; r += Mr) Tile(packed, r, Math.Min(Mr, c1 - r), p, acc);
+                        for (int p = 0; p < w.Panels; p += 2)
+                            for (int r = c0; r < c1; r += Mr) Tile(packed, r, Math.Min(Mr, c1 - r), p, Math.Min(2, w.Panels - p), acc);
                         for (int r = c0; r < c1; r++) FinishRow(r);
                     }
                 }
                 else
                 {
-                    for (int p = start; p < end; p++)
-                        for (int r = 0; r < _m; r += Mr) Tile(packed, r, Math.Min(Mr, _m - r), p, acc);
+                    for (int p = start; p < end; p += 2)
+                        for (int r = 0; r < _m; r += Mr) Tile(packed, r, Math.Min(Mr, _m - r), p, Math.Min(2, end - p), acc);
                 }
             }
         }
 
-        private void Tile(sbyte* packed, int r0, int rows, int p, int* acc)
+        /// <summary>Rows r0.. against panels p (and p+1 when <paramref name="panels"/> is 2): exact integer tiles, then the shared dequantization.</summary>
+        private void Tile(sbyte* packed, int r0, int rows, int p, int panels, int* acc)
         {
             var w = _w!; var s = _s!;
-            RunKernel(_path, rows, s, r0, packed + (long)p * 16 * w.K4, w.K4 / 4, acc);
-            Dequantize(acc, rows, r0, p, w, s, _bias, _y);
+            sbyte* panel = packed + (long)p * 16 * w.K4;
+            if (panels == 2 && _path == Path.Avx512BW)
+            {
+                int ld = s.MaxK4;
+                int* acc2 = acc + Mr * 32;
+                QGemmKernels.Avx512TwoPanels(rows, s.Xw + (long)r0 * ld, ld, panel, panel + 16 * w.K4, w.K4 / 4, acc, acc2);
+                QGemmKernels.FoldPairs(rows, acc); QGemmKernels.FoldPairs(rows, acc2);
+                Dequantize(acc, rows, r0, p, w, s, _bias, _y);
+                Dequantize(acc2, rows, r0, p + 1, w, s, _bias, _y);
+                return;
+            }
+            for (int i = 0; i < panels; i++)
+            {
+                RunKernel(_path, rows, s, r0, panel + (long)i * 16 * w.K4, w.K4 / 4, acc);
+                Dequantize(acc, rows, r0, p + i, w, s, _bias, _y);
+            }
         }
 
         private void FinishRow(int r)
@@ -313,19 +329,29 @@ public static unsafe class QGemm
         for (int r = 0; r < m; r++) QuantizeRow(x + (long)r * k, k, s, r);
     }
 
-    /// <summary>The raw int32 sums acc[m, n] = Σ_k xq[m,k]·q[n,k] of one path over already quantized activations.</summary>
+    /// <summary>The raw int32 sums acc[m, n] = Σ_k xq[m,k]·q[n,k] of one path over already quantized activations (same tiles as Compute).</summary>
     internal static void Accumulate(QuantizedMatrix w, QGemmScratch s, int m, int* acc, Path path)
     {
         if (!IsSupported(path)) throw new PlatformNotSupportedException(Name(path));
-        int* tile = stackalloc int[Mr * 32];
+        int* tile = stackalloc int[2 * Mr * 32];
+        int ld = s.MaxK4;
         fixed (sbyte* packed = w.Packed)
-            for (int p = 0; p < w.Panels; p++)
+            for (int p = 0; p < w.Panels; p += 2)
                 for (int r0 = 0; r0 < m; r0 += Mr)
                 {
-                    int rows = Math.Min(Mr, m - r0);
-                    RunKernel(path, rows, s, r0, packed + (long)p * 16 * w.K4, w.K4 / 4, tile);
-                    for (int i = 0; i < rows; i++)
-                        for (int j = 0; j < 16 && p * 16 + j < w.N; j++) acc[(long)(r0 + i) * w.N + p * 16 + j] = tile[i * 16 + j];
+                    int rows = Math.Min(Mr, m - r0), panels = Math.Min(2, w.Panels - p);
+                    sbyte* panel = packed + (long)p * 16 * w.K4;
+                    if (panels == 2 && path == Path.Avx512BW)
+                    {
+                        QGemmKernels.Avx512TwoPanels(rows, s.Xw + (long)r0 * ld, ld, panel, panel + 16 * w.K4, w.K4 / 4, tile, tile + Mr * 32);
+                        QGemmKernels.FoldPairs(rows, tile); QGemmKernels.FoldPairs(rows, tile + Mr * 32);
+                    }
+                    else
+                        for (int i = 0; i < panels; i++) RunKernel(path, rows, s, r0, panel + (long)i * 16 * w.K4, w.K4 / 4, tile + i * Mr * 32);
+                    for (int pi = 0; pi < panels; pi++)
+                        for (int i = 0; i < rows; i++)
+                            for (int j = 0; j < 16 && (p + pi) * 16 + j < w.N; j++)
+                                acc[(long)(r0 + i) * w.N + (p + pi) * 16 + j] = tile[pi * Mr * 32 + i * 16 + j];
                 }
     }
 }
