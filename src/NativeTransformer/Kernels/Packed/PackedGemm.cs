@@ -20,7 +20,7 @@ internal enum KernelPath { Scalar, Vector128, Vector256, Vector512 }
 ///                                               registers, one broadcast of x and 32/lanes weight loads per k
 ///         epilogue on the finished rows × block (bias, activation, residual)
 /// No K blocking: each output is written once, by the kernel, then finished by the epilogue while still in cache.
-/// /// Each y[m, n] is one FMA chain over
+/// Each y[m, n] is one FMA chain over
 /// k = 0..K−1 in increasing order, then + bias[n], then the activation, then + residual — whatever the ISA path, the
 /// micro-kernel shape, the thread split or the other rows in the batch. The epilogue runs on fixed 64-column segments
 /// ([g·64, g·64+64) ∩ [0, N)), so even a vectorized activation sees the same segments whatever the split.
