@@ -5,7 +5,7 @@ using BenchmarkDotNet.Running;
 // then one placeholder keeps the harness runnable:
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*'
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --list flat
-BenchmarkSwitcher.FromTypes([typeof(NativeTransformer.Bench.PlaceholderBenchmarks)]).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 namespace NativeTransformer.Bench
 {

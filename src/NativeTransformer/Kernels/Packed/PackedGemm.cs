@@ -13,11 +13,14 @@ internal enum KernelPath { Scalar, Vector128, Vector256, Vector512 }
 /// fp32 GEMM over packed weights: y = act(x·Wᵀ + bias) + residual.
 ///
 /// Blocking (per thread, over its rows [r0, r1) × panels [p0, p1)):
-///   for each K block of kc ≤ 256                     (kc depends on K only)
-///     for each block of NC = 16 panels               (kc × 512 weights = 512 KB: stays in L2)
-///       for each micro-block of MR rows              (x rows packed k-major into an MR × kc buffer: stays in L1)
-///         for each panel (or pair of panels)         → micro-kernel: MR × 32 (or MR × 64) accumulators in registers
-/// Partial sums of earlier K blocks go through y (an exact float store/reload), so each y[m, n] is one FMA chain over
+///   for each chunk of rows (≈ 192 KB of x, whole micro-blocks): pack each MR-row micro-block k-major (a[k·rows + i])
+///     for each block of NC panels (≈ 512 KB of weights: stays in L2 while the chunk's micro-blocks run over it)
+///       for each micro-block of MR rows
+///         for each panel (or pair of panels)  → micro-kernel over the whole K: MR × 32 (or MR × 64) accumulators in
+///                                               registers, one broadcast of x and 32/lanes weight loads per k
+///         epilogue on the finished rows × block (bias, activation, residual)
+/// No K blocking: each output is written once, by the kernel, then finished by the epilogue while still in cache.
+/// Each y[m, n] is one FMA chain over
 /// k = 0..K−1 in increasing order, then + bias[n], then the activation, then + residual — whatever the ISA path, the
 /// micro-kernel shape, the thread split or the other rows in the batch. The epilogue runs on fixed 64-column segments
 /// ([g·64, g·64+64) ∩ [0, N)), so even a vectorized activation sees the same segments whatever the split.
@@ -27,10 +30,10 @@ public static unsafe class PackedGemm
     private const int NR = PackedMatrix.PanelWidth;
     /// <summary>Panels per epilogue segment and per unit of the column split.</summary>
     internal const int GroupPanels = 2;
-    /// <summary>Panels per L2 block of weights.</summary>
-    internal const int BlockPanels = 16;
-    /// <summary>Largest K block.</summary>
-    internal const int MaxKc = 256;
+    /// <summary>Target bytes of one block of weight panels (kept in L2 while a row chunk runs over it).</summary>
+    internal static int BlockBytes = 512 * 1024;
+    /// <summary>Target bytes of one chunk of packed x rows.</summary>
+    internal static int ChunkBytes = 192 * 1024;
     /// <summary>Largest micro-kernel row count of any path.</summary>
     internal const int MaxRows = 16;
 
@@ -116,12 +119,12 @@ public static unsafe class PackedGemm
     [ThreadStatic] private static float[]? t_packA;
     [ThreadStatic] private static float* t_packAPtr;
 
-    /// <summary>This thread's 64-byte aligned MaxRows × MaxKc buffer for packed x rows (allocated once per thread).</summary>
-    private static float* PackBuffer()
+    /// <summary>This thread's 64-byte aligned buffer of at least <paramref name="floats"/> for packed x rows (grows, never shrinks).</summary>
+    private static float* PackBuffer(int floats)
     {
-        if (t_packA == null)
+        if (t_packA == null || t_packA.Length < floats + 16)
         {
-            t_packA = GC.AllocateUninitializedArray<float>(MaxRows * MaxKc + 16, pinned: true);
+            t_packA = GC.AllocateUninitializedArray<float>(Math.Max(floats, MaxRows * 256) + 16, pinned: true);
             float* p = (float*)Unsafe.AsPointer(ref t_packA[0]);
             t_packAPtr = p + (int)((64 - ((nint)p & 63)) & 63) / sizeof(float);
         }
@@ -157,72 +160,72 @@ public static unsafe class PackedGemm
         private void Run(int r0, int r1, int p0, int p1)
         {
             var w = _w!;
-            int n = w.N, k = w.K;
-            float* a = PackBuffer();
+            int n = w.N, k = w.K, mr = Mr;
+            // Row chunk: its packed x (≈ ChunkBytes) is reused for every panel; weight block: NC panels (≈ BlockBytes,
+            // an even count so epilogue segments stay whole) reused for every micro-block of the chunk.
+            int chunkBlocks = Math.Clamp(ChunkBytes / (sizeof(float) * Math.Max(k, 1) * mr), 1, 64);
+            int nc = Math.Max(GroupPanels, BlockBytes / (sizeof(float) * NR * Math.Max(k, 1)) / GroupPanels * GroupPanels);
+            float* a = PackBuffer(chunkBlocks * mr * k);
             float* tmp = stackalloc float[MaxRows * NR];
-            int kBlocks = Math.Max(1, (k + MaxKc - 1) / MaxKc);
-            int kc = (k + kBlocks - 1) / kBlocks;
             nint panelStride = (nint)k * NR;
-            for (int k0 = 0, kb = 0; kb < kBlocks; kb++, k0 += kc)
+            for (int ic = r0; ic < r1; ic += chunkBlocks * mr)
             {
-                int kl = Math.Min(kc, k - k0);
-                bool load = kb > 0, last = kb == kBlocks - 1;
-                for (int q0 = p0; q0 < p1; q0 += BlockPanels)
+                int icEnd = Math.Min(r1, ic + chunkBlocks * mr);
+                for (int r = ic; r < icEnd; r += mr)
+                    PackRows(_x + (long)r * k, k, Math.Min(mr, icEnd - r), a + (long)(r - ic) * k);
+                for (int q0 = p0; q0 < p1; q0 += nc)
                 {
-                    int q1 = Math.Min(q0 + BlockPanels, p1);
-                    for (int r = r0; r < r1; r += Mr)
+                    int q1 = Math.Min(q0 + nc, p1);
+                    for (int r = ic; r < icEnd; r += mr)
                     {
-                        int rows = Math.Min(Mr, r1 - r);
-                        PackRows(_x + (long)r * k + k0, k, rows, kl, a);
+                        int rows = Math.Min(mr, icEnd - r);
+                        float* ar = a + (long)(r - ic) * k;
                         for (int p = q0; p < q1;)
                         {
-                            float* b = w.Data + p * panelStride + (nint)k0 * NR;
+                            float* b = w.Data + p * panelStride;
                             float* c = _y + (long)r * n + p * NR;
                             if (rows <= Mr2 && p + 2 <= q1 && (p + 2) * NR <= n)
                             {
-                                Kernel(rows, 2, a, b, panelStride, kl, c, n, load);
+                                Kernel(rows, 2, ar, b, panelStride, k, c, n);
                                 p += 2;
                                 continue;
                             }
                             int cols = Math.Min(NR, n - p * NR);
-                            if (cols == NR) Kernel(rows, 1, a, b, panelStride, kl, c, n, load);
+                            if (cols == NR) Kernel(rows, 1, ar, b, panelStride, k, c, n);
                             else
                             {
-                                // Ragged last panel: run the full-width kernel on a scratch tile, copy the valid columns.
-                                if (load)
-                                    for (int i = 0; i < rows; i++)
-                                        new ReadOnlySpan<float>(c + (long)i * n, cols).CopyTo(new Span<float>(tmp + i * NR, cols));
-                                Kernel(rows, 1, a, b, panelStride, kl, tmp, NR, load);
+                                // Ragged last panel: the full-width kernel on a scratch tile, then the valid columns.
+                                Kernel(rows, 1, ar, b, panelStride, k, tmp, NR);
                                 for (int i = 0; i < rows; i++)
                                     new ReadOnlySpan<float>(tmp + i * NR, cols).CopyTo(new Span<float>(c + (long)i * n, cols));
                             }
                             p++;
                         }
-                        if (last) Finish(r, rows, q0, q1);
+                        Finish(r, rows, q0, q1);
                     }
                 }
             }
         }
 
-        /// <summary>x[r.., k0..] (rows × kl, row stride k) → a[p·rows + i], k-major.</summary>
-        private static void PackRows(float* x, int k, int rows, int kl, float* a)
+        /// <summary>x[r.., :] (rows × k, row stride k) → a[p·rows + i], k-major.</summary>
+        private static void PackRows(float* x, int k, int rows, float* a)
         {
             for (int i = 0; i < rows; i++)
             {
                 float* src = x + (long)i * k;
                 float* dst = a + i;
-                for (int p = 0; p < kl; p++) dst[p * rows] = src[p];
+                for (int p = 0; p < k; p++) dst[(nint)p * rows] = src[p];
             }
         }
 
-        private void Kernel(int rows, int panels, float* a, float* b, nint bs, nint kc, float* c, nint ldc, bool load)
+        private void Kernel(int rows, int panels, float* a, float* b, nint bs, nint k, float* c, nint ldc)
         {
             switch (_path)
             {
-                case KernelPath.Vector512: PackedKernels.V512(rows, panels, a, b, bs, kc, c, ldc, load); break;
-                case KernelPath.Vector256: PackedKernels.V256(rows, panels, a, b, bs, kc, c, ldc, load); break;
-                case KernelPath.Vector128: PackedKernels.V128(rows, panels, a, b, bs, kc, c, ldc, load); break;
-                default: PackedKernels.Scalar(rows, panels, a, b, bs, kc, c, ldc, load); break;
+                case KernelPath.Vector512: PackedKernels.V512(rows, panels, a, b, bs, k, c, ldc, false); break;
+                case KernelPath.Vector256: PackedKernels.V256(rows, panels, a, b, bs, k, c, ldc, false); break;
+                case KernelPath.Vector128: PackedKernels.V128(rows, panels, a, b, bs, k, c, ldc, false); break;
+                default: PackedKernels.Scalar(rows, panels, a, b, bs, k, c, ldc, false); break;
             }
         }
 
