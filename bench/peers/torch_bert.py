@@ -240,6 +240,20 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def loaded_blas():
+    """Shared libraries with 'blas' in their name mapped into this process (which BLAS PyTorch really uses)."""
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                p = line.split()[-1]
+                if "blas" in os.path.basename(p) and p.startswith("/"):
+                    libs.add(p)
+    except OSError:
+        pass
+    return sorted(libs)
+
+
 def quantized_engine():
     return torch.backends.quantized.engine
 
@@ -319,6 +333,7 @@ def cmd_bench(a):
         "int8": bool(a.int8),
         "quantized_engine": quantized_engine() if a.int8 else None,
         "torch": torch.__version__,
+        "blas": loaded_blas(),
         "out_shape": list(out.shape),
     }
     if a.json:
