@@ -120,7 +120,7 @@ def main():
       "torch.onnx.export of that PyTorch model, ours via `ntr bench --model`).")
     w(f"- Shapes: {meta['shapes']}; batch {meta['batches']}; sequence length {meta['seq']}; threads {meta['threads']}. "
       "Random token ids with a fixed seed, full attention mask (no padding), token type 0. Output: last hidden state.")
-    w(f"- Timing per configuration: {meta["warmup"]} warm-up run(s) (1 for batch ≥ 16 on bert-base), then up to "
+    w(f"- Timing per configuration: {meta['warmup']} warm-up run(s) (1 for batch ≥ 16 on bert-base), then up to "
       f"{meta['iters']} timed runs, stopping after {meta['max_seconds']} s once {meta['min_iters']} "
       f"({meta['min_iters_big']} for the big configurations) are done. p50/p90 over those per-call wall times; "
       "seq/s = batch / mean latency. Our engine's iteration counts are chosen by `ntr bench` itself.")
