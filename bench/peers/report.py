@@ -93,6 +93,12 @@ def main():
           "NativeTransformer column is n/a. Re-run `bench/peers/run.sh` once it lands.\n")
     if meta.get("quick"):
         w("> **QUICK=1 run** — smoke-test iteration counts; not for quoting.\n")
+    loads = [float(x) for x in (meta["load_before"].split()[:1] + meta["load_after"].split()[:1])]
+    if max(loads) > 1.0:
+        w(f"> **Measured on a busy machine** (1-min load average up to {max(loads):.1f} on {m['cores']} cores: other "
+          "processes were running). Absolute numbers are inflated and the 2-thread rows in particular are not "
+          "meaningful (threads wait for CPU time; OpenMP spin-waiting makes PyTorch's 2-thread runs pathologically "
+          "slow). Use this version to check the pipeline, not to quote numbers; re-run on an idle machine.\n")
     w(f"> Load average on the machine: {meta['load_before']} before, {meta['load_after']} after (1/5/15 min). "
       f"On {m['cores']} cores anything above ~0.1 means other processes were competing for the CPU and the numbers "
       "are noisy (latencies inflated, most for the 2-thread runs); compare engines only within one run.\n")
