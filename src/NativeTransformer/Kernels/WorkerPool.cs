@@ -7,7 +7,7 @@ public interface IParallelWork
 }
 
 /// <summary>
-/// A persistent pool of <c>Threads − 1</c> background threads plus the calling thread. <see cref="For"/>
+/// A persistent pool of <c>Threads − 1</c> background threads plus the calling thread. <c>For</c>
 /// splits [0, count) into contiguous ranges whose boundaries depend only on (count, ranges), runs them,
 /// and returns when all are done. Allocation-free per call (the work is an object the caller reuses),
 /// and idle workers block on a semaphore — they do not spin. Kernels must compute each output element
