@@ -4,6 +4,7 @@ using NativeTransformer.Kernels.Packed;
 namespace NativeTransformer.Tests.Kernels.Packed;
 
 /// <summary>The packed fp32 GEMM against <see cref="GemmReference"/>, on every path this machine supports.</summary>
+[Collection(SerialCollection.Name)] // WarmCallsDoNotAllocate measures process-wide allocation
 public unsafe class PackedGemmTests
 {
     private static float[] Rand(Random rng, int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
