@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -15,6 +16,7 @@ public static class Activations
     private const float SqrtTwoOverPi = 0.79788456080286536f;
 
     /// <summary>Exact (erf) GELU, as torch.nn.functional.gelu and Hugging Face's "gelu"; vectorized, within 1e-6 of <see cref="GeluScalar"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gelu(Span<float> x)
     {
         // Per chunk: z = |x|/√2, t = 1/(1 + z/2), arg = −z² + P(t) (float Horner), e = exp(arg) (TensorPrimitives),
@@ -87,6 +89,7 @@ public static class Activations
     public static float GeluScalar(float v) => (float)(0.5 * v * Erfc(-v * (double)InvSqrt2));
 
     /// <summary>tanh-approximated GELU ("gelu_new", "gelu_pytorch_tanh"): ½x(1 + tanh(√(2/π)(x + 0.044715x³))).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GeluTanh(Span<float> x)
     {
         for (int i = 0; i < x.Length; i++)

@@ -17,6 +17,7 @@ public static unsafe class AttentionKernel
     /// <summary>Scratch floats needed: kᵀ [d, valid] plus scores [rows, valid].</summary>
     public static int ScratchLength(int rows, int maxValid, int d) => d * maxValid + rows * maxValid;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale,
         float* output, int outStride, Span<float> scratch)
     {
@@ -39,6 +40,7 @@ public static unsafe class AttentionKernel
     }
 
     /// <summary>scores[i, j] = Σₜ q[i, t]·kt[t, j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scores(float* q, int stride, float* kt, int rows, int valid, int d, float* scores)
     {
         int i = 0;
@@ -87,6 +89,7 @@ public static unsafe class AttentionKernel
     }
 
     /// <summary>out[i, c] = Σⱼ p[i, j]·v[j, c].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Context(float* p, int rows, int valid, float* v, int stride, int d, float* output, int outStride)
     {
         int i = 0;

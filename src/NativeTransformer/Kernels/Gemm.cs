@@ -57,6 +57,7 @@ public static unsafe class Gemm
 
     private readonly struct Job(float* x, float* w, float* bias, float* y, int n, int k)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int r0, int r1, int c0, int c1)
         {
             int r = r0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace NativeTransformer.Kernels;
@@ -9,6 +10,7 @@ namespace NativeTransformer.Kernels;
 public static class LayerNorm
 {
     /// <summary>In place: x ← LayerNorm(x + residual). <paramref name="residual"/> may be empty (plain LayerNorm).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddResidualAndNormalize(Span<float> x, ReadOnlySpan<float> residual, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, int rows, int width, float eps)
     {
         if (x.Length < (long)rows * width || (!residual.IsEmpty && residual.Length < (long)rows * width) || gamma.Length < width || beta.Length < width)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace NativeTransformer.Kernels;
@@ -9,6 +10,7 @@ namespace NativeTransformer.Kernels;
 /// </summary>
 public static class Softmax
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaskedRow(Span<float> row, int valid)
     {
         if (valid <= 0 || valid > row.Length) throw new ArgumentOutOfRangeException(nameof(valid), "softmax needs at least one unmasked entry");

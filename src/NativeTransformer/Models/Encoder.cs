@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NativeTransformer.Kernels;
 using NativeTransformer.Tokenization;
 
@@ -57,6 +58,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
     }
 
     /// <summary>word + position + token type, then LayerNorm, into Hidden (or Embedded when ALBERT projects E → H).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Embed(RunState s, EncodedBatch batch)
     {
         int e = Config.EmbeddingSize, seq = batch.SeqLen, tokens = batch.BatchSize * seq;
