@@ -1,5 +1,3 @@
-using System.Text.Json;
-using NativeTransformer.Tests.Cli;
 using Xunit.Abstractions;
 
 namespace NativeTransformer.Tests.Models;
@@ -15,13 +13,9 @@ public class Int8QualityTests(ITestOutputHelper output)
     [Theory, MemberData(nameof(Classifiers))]
     public void Int8AccuracyHoldsUp(string name)
     {
-        var run = CliRunner.Run("eval", "--model", TestPaths.Model(name), "--task", "sst2", "--data", TestPaths.Data("sst2", "dev.tsv"), "--int8", "--threads", "2");
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        using var result = JsonDocument.Parse(Assert.Single(run.StdoutLines));
-        double accuracy = result.RootElement.GetProperty("accuracy").GetDouble();
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.Model(name), "REFERENCE_ACCURACY.json")));
-        double fp32 = doc.RootElement.GetProperty("sst2_dev_accuracy_fp32").GetDouble();
-        double torchInt8 = doc.RootElement.GetProperty("sst2_dev_accuracy_torch_dynamic_int8").GetDouble();
+        double accuracy = Sst2AccuracyTests.NtrEvalSst2(name, "--int8");
+        double fp32 = Sst2AccuracyTests.ReferenceAccuracy(name, "sst2_dev_accuracy_fp32");
+        double torchInt8 = Sst2AccuracyTests.ReferenceAccuracy(name, "sst2_dev_accuracy_torch_dynamic_int8");
         output.WriteLine($"{name}: int8 accuracy {accuracy:F2} (fp32 {fp32:F2}, PyTorch dynamic int8 {torchInt8:F2})");
         Assert.True(accuracy >= fp32 - 0.5, $"int8 {accuracy} is more than 0.5 below fp32 {fp32}");
         Assert.True(accuracy >= torchInt8, $"int8 {accuracy} is below PyTorch dynamic int8 {torchInt8}");
