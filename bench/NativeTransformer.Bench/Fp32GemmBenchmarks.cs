@@ -80,22 +80,25 @@ public sealed class Fp32GemmConfig : ManualConfig
     public Fp32GemmConfig()
     {
         AddJob(BenchmarkDotNet.Jobs.Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(5).WithId("Short"));
-        AddColumn(new GflopsColumn(percentOfPeak: false), new GflopsColumn(percentOfPeak: true));
+        AddColumn(new GflopsColumn(percentOfPeak: false), new GflopsColumn(percentOfPeak: true), new GflopsColumn(percentOfPeak: false, fromMin: true));
         WithOptions(ConfigOptions.JoinSummary);
     }
 }
 
-/// <summary>GFLOP/s = 2·M·N·K / mean time, or that as a % of <see cref="FmaPeak.GflopsPerCore"/>.</summary>
-public sealed class GflopsColumn(bool percentOfPeak) : IColumn
+/// <summary>
+/// GFLOP/s = 2·M·N·K / mean time (or / the fastest iteration's time: on a shared machine the least disturbed
+/// estimate), or the mean-based figure as a % of <see cref="FmaPeak.GflopsPerCore"/>.
+/// </summary>
+public sealed class GflopsColumn(bool percentOfPeak, bool fromMin = false) : IColumn
 {
-    public string Id => percentOfPeak ? "PctPeak" : "GFLOPs";
-    public string ColumnName => percentOfPeak ? $"% peak ({FmaPeak.GflopsPerCore:F0})" : "GFLOP/s";
+    public string Id => percentOfPeak ? "PctPeak" : fromMin ? "GFLOPsBest" : "GFLOPs";
+    public string ColumnName => percentOfPeak ? $"% peak ({FmaPeak.GflopsPerCore:F0})" : fromMin ? "GFLOP/s best" : "GFLOP/s";
     public bool AlwaysShow => true;
     public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => percentOfPeak ? 1 : 0;
+    public int PriorityInCategory => percentOfPeak ? 1 : fromMin ? 2 : 0;
     public bool IsNumeric => true;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => percentOfPeak ? "GFLOP/s as % of the measured 1-core FMA peak" : "2·M·N·K / mean";
+    public string Legend => percentOfPeak ? "GFLOP/s as % of the measured 1-core FMA peak" : fromMin ? "2·M·N·K / fastest iteration" : "2·M·N·K / mean";
     public bool IsAvailable(Summary summary) => true;
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
@@ -104,7 +107,7 @@ public sealed class GflopsColumn(bool percentOfPeak) : IColumn
     {
         var stats = summary[benchmarkCase]?.ResultStatistics;
         if (stats == null || benchmarkCase.Parameters["Case"] is not GemmCase c) return "-";
-        double gflops = c.Flops / stats.Mean;   // flop per ns = GFLOP/s
+        double gflops = c.Flops / (fromMin ? stats.Min : stats.Mean);   // flop per ns = GFLOP/s
         return percentOfPeak ? (100 * gflops / FmaPeak.GflopsPerCore).ToString("F0") : gflops.ToString("F1");
     }
 }
@@ -120,10 +123,11 @@ public static class FmaPeak
 
     private static double Measure()
     {
+        // Many short trials, keep the best: a trial that was not preempted (the machine may be shared) runs at peak.
         double best = 0;
-        for (int t = 0; t < 7; t++)
+        for (int t = 0; t < 200; t++)
         {
-            long iters = 2_000_000;
+            long iters = 50_000;
             var sw = Stopwatch.StartNew();
             float r = Vector512.IsHardwareAccelerated ? Run512(iters) : Run256(iters);
             double s = sw.Elapsed.TotalSeconds;

@@ -68,10 +68,13 @@ public static unsafe class PackedGemm
     /// <summary>32 vector registers (AVX-512 or Arm64) or 16 (AVX2/SSE)?</summary>
     private static readonly bool ManyRegisters = Avx512F.VL.IsSupported || AdvSimd.Arm64.IsSupported;
 
+    /// <summary>Rows of the Vector512 micro-kernel (12 × 32 = 24 accumulators; the generated kernels go up to 14).</summary>
+    internal static int Vector512Rows = 12;
+
     /// <summary>Micro-kernel rows for one panel, and the largest row count that takes two panels at once (0 = never).</summary>
     internal static (int Rows, int RowsTwoPanels) Shape(KernelPath path) => path switch
     {
-        KernelPath.Vector512 => (12, 6),
+        KernelPath.Vector512 => (Vector512Rows, 6),
         KernelPath.Vector256 => ManyRegisters ? (6, 3) : (3, 1),
         KernelPath.Vector128 => ManyRegisters ? (3, 1) : (1, 0),
         _ => (4, 0),
