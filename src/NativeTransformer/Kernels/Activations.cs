@@ -19,47 +19,51 @@ public static class Activations
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gelu(Span<float> x)
     {
-        // Per chunk: z = |x|/√2, t = 1/(1 + z/2), arg = −z² + P(t) (float Horner), e = exp(arg) (TensorPrimitives),
-        // erfc(z) = t·e; GELU = x ≥ 0 ? x − ½x·erfc(z) : ½x·erfc(z).
-        const int Chunk = 256;
-        Span<float> t = stackalloc float[Chunk];
-        Span<float> e = stackalloc float[Chunk];
-        for (int start = 0; start < x.Length; start += Chunk)
+        // One pass in registers: z = |x|/√2, t = 1/(1 + z/2), erfc(z) = t·exp(P(t) − z²);
+        // GELU = x ≥ 0 ? x − ½x·erfc(z) : ½x·erfc(z).
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                var v = Vector256.Create(x.Slice(i, 8));
+                var z = Vector256.Abs(v) * InvSqrt2;
+                var t = Vector256<float>.One / (Vector256<float>.One + z * 0.5f);
+                var half = v * 0.5f * t * Exp(Poly(t) - z * z);
+                Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v - half, half).CopyTo(x.Slice(i, 8));
+            }
+        for (; i < x.Length; i++)
         {
-            var v = x.Slice(start, Math.Min(Chunk, x.Length - start));
-            var tv = t[..v.Length]; var ev = e[..v.Length];
-            int i = 0;
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + 8 <= v.Length; i += 8)
-                {
-                    var z = Vector256.Abs(Vector256.Create(v.Slice(i, 8))) * InvSqrt2;
-                    var tt = Vector256<float>.One / (Vector256<float>.One + z * 0.5f);
-                    tt.CopyTo(tv.Slice(i, 8));
-                    (Poly(tt) - z * z).CopyTo(ev.Slice(i, 8));
-                }
-            for (; i < v.Length; i++)
-            {
-                float z = MathF.Abs(v[i]) * InvSqrt2, tt = 1f / (1f + 0.5f * z);
-                tv[i] = tt;
-                ev[i] = PolyScalar(tt) - z * z;
-            }
-            TensorPrimitives.Exp(ev, ev);
-            i = 0;
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + 8 <= v.Length; i += 8)
-                {
-                    var xv = Vector256.Create(v.Slice(i, 8));
-                    var half = xv * 0.5f * Vector256.Create(tv.Slice(i, 8)) * Vector256.Create(ev.Slice(i, 8)); // ½x·erfc(|x|/√2)
-                    Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(xv, Vector256<float>.Zero), xv - half, half).CopyTo(v.Slice(i, 8));
-                }
-            for (; i < v.Length; i++)
-            {
-                float half = 0.5f * v[i] * tv[i] * ev[i];
-                v[i] = v[i] >= 0 ? v[i] - half : half;
-            }
+            float v = x[i], z = MathF.Abs(v) * InvSqrt2, t = 1f / (1f + 0.5f * z);
+            float half = 0.5f * v * t * MathF.Exp(PolyScalar(t) - z * z);
+            x[i] = v >= 0 ? v - half : half;
         }
     }
 
+    /// <summary>
+    /// eˣ for x ≤ 0 (all GELU needs), |relative error| ≲ 2e-7: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split
+    /// of ln2), eʳ by its degree-7 Taylor polynomial (remainder &lt; 6e-9), times 2ⁿ built in the exponent bits.
+    /// Inputs below −87 are clamped there (eˣ &lt; 1.7e-38, far below what GELU can see).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Exp(Vector256<float> x)
+    {
+        x = Vector256.Max(x, Vector256.Create(-87f));
+        var n = Vector256.Round(x * 1.44269504088896341f);
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145751953125f), x);   // ln2 high part (exact in float)
+        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.428606765330187e-06f), r);   // ln2 low part
+        var p = Vector256.Create(1f / 5040);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;             // 2ⁿ, n ≥ −126
+        return p * scale.AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Poly(Vector256<float> t)
     {
         var p = Vector256.Create(0.17087277f);
@@ -70,6 +74,7 @@ public static class Activations
         return p * t + Vector256.Create(-1.26551223f);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float PolyScalar(float t) =>
         -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f +
         t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));

@@ -18,11 +18,11 @@ public abstract unsafe class LinearOperator
 {
     public int In { get; }
     public int Out { get; }
-    /// <summary>"fp32-packed", "int8" or "fp32-dense".</summary>
+    /// <summary>"fp32-packed" or "int8".</summary>
     public abstract string Kind { get; }
     /// <summary>The SIMD path its kernel takes on this machine, e.g. "avx512" or "avx512bw".</summary>
     public abstract string Isa { get; }
-    /// <summary>Bytes of weights this operator owns (packed/quantized copies; 0 when it reads the mapped file).</summary>
+    /// <summary>Bytes of weights this operator owns (its packed or quantized copy).</summary>
     public abstract long OwnedBytes { get; }
 
     protected LinearOperator(int inFeatures, int outFeatures) { In = inFeatures; Out = outFeatures; }
@@ -77,29 +77,6 @@ public sealed unsafe class QuantizedLinear : LinearOperator
     {
         var scratch = context.Int8Scratch ?? throw new InvalidOperationException("int8 layer run without an int8 scratch");
         fixed (float* b = _bias) QGemm.Compute(x, rows, Weights, _bias.Length == 0 ? null : b, residual, y, epilogue, scratch, context.Pool);
-    }
-}
-
-/// <summary>The first, unpacked fp32 kernel (<see cref="Gemm"/>) reading weights in place; kept as a baseline for benchmarks.</summary>
-public sealed unsafe class DenseLinear : LinearOperator
-{
-    private readonly ReadOnlyMemory<float> _weight, _bias;
-
-    public DenseLinear(ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, int outFeatures, int inFeatures) : base(inFeatures, outFeatures)
-    {
-        _weight = weight; _bias = bias;
-    }
-
-    public override string Kind => "fp32-dense";
-    public override string Isa => System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "vector256" : "scalar";
-    public override long OwnedBytes => 0;
-
-    public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
-    {
-        var output = new Span<float>(y, rows * Out);
-        Gemm.Compute(new ReadOnlySpan<float>(x, rows * In), _weight.Span, _bias.Span, output, rows, Out, In, context.Pool?.Threads ?? 1);
-        for (int r = 0; r < rows; r++) Activations.Apply(output.Slice(r * Out, Out), epilogue);
-        if (residual != null) System.Numerics.Tensors.TensorPrimitives.Add(output, new ReadOnlySpan<float>(residual, rows * Out), output);
     }
 }
 

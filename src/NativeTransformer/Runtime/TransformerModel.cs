@@ -175,8 +175,6 @@ public sealed class TransformerModel : IDisposable
     public void Forward(EncodedBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.SeqLen > MaxLength && batch.SeqLen > Config.MaxPositionEmbeddings)
-            throw new InputException($"sequence length {batch.SeqLen} exceeds max_position_embeddings {Config.MaxPositionEmbeddings}");
         if (batch.BatchSize == 0) return;
         var state = Rent(batch.BatchSize, batch.SeqLen);
         try { _encoder.Forward(state, batch); }
