@@ -28,7 +28,7 @@ public static class Activations
                 var v = Vector256.Create(x.Slice(i, 8));
                 var z = Vector256.Abs(v) * InvSqrt2;
                 var t = Vector256<float>.One / (Vector256<float>.One + z * 0.5f);
-                var half = v * 0.5f * t * Exp(Poly(t) - z * z);
+                var half = v * 0.5f * t * VectorMath.ExpNonPositive(Poly(t) - z * z);
                 Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v - half, half).CopyTo(x.Slice(i, 8));
             }
         for (; i < x.Length; i++)
@@ -37,30 +37,6 @@ public static class Activations
             float half = 0.5f * v * t * MathF.Exp(PolyScalar(t) - z * z);
             x[i] = v >= 0 ? v - half : half;
         }
-    }
-
-    /// <summary>
-    /// eˣ for x ≤ 0 (all GELU needs), |relative error| ≲ 2e-7: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split
-    /// of ln2), eʳ by its degree-7 Taylor polynomial (remainder &lt; 6e-9), times 2ⁿ built in the exponent bits.
-    /// Inputs below −87 are clamped there (eˣ &lt; 1.7e-38, far below what GELU can see).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
-    {
-        x = Vector256.Max(x, Vector256.Create(-87f));
-        var n = Vector256.Round(x * 1.44269504088896341f);
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145751953125f), x);   // ln2 high part (exact in float)
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.428606765330187e-06f), r);   // ln2 low part
-        var p = Vector256.Create(1f / 5040);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;             // 2ⁿ, n ≥ −126
-        return p * scale.AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

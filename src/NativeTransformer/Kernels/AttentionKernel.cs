@@ -31,9 +31,7 @@ public static unsafe class AttentionKernel
             Scores(q, stride, kt, rows, valid, d, scores);
             for (int i = 0; i < rows; i++)
             {
-                var row = new Span<float>(scores + (long)i * valid, valid);
-                TensorPrimitives.Multiply(row, scale, row);
-                Softmax.MaskedRow(row, valid);
+                Softmax.ScaledMaskedRow(new Span<float>(scores + (long)i * valid, valid), valid, scale);
             }
             Context(scores, rows, valid, v, stride, d, output, outStride);
         }

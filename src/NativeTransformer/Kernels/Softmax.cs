@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace NativeTransformer.Kernels;
 
@@ -10,6 +11,35 @@ namespace NativeTransformer.Kernels;
 /// </summary>
 public static class Softmax
 {
+    /// <summary>
+    /// softmax(scale · row[..valid]) in place, zeros after <c>valid</c>: one pass for the max, one for
+    /// exp(scale·(x − max)) and its sum (inlined vector exp), one to normalise. <paramref name="scale"/> &gt; 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScaledMaskedRow(Span<float> row, int valid, float scale)
+    {
+        if (valid <= 0 || valid > row.Length) throw new ArgumentOutOfRangeException(nameof(valid), "softmax needs at least one unmasked entry");
+        if (!(scale > 0)) throw new ArgumentOutOfRangeException(nameof(scale));
+        var live = row[..valid];
+        float max = TensorPrimitives.Max(live);
+        float sum = 0;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && valid >= 8)
+        {
+            var vmax = Vector256.Create(max); var vscale = Vector256.Create(scale); var vsum = Vector256<float>.Zero;
+            for (; i + 8 <= valid; i += 8)
+            {
+                var e = VectorMath.ExpNonPositive((Vector256.Create(live.Slice(i, 8)) - vmax) * vscale);
+                vsum += e;
+                e.CopyTo(live.Slice(i, 8));
+            }
+            sum = Vector256.Sum(vsum);
+        }
+        for (; i < valid; i++) { float e = MathF.Exp((live[i] - max) * scale); live[i] = e; sum += e; }
+        TensorPrimitives.Multiply(live, 1f / sum, live);
+        row[valid..].Clear();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaskedRow(Span<float> row, int valid)
     {

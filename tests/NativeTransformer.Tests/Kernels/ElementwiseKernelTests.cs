@@ -113,3 +113,23 @@ public class VectorGeluTests
         }
     }
 }
+
+public class ScaledSoftmaxTests
+{
+    [Fact]
+    public void ScaledSoftmaxMatchesReferenceOnEveryLength()
+    {
+        var rng = new Random(11);
+        for (int len = 1; len <= 256; len++)
+        {
+            int valid = 1 + (len * 5) % len;
+            var x = Enumerable.Range(0, len).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 30)).ToArray();
+            var expected = x.Select(v => v * 0.125f).ToArray(); var actual = x.ToArray();
+            SoftmaxReference.MaskedRow(expected, valid);
+            Softmax.ScaledMaskedRow(actual, valid, 0.125f);
+            for (int i = 0; i < len; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-6f, $"len {len} at {i}: {expected[i]} vs {actual[i]}");
+            Assert.All(actual[valid..], v => Assert.Equal(0f, v));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => Softmax.ScaledMaskedRow(new float[4], 0, 1f));
+    }
+}
