@@ -9,7 +9,7 @@ namespace NativeTransformer.Kernels;
 /// q, k, v and out are [rows, d] views with a row stride (so heads are read in place from a fused
 /// [tokens, 3H] projection). Both products are broadcast-FMA "axpy" forms — no horizontal sums:
 /// scores[i, j..j+15] += q[i, t] · kᵀ[t, j..j+15] over t, and out[i, c..c+15] += p[i, j] · v[j, c..c+15] over j,
-/// each on a 4-row register tile. Every output element accumulates in the same order whichever tile or
+/// each on a 4-row register tile (32 wide with Vector512, else 16). Every output element accumulates in the same order whichever tile or
 /// tail computes it, so a row's result does not depend on the other rows.
 /// </summary>
 public static unsafe class AttentionKernel
@@ -48,6 +48,21 @@ public static unsafe class AttentionKernel
                 float* q0 = q + (long)i * stride, q1 = q0 + stride, q2 = q1 + stride, q3 = q2 + stride;
                 float* s0 = scores + (long)i * valid, s1 = s0 + valid, s2 = s1 + valid, s3 = s2 + valid;
                 int j = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; j + 32 <= valid; j += 32)
+                    {
+                        Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                        for (int t = 0; t < d; t++)
+                        {
+                            var b0 = Vector512.Load(kt + t * valid + j); var b1 = Vector512.Load(kt + t * valid + j + 16);
+                            var x = Vector512.Create(q0[t]); a00 = Vector512.FusedMultiplyAdd(x, b0, a00); a01 = Vector512.FusedMultiplyAdd(x, b1, a01);
+                            x = Vector512.Create(q1[t]); a10 = Vector512.FusedMultiplyAdd(x, b0, a10); a11 = Vector512.FusedMultiplyAdd(x, b1, a11);
+                            x = Vector512.Create(q2[t]); a20 = Vector512.FusedMultiplyAdd(x, b0, a20); a21 = Vector512.FusedMultiplyAdd(x, b1, a21);
+                            x = Vector512.Create(q3[t]); a30 = Vector512.FusedMultiplyAdd(x, b0, a30); a31 = Vector512.FusedMultiplyAdd(x, b1, a31);
+                        }
+                        a00.Store(s0 + j); a01.Store(s0 + j + 16); a10.Store(s1 + j); a11.Store(s1 + j + 16);
+                        a20.Store(s2 + j); a21.Store(s2 + j + 16); a30.Store(s3 + j); a31.Store(s3 + j + 16);
+                    }
                 for (; j + 16 <= valid; j += 16)
                 {
                     Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
@@ -97,6 +112,22 @@ public static unsafe class AttentionKernel
                 float* p0 = p + (long)i * valid, p1 = p0 + valid, p2 = p1 + valid, p3 = p2 + valid;
                 float* o0 = output + (long)i * outStride, o1 = o0 + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
                 int c = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; c + 32 <= d; c += 32)
+                    {
+                        Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                        for (int j = 0; j < valid; j++)
+                        {
+                            float* vr = v + (long)j * stride + c;
+                            var b0 = Vector512.Load(vr); var b1 = Vector512.Load(vr + 16);
+                            var x = Vector512.Create(p0[j]); a00 = Vector512.FusedMultiplyAdd(x, b0, a00); a01 = Vector512.FusedMultiplyAdd(x, b1, a01);
+                            x = Vector512.Create(p1[j]); a10 = Vector512.FusedMultiplyAdd(x, b0, a10); a11 = Vector512.FusedMultiplyAdd(x, b1, a11);
+                            x = Vector512.Create(p2[j]); a20 = Vector512.FusedMultiplyAdd(x, b0, a20); a21 = Vector512.FusedMultiplyAdd(x, b1, a21);
+                            x = Vector512.Create(p3[j]); a30 = Vector512.FusedMultiplyAdd(x, b0, a30); a31 = Vector512.FusedMultiplyAdd(x, b1, a31);
+                        }
+                        a00.Store(o0 + c); a01.Store(o0 + c + 16); a10.Store(o1 + c); a11.Store(o1 + c + 16);
+                        a20.Store(o2 + c); a21.Store(o2 + c + 16); a30.Store(o3 + c); a31.Store(o3 + c + 16);
+                    }
                 for (; c + 16 <= d; c += 16)
                 {
                     Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
