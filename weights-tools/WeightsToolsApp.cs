@@ -14,7 +14,8 @@ public static class WeightsToolsApp
         "  make-random --shape minilm-l6|bert-base|bert-large --output DIR [--seed N] [--labels K] [--vocab-from DIR]\n" +
         "                Write a Hugging Face BERT folder with random normal(0, 0.02) F32 weights (deterministic in N,\n" +
         "                default 0): a bare BertModel, or BertForSequenceClassification with K labels. vocab.txt and\n" +
-        "                tokenizer files come from --vocab-from (default: ../shared/models/bert-mini-sst2 beside the repo).\n\n" +
+        "                tokenizer files come from --vocab-from (default: ../shared/models/bert-mini-sst2 beside the repo).\n" +
+        DropLayersCommand.HelpLine + "\n" +
         "More commands (quantize, prune, drop layers, sweeps) arrive in later issues.\n";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -51,6 +52,7 @@ public static class WeightsToolsApp
                     return Usage(stderr, "usage: weights-tools inspect DIR");
                 case "make-random":
                     return MakeRandom(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "drop-layers": return DropLayersCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 default:
                     return Usage(stderr, $"unknown command '{args[0]}' (see 'weights-tools --help')");
             }

@@ -15,7 +15,10 @@ internal static class Common
 
     public static readonly OptionSpec Int8 = new("--int8", null, "Dynamic int8: encoder Linear weights quantized per channel at load, activations per token.");
 
-    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8];
+    public static readonly OptionSpec KeepLayers = new("--keep-layers", "LIST", "Run only these encoder layers, e.g. 0,1,3 (ascending; the others are never read).");
+    public static readonly OptionSpec DropTop = new("--drop-top", "K", "Drop the top K encoder layers at load (keep layers 0..L-K-1).");
+
+    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop];
 
     public const string LineInputHelp =
         "Input: one text per line, strict UTF-8 (a line that is not UTF-8 is an error naming its line number).\n" +
@@ -42,6 +45,14 @@ internal static class Common
         if (a.PositiveInt("--max-length") is int m) o = o with { MaxLength = m };
         if (a.PositiveInt("--batch-size") is int b) o = o with { BatchSize = b };
         if (a.Has("--int8")) o = o with { Int8 = true };
+        if (a.Has("--keep-layers") && a.Has("--drop-top"))
+            throw new UsageException("options '--keep-layers' and '--drop-top' cannot be combined", a.Spec.Name);
+        if (a.Get("--keep-layers") is string keep)
+        {
+            try { o = o with { KeepLayers = Compression.LayerSelection.ParseList(keep) }; }
+            catch (InputException e) { throw new UsageException($"option '--keep-layers': {e.Message}", a.Spec.Name); }
+        }
+        if (a.PositiveInt("--drop-top") is int k) o = o with { DropTopLayers = k };
         return o;
     }
 

@@ -17,7 +17,9 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
     /// <summary>Keys the model read; the rest of the checkpoint is unused (buffers, other heads).</summary>
     public IReadOnlySet<string> UsedKeys => _used;
 
-    public EncoderWeights BindEncoder()
+    /// <summary>Binds the embeddings and the encoder layers; with <paramref name="keep"/> (ascending layer indices) only
+    /// those layers, in order: the dropped layers' tensors are never looked at.</summary>
+    public EncoderWeights BindEncoder(IReadOnlyList<int>? keep = null)
     {
         int e = config.EmbeddingSize, h = config.HiddenSize;
         var embeddings = new EmbeddingWeights(
@@ -28,12 +30,17 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
             Projection: _keys.EmbeddingProjection is { } p ? Linear(p, h, e) : null);
 
         // ALBERT shares one set of weights per group: layer i runs group i / (layers / groups), as Hugging Face does.
+        // The group of a kept layer is that of its original index.
         int groups = config.Family == ModelFamily.Albert ? config.NumHiddenGroups : config.NumLayers;
-        var distinct = new EncoderLayerWeights[groups];
-        for (int g = 0; g < groups; g++) distinct[g] = Layer(_keys.Layer(g));
-        var layers = new EncoderLayerWeights[config.NumLayers];
-        for (int i = 0; i < layers.Length; i++)
-            layers[i] = distinct[config.Family == ModelFamily.Albert ? (int)(i / ((double)config.NumLayers / groups)) : i];
+        var distinct = new EncoderLayerWeights?[groups];
+        IReadOnlyList<int> indices = keep ?? Enumerable.Range(0, config.NumLayers).ToArray();
+        var layers = new EncoderLayerWeights[indices.Count];
+        for (int j = 0; j < layers.Length; j++)
+        {
+            int i = indices[j];
+            int g = config.Family == ModelFamily.Albert ? (int)(i / ((double)config.NumLayers / groups)) : i;
+            layers[j] = distinct[g] ??= Layer(_keys.Layer(g));
+        }
         return new EncoderWeights(embeddings, layers);
     }
 

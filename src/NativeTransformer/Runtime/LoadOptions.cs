@@ -22,4 +22,9 @@ public sealed record LoadOptions
     public Models.Int8Linears Int8Layers { get; init; } = Models.Int8Linears.All;
     /// <summary>Override L2 normalisation of embeddings (default: true when the folder has a Normalize module, else false).</summary>
     public bool? Normalize { get; init; }
+    /// <summary>Run only these encoder layers (ascending, distinct, 0-based), in order; the others' weights are never
+    /// read. Equal bit for bit to a checkpoint reduced with <c>weights-tools drop-layers --keep</c>. Excludes <see cref="DropTopLayers"/>.</summary>
+    public IReadOnlyList<int>? KeepLayers { get; init; }
+    /// <summary>Drop the top K encoder layers at load (keep 0..L-K-1). Excludes <see cref="KeepLayers"/>.</summary>
+    public int? DropTopLayers { get; init; }
 }

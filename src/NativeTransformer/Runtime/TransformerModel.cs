@@ -65,8 +65,11 @@ public sealed class TransformerModel : IDisposable
         try
         {
             var binder = new WeightBinder(weights, config);
-            var encoder = binder.BindEncoder();
+            // Layer reduction: bind only the kept layers; the model then reports the reduced layer count.
+            var kept = Compression.LayerSelection.Resolve(config.NumLayers, options);
+            var encoder = binder.BindEncoder(kept);
             var heads = binder.BindHeads();
+            if (kept is not null) config = config with { NumLayers = kept.Length };
             return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength);
         }
         catch { weights.Dispose(); throw; }
@@ -312,6 +315,7 @@ public sealed class TransformerModel : IDisposable
         if (o.Threads < 0) throw new InputException($"threads must be 0 (all cores) or positive, got {o.Threads}");
         if (o.BatchSize < 1) throw new InputException($"batch size must be positive, got {o.BatchSize}");
         if (o.MaxLength is < 3) throw new InputException($"max length must be at least 3 (room for [CLS], [SEP] and a token), got {o.MaxLength}");
+        if (o.KeepLayers is not null && o.DropTopLayers is not null) throw new InputException("choose one of keep-layers and drop-top, not both");
     }
 
     public void Dispose()
