@@ -16,7 +16,8 @@ public static class WeightsToolsApp
         "                default 0): a bare BertModel, or BertForSequenceClassification with K labels. vocab.txt and\n" +
         "                tokenizer files come from --vocab-from (default: ../shared/models/bert-mini-sst2 beside the repo).\n" +
         DropLayersCommand.HelpLine + "\n" +
-        "More commands (quantize, prune, drop layers, sweeps) arrive in later issues.\n";
+        PruneCommand.HelpLine + "\n" +
+        "More commands (quantize, structured pruning, sweeps) arrive in later issues.\n";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -47,9 +48,11 @@ public static class WeightsToolsApp
                         $"tensors by dtype:  {string.Join(", ", s.TensorsByDType.Select(kv => $"{kv.Key}={kv.Value}"))}\n" +
                         $"output heads:      {string.Join(", ", s.OutputHeads)}\n" +
                         $"has weights:       {(s.HasWeights ? "yes" : "no")}\n");
+                    InspectCommand.WriteSparsity(args[1], stdout);
                     return 0;
                 case "inspect":
                     return Usage(stderr, "usage: weights-tools inspect DIR");
+                case "prune": return PruneCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "make-random":
                     return MakeRandom(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "drop-layers": return DropLayersCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);

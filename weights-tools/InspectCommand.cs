@@ -1,0 +1,31 @@
+using System.Globalization;
+using NativeTransformer.Compression;
+using NativeTransformer.Weights;
+
+namespace NativeTransformer.WeightsTools;
+
+/// <summary>The per-matrix sparsity section that <c>weights-tools inspect</c> prints after the summary.</summary>
+public static class InspectCommand
+{
+    /// <summary>For every 2-D float tensor: name, dtype, shape, exact zeros and their fraction; nothing when the
+    /// folder has no weights file.</summary>
+    public static void WriteSparsity(string dir, TextWriter stdout)
+    {
+        if (!File.Exists(Path.Combine(dir, Checkpoint.SingleFileName)) && !File.Exists(Path.Combine(dir, Checkpoint.IndexFileName)))
+            return;
+        using var source = Checkpoint.Open(dir);
+        stdout.Write("sparsity per matrix (2-D float tensors, fraction of exact zeros):\n");
+        long zeros = 0, count = 0;
+        foreach (var t in source.Tensors)
+        {
+            if (t.Shape.Length != 2 || !t.DType.IsFloatingPoint()) continue;
+            long z = MagnitudePruning.CountZeros(source.GetFloat32(t.Name).Span);
+            zeros += z;
+            count += t.ElementCount;
+            stdout.Write(string.Create(CultureInfo.InvariantCulture,
+                $"  {t.Name,-70} {t.DType.HeaderName(),-4} {t.ShapeText,-13} {z,10:N0} / {t.ElementCount,10:N0}  {(t.ElementCount == 0 ? 0 : (double)z / t.ElementCount):F4}\n"));
+        }
+        stdout.Write(string.Create(CultureInfo.InvariantCulture,
+            $"  total: {zeros:N0} / {count:N0} zeros ({(count == 0 ? 0 : (double)zeros / count):F4})\n"));
+    }
+}
