@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using NativeTransformer.Weights;
 
 namespace NativeTransformer.Cli.Commands;
@@ -78,35 +77,8 @@ internal static class EncodeCommand
         return list;
     }
 
-    private static long Count(string name, long[] shape, int actual)
-    {
-        long n = 1;
-        foreach (var d in shape) n *= d;
-        if (n != actual)
-            throw new InvalidOperationException($"{name}: expected {n} values for shape [{string.Join(", ", shape)}], got {actual}");
-        return n;
-    }
+    private static TensorToWrite F32(string name, long[] shape, float[] values) => TensorToWrite.FromFloat32(name, shape, values);
 
-    internal static TensorToWrite F32(string name, long[] shape, float[] values)
-    {
-        Count(name, shape, values.Length);
-        byte[] bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-        if (!BitConverter.IsLittleEndian) SwapEndian(bytes, 4);
-        return new TensorToWrite(name, DType.F32, shape, bytes);
-    }
-
-    internal static TensorToWrite I64(string name, long[] shape, int[] values)
-    {
-        Count(name, shape, values.Length);
-        var longs = new long[values.Length];
-        for (int i = 0; i < values.Length; i++) longs[i] = values[i];
-        byte[] bytes = MemoryMarshal.AsBytes(longs.AsSpan()).ToArray();
-        if (!BitConverter.IsLittleEndian) SwapEndian(bytes, 8);
-        return new TensorToWrite(name, DType.I64, shape, bytes);
-    }
-
-    private static void SwapEndian(byte[] bytes, int width)
-    {
-        for (int i = 0; i < bytes.Length; i += width) Array.Reverse(bytes, i, width);
-    }
+    private static TensorToWrite I64(string name, long[] shape, int[] values) =>
+        TensorToWrite.FromInt64(name, shape, Array.ConvertAll(values, v => (long)v));
 }
