@@ -80,12 +80,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
 
     private void Norm(RunState s, float[] x, LayerNormWeights w, int rows) => s.Norm.Run(Pool, x, w, rows);
 
-    private Epilogue Activation() => Config.HiddenAct switch
-    {
-        Models.Activation.Gelu => Epilogue.Gelu,
-        Models.Activation.GeluTanh => Epilogue.GeluTanh,
-        _ => Epilogue.Relu,
-    };
+    private Epilogue Activation() => Config.HiddenAct.ToEpilogue();
 
     private static void Capture(float[][]? capture, int index, float[] hidden, int length)
     {

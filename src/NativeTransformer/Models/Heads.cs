@@ -72,12 +72,7 @@ internal static class Heads
         var t = mlm.Transform;
         var transformed = new float[t.Out];
         Gemm.ComputeSerial(tokenHidden, t.Weight.Span, t.Bias.Span, transformed, 1, t.Out, t.In);
-        switch (config.HiddenAct)
-        {
-            case Activation.Gelu: Activations.Gelu(transformed); break;
-            case Activation.GeluTanh: Activations.GeluTanh(transformed); break;
-            default: Activations.Relu(transformed); break;
-        }
+        Activations.Apply(transformed, config.HiddenAct.ToEpilogue());
         LayerNorm.AddResidualAndNormalize(transformed, default, mlm.Norm.Gamma.Span, mlm.Norm.Beta.Span, 1, t.Out, config.LayerNormEps);
         Gemm.Compute(transformed, mlm.Decoder.Span, mlm.Bias.Span, logits, 1, config.VocabSize, t.Out, threads);
     }

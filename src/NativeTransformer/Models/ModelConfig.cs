@@ -8,6 +8,17 @@ public enum ModelFamily { Bert, DistilBert, Albert }
 /// <summary>Feed-forward activation: <c>gelu</c> (exact, erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh approximation), <c>relu</c>.</summary>
 public enum Activation { Gelu, GeluTanh, Relu }
 
+/// <summary>The one mapping from a config activation to the kernel epilogue that applies it.</summary>
+public static class ActivationExtensions
+{
+    public static Kernels.Epilogue ToEpilogue(this Activation activation) => activation switch
+    {
+        Activation.Gelu => Kernels.Epilogue.Gelu,
+        Activation.GeluTanh => Kernels.Epilogue.GeluTanh,
+        _ => Kernels.Epilogue.Relu,
+    };
+}
+
 /// <summary>
 /// An immutable view of a Hugging Face <c>config.json</c>, normalised across families: DistilBERT's
 /// <c>dim</c>/<c>n_layers</c>/<c>hidden_dim</c> become <see cref="HiddenSize"/>/<see cref="NumLayers"/>/<see cref="IntermediateSize"/>.
