@@ -88,6 +88,26 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>
+    /// Managed bytes allocated so far by the pool's background threads (worker 1..Threads−1), for tests of the
+    /// allocation-free claim: unlike GC.GetTotalAllocatedBytes it ignores every thread that is not ours.
+    /// </summary>
+    internal long WorkerAllocatedBytes()
+    {
+        if (Threads == 1) return 0;
+        var probe = new AllocationProbe(Threads);
+        For(Threads, Threads, probe);   // Threads ranges of one item: range r runs on worker r
+        long sum = 0;
+        for (int w = 1; w < Threads; w++) sum += probe.Bytes[w];
+        return sum;
+    }
+
+    private sealed class AllocationProbe(int workers) : IParallelWork
+    {
+        public readonly long[] Bytes = new long[workers];
+        public void Execute(int start, int end, int worker) => Bytes[worker] = GC.GetAllocatedBytesForCurrentThread();
+    }
+
     public void Dispose()
     {
         if (_disposed) return;

@@ -188,6 +188,9 @@ public sealed class TransformerModel : IDisposable
     public string KernelDescription => string.Join(", ", _encoder.Layers.SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
         .Select(o => $"{o.Kind} ({o.Isa})").Distinct());
 
+    /// <summary>The model's worker pool (tests).</summary>
+    internal WorkerPool Pool => _pool;
+
     /// <summary>Worker threads of the forward pass (the caller included).</summary>
     public int Threads => _pool.Threads;
 
