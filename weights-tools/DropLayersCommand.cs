@@ -19,37 +19,21 @@ public static class DropLayersCommand
     /// <summary>Exit codes: 0 ok, 1 error (NativeTransformerException / IO, printed by the caller), 2 usage.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? input = null, output = null, keepText = null;
+        if (ToolArgs.TryParse("drop-layers", args, allowPositional: true, ["--output", "--keep", "--drop-top", "--drop-every"], out var parsed) is { } error)
+            return Fail(stderr, $"{error}\n{Usage}");
+        string? input = parsed.Positional, output = parsed.Get("--output"), keepText = parsed.Get("--keep");
         int? dropTop = null, dropEvery = null;
-        for (int i = 0; i < args.Length; i++)
+        if (parsed.Get("--drop-top") is { } topText)
         {
-            string a = args[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal))
-            {
-                if (input is not null) return Fail(stderr, $"drop-layers: unexpected argument '{a}'\n{Usage}");
-                input = a;
-                continue;
-            }
-            if (a is not ("--output" or "--keep" or "--drop-top" or "--drop-every"))
-                return Fail(stderr, $"drop-layers: unknown argument '{a}'\n{Usage}");
-            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                return Fail(stderr, $"drop-layers: {a} needs a value\n{Usage}");
-            string v = args[++i];
-            switch (a)
-            {
-                case "--output": output = v; break;
-                case "--keep": keepText = v; break;
-                case "--drop-top":
-                    if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k < 1)
-                        return Fail(stderr, $"drop-layers: --drop-top must be a positive integer, got '{v}'");
-                    dropTop = k;
-                    break;
-                case "--drop-every":
-                    if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 2)
-                        return Fail(stderr, $"drop-layers: --drop-every must be an integer of at least 2, got '{v}'");
-                    dropEvery = n;
-                    break;
-            }
+            if (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k < 1)
+                return Fail(stderr, $"drop-layers: --drop-top must be a positive integer, got '{topText}'");
+            dropTop = k;
+        }
+        if (parsed.Get("--drop-every") is { } everyText)
+        {
+            if (!int.TryParse(everyText, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 2)
+                return Fail(stderr, $"drop-layers: --drop-every must be an integer of at least 2, got '{everyText}'");
+            dropEvery = n;
         }
         if (input is null) return Fail(stderr, $"drop-layers: the model folder DIR is required\n{Usage}");
         if (output is null) return Fail(stderr, $"drop-layers: --output is required\n{Usage}");

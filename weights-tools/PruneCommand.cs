@@ -18,30 +18,10 @@ public static class PruneCommand
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? input = null, output = null, method = null, scopeText = null, patternText = null, sparsityText = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string a = args[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal))
-            {
-                if (input is not null) return Fail(stderr, $"prune: unexpected argument '{a}'");
-                input = a;
-                continue;
-            }
-            if (a is not ("--output" or "--sparsity" or "--method" or "--scope" or "--pattern"))
-                return Fail(stderr, $"prune: unknown argument '{a}'");
-            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                return Fail(stderr, $"prune: {a} needs a value");
-            string v = args[++i];
-            switch (a)
-            {
-                case "--output": output = v; break;
-                case "--sparsity": sparsityText = v; break;
-                case "--method": method = v; break;
-                case "--scope": scopeText = v; break;
-                case "--pattern": patternText = v; break;
-            }
-        }
+        if (ToolArgs.TryParse("prune", args, allowPositional: true, ["--output", "--sparsity", "--method", "--scope", "--pattern"], out var parsed) is { } error)
+            return Fail(stderr, error);
+        string? input = parsed.Positional, output = parsed.Get("--output"), method = parsed.Get("--method"),
+            scopeText = parsed.Get("--scope"), patternText = parsed.Get("--pattern"), sparsityText = parsed.Get("--sparsity");
         if (input is null) return Fail(stderr, "prune: the model folder DIR is required");
         if (output is null) return Fail(stderr, "prune: --output is required");
         if (method is null) return Fail(stderr, "prune: --method is required (magnitude)");

@@ -88,32 +88,18 @@ public static class WeightsToolsApp
 
     private static int MakeRandom(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? shapeName = null, output = null, vocabFrom = null;
+        if (ToolArgs.TryParse("make-random", args, allowPositional: false, ["--shape", "--output", "--seed", "--labels", "--vocab-from"], out var parsed) is { } error)
+            return Usage(stderr, $"{error}\n{MakeRandomUsage}");
+        string? shapeName = parsed.Get("--shape"), output = parsed.Get("--output"), vocabFrom = parsed.Get("--vocab-from");
         int seed = 0;
         int? labels = null;
-        for (int i = 0; i < args.Length; i++)
+        if (parsed.Get("--seed") is { } seedText && !int.TryParse(seedText, NumberStyles.Integer, CultureInfo.InvariantCulture, out seed))
+            return Usage(stderr, $"make-random: --seed must be an integer, got '{seedText}'");
+        if (parsed.Get("--labels") is { } labelText)
         {
-            string a = args[i];
-            if (a is not ("--shape" or "--output" or "--seed" or "--labels" or "--vocab-from"))
-                return Usage(stderr, $"make-random: unknown argument '{a}'\n{MakeRandomUsage}");
-            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                return Usage(stderr, $"make-random: {a} needs a value\n{MakeRandomUsage}");
-            string v = args[++i];
-            switch (a)
-            {
-                case "--shape": shapeName = v; break;
-                case "--output": output = v; break;
-                case "--vocab-from": vocabFrom = v; break;
-                case "--seed":
-                    if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out seed))
-                        return Usage(stderr, $"make-random: --seed must be an integer, got '{v}'");
-                    break;
-                case "--labels":
-                    if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) || k < 1 || k > 100_000)
-                        return Usage(stderr, $"make-random: --labels must be an integer from 1 to 100000, got '{v}'");
-                    labels = k;
-                    break;
-            }
+            if (!int.TryParse(labelText, NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) || k < 1 || k > 100_000)
+                return Usage(stderr, $"make-random: --labels must be an integer from 1 to 100000, got '{labelText}'");
+            labels = k;
         }
         if (shapeName is null) return Usage(stderr, $"make-random: --shape is required\n{MakeRandomUsage}");
         if (output is null) return Usage(stderr, $"make-random: --output is required\n{MakeRandomUsage}");
