@@ -23,15 +23,8 @@ public static class LayerDropper
     /// which must not exist or be empty.</summary>
     public static LayerDropResult Drop(string sourceDirectory, string outputDirectory, IReadOnlyList<int> keep)
     {
-        ArgumentException.ThrowIfNullOrEmpty(sourceDirectory);
-        ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
         ArgumentNullException.ThrowIfNull(keep);
-        string src = Path.GetFullPath(sourceDirectory), dst = Path.GetFullPath(outputDirectory);
-        if (!Directory.Exists(src)) throw new InputException($"{src}: the model folder does not exist");
-        if (string.Equals(src.TrimEnd(Path.DirectorySeparatorChar), dst.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
-            throw new InputException($"{dst}: the output folder must differ from the model folder");
-        if (Directory.Exists(dst) && Directory.EnumerateFileSystemEntries(dst).Any())
-            throw new InputException($"{dst}: the output folder exists and is not empty");
+        var (src, dst) = ModelFolderOutput.Check(sourceDirectory, outputDirectory);
 
         string configPath = Path.Combine(src, "config.json");
         var config = ModelConfig.Load(configPath);
@@ -39,16 +32,15 @@ public static class LayerDropper
         if (config.Family == ModelFamily.Albert && config.NumHiddenGroups != 1)
             throw new InputException($"ALBERT with num_hidden_groups {config.NumHiddenGroups}: dropping layers would change which group each layer runs; only num_hidden_groups 1 is supported");
 
-        JsonNode root;
-        try { root = JsonNode.Parse(File.ReadAllText(configPath)) ?? throw new InputException($"{configPath}: not a JSON object"); }
-        catch (JsonException e) { throw new ModelConfigException($"{configPath}: {e.Message}", e); }
-        if (root is not JsonObject obj) throw new ModelConfigException($"{configPath}: not a JSON object");
-        bool updated = false;
-        foreach (string key in new[] { "num_hidden_layers", "n_layers" })
-            if (obj.ContainsKey(key)) { obj[key] = kept.Length; updated = true; }
-        if (!updated) throw new ModelConfigException($"{configPath}: no num_hidden_layers / n_layers field");
+        // config.json first: a config without a layer count fails before any weights are written.
+        ModelFolderOutput.RewriteConfig(src, dst, json =>
+        {
+            bool updated = false;
+            foreach (string key in new[] { "num_hidden_layers", "n_layers" })
+                if (json.ContainsKey(key)) { json[key] = kept.Length; updated = true; }
+            if (!updated) throw new ModelConfigException($"{configPath}: no num_hidden_layers / n_layers field");
+        });
 
-        Directory.CreateDirectory(dst);
         int written = 0, dropped = 0;
         using (var weights = Checkpoint.Open(src))
         {
@@ -81,28 +73,7 @@ public static class LayerDropper
             written = tensors.Count;
         }
 
-        File.WriteAllText(Path.Combine(dst, "config.json"), obj.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-
-        // Tokenizer, vocab, special tokens, sentence-transformers files: every non-weight file, plus module folders (1_Pooling, …).
-        foreach (string file in Directory.EnumerateFiles(src))
-        {
-            string fileName = Path.GetFileName(file);
-            if (fileName is "config.json" or Checkpoint.IndexFileName || fileName.EndsWith(".safetensors", StringComparison.Ordinal)) continue;
-            File.Copy(file, Path.Combine(dst, fileName));
-        }
-        foreach (string dir in Directory.EnumerateDirectories(src))
-        {
-            string dirName = Path.GetFileName(dir);
-            int underscore = dirName.IndexOf('_');
-            if (underscore > 0 && dirName[..underscore].All(char.IsAsciiDigit)) CopyTree(dir, Path.Combine(dst, dirName));
-        }
+        ModelFolderOutput.CopyNonWeightFiles(src, dst, "config.json");
         return new LayerDropResult(dst, config.NumLayers, kept, written, dropped);
-    }
-
-    private static void CopyTree(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (string f in Directory.EnumerateFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
-        foreach (string d in Directory.EnumerateDirectories(from)) CopyTree(d, Path.Combine(to, Path.GetFileName(d)));
     }
 }

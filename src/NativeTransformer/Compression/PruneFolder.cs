@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using NativeTransformer.Weights;
 
 namespace NativeTransformer.Compression;
@@ -26,16 +25,8 @@ public static class PruneFolder
     /// </summary>
     public static IReadOnlyList<PrunedMatrix> Run(string inputDir, string outputDir, PruneOptions options)
     {
-        ArgumentException.ThrowIfNullOrEmpty(inputDir);
-        ArgumentException.ThrowIfNullOrEmpty(outputDir);
         ArgumentNullException.ThrowIfNull(options);
-        string input = Path.GetFullPath(inputDir), output = Path.GetFullPath(outputDir);
-        if (string.Equals(input.TrimEnd(Path.DirectorySeparatorChar), output.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
-            throw new NativeTransformerException($"{output}: the output folder must differ from the input folder");
-        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
-            throw new NativeTransformerException($"{output}: the output folder exists and is not empty");
-        if (File.Exists(output))
-            throw new NativeTransformerException($"{output}: the output path is a file");
+        var (input, output) = ModelFolderOutput.Check(inputDir, outputDir);
 
         using var source = Checkpoint.Open(input);
         var selected = new List<NamedMatrix>();
@@ -68,9 +59,7 @@ public static class PruneFolder
                 ? TensorToWrite.FromFloat32(t.Name, t.Shape, m.Values)
                 : TensorToWrite.FromBytes(t.Name, t.DType, t.Shape, source.GetBytes(t.Name)));
 
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (source is SafetensorsFile single)
-            foreach (var (k, v) in single.Metadata) metadata[k] = v;
+        var metadata = ModelFolderOutput.Metadata(source);
         metadata.TryAdd("format", "pt");
         metadata["nt.prune.method"] = "magnitude";
         metadata["nt.prune.sparsity"] = options.Sparsity.ToString("R", CultureInfo.InvariantCulture);
@@ -78,44 +67,9 @@ public static class PruneFolder
         metadata["nt.prune.pattern"] = options.Pattern == SparsityPattern.TwoFour ? "2:4" : "unstructured";
         metadata["nt.prune.tensors"] = pruned.Count.ToString(CultureInfo.InvariantCulture);
 
-        Directory.CreateDirectory(output);
-        CopyOtherFiles(input, output, WeightFileNames(input));
+        ModelFolderOutput.CopyNonWeightFiles(input, output);
         SafetensorsWriter.Write(Path.Combine(output, Checkpoint.SingleFileName), tensors, metadata);
 
         return pruned.Select(m => new PrunedMatrix(m.Name, [m.Rows, m.Cols], MagnitudePruning.CountZeros(m.Values), m.Count)).ToList();
-    }
-
-    /// <summary>Top-level weight files not to copy: model.safetensors, the shard index and its shards.</summary>
-    private static HashSet<string> WeightFileNames(string dir)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal) { Checkpoint.SingleFileName, Checkpoint.IndexFileName };
-        string index = Path.Combine(dir, Checkpoint.IndexFileName);
-        if (File.Exists(index) && !File.Exists(Path.Combine(dir, Checkpoint.SingleFileName)))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
-            if (doc.RootElement.TryGetProperty("weight_map", out var map) && map.ValueKind == JsonValueKind.Object)
-                foreach (var p in map.EnumerateObject())
-                    if (p.Value.ValueKind == JsonValueKind.String) names.Add(p.Value.GetString()!);
-        }
-        return names;
-    }
-
-    private static void CopyOtherFiles(string from, string to, HashSet<string> skipTopLevel)
-    {
-        foreach (var file in Directory.EnumerateFiles(from))
-        {
-            string name = Path.GetFileName(file);
-            if (skipTopLevel.Contains(name)) continue;
-            File.Copy(file, Path.Combine(to, name));
-        }
-        foreach (var sub in Directory.EnumerateDirectories(from))
-            CopyTree(sub, Path.Combine(to, Path.GetFileName(sub)));
-    }
-
-    private static void CopyTree(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        foreach (var sub in Directory.EnumerateDirectories(from)) CopyTree(sub, Path.Combine(to, Path.GetFileName(sub)));
     }
 }
