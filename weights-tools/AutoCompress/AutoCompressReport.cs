@@ -80,7 +80,7 @@ public static class AutoCompressReport
         var md = new StringBuilder($"# autocompress: {Path.GetFileName(Path.GetFullPath(r.Args.Model).TrimEnd(Path.DirectorySeparatorChar))} on {r.Args.Task.Name()}\n\n");
         md.Append(F($"- objective: {r.Objective.ToString().ToLowerInvariant()}, budget: {metric} may drop at most {r.MaxDrop:0.##} points on the selection half\n"));
         md.Append($"- data `{r.Args.Data}`: {Split} ({r.SelectionCount} / {r.ReportCount} examples)\n");
-        md.Append("- search: greedy, one axis at a time (precision, drop-top, heads, ffn, sparsity), mild to aggressive, keeping the most aggressive level within budget and stopping an axis at its first failure\n");
+        md.Append("- search: greedy, one axis at a time (precision, drop-top, heads, ffn, sparsity), mild to aggressive, keeping the most aggressive level within budget and stopping an axis at its first failure; choice: best objective within budget, ties (equal bytes, latency within 5 %) to the candidate tried first (least transformed)\n");
         md.Append(F($"- chosen: **{r.Chosen.Point.Label}**: {metric} {r.ChosenReportScore:0.00} on the report half (baseline {r.BaselineReportScore:0.00}); selection half {r.Chosen.Measurement.Score:0.00} (baseline {r.Baseline.Measurement.Score:0.00})\n"));
         if (r.Note is not null) md.Append("- note: ").Append(r.Note).Append('\n');
         md.Append(F($"- latency: p50 of batch-1 calls on the first {r.Chosen.Measurement.LatencySentences} selection examples, {r.Args.Threads} thread(s)\n\n"));

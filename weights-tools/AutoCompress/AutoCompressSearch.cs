@@ -18,7 +18,7 @@ public sealed record Candidate(SweepMeasurement Measurement, double Drop, bool W
 /// the settings kept so far, the most aggressive level whose selection score is within max-drop of the baseline is
 /// kept, and the axis stops at its first failure (scores are assumed to fall monotonically along one axis). The choice
 /// is the candidate with the best objective among all tried that stay within the budget (the baseline always does);
-/// ties go to the higher selection score.
+/// see <see cref="Choose"/> for ties.
 /// </summary>
 public sealed class AutoCompressSearch(SweepEngine engine, SweepArgs axes, double maxDrop, Objective objective, TextWriter? progress = null)
 {
@@ -61,10 +61,24 @@ public sealed class AutoCompressSearch(SweepEngine engine, SweepArgs axes, doubl
             }
             current = kept;
         }
-        return Tried.Where(c => c.WithinBudget)
-            .OrderBy(c => objective == Objective.Bytes ? c.Measurement.WeightBytes : c.Measurement.P50Ms)
-            .ThenByDescending(c => c.Measurement.Score)
-            .First();
+        return Choose(Tried, objective);
+    }
+
+    /// <summary>Latencies within this fraction of the fastest count as equal: timing noise must not buy a transform.</summary>
+    public const double LatencyTolerance = 0.05;
+
+    /// <summary>
+    /// The best objective among the candidates within budget; candidates that tie with it (equal bytes, or latency within
+    /// <see cref="LatencyTolerance"/>) go to the one tried first, i.e. the least transformed: a transform that does
+    /// not improve the objective is not worth its accuracy risk on unseen data.
+    /// </summary>
+    public static Candidate Choose(IReadOnlyList<Candidate> tried, Objective objective)
+    {
+        var ok = tried.Where(c => c.WithinBudget).ToList();
+        double Cost(Candidate c) => objective == Objective.Bytes ? c.Measurement.WeightBytes : c.Measurement.P50Ms;
+        double best = ok.Min(Cost);
+        double limit = objective == Objective.Bytes ? best : best * (1 + LatencyTolerance);
+        return ok.First(c => Cost(c) <= limit);
     }
 
     private Candidate Record(SweepMeasurement m, double baselineScore)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using NativeTransformer.Evaluation;
 using NativeTransformer.Tests.Cli;
 using NativeTransformer.WeightsTools.AutoCompress;
+using NativeTransformer.WeightsTools.Sweep;
 
 namespace NativeTransformer.Tests.WeightsTools;
 
@@ -18,6 +19,26 @@ public sealed class AutoCompressTests : IDisposable
         var (selection, report) = AutoCompressSearch.Split(examples);
         Assert.Equal(["t0", "t2", "t4"], selection.Select(e => e.Text));
         Assert.Equal(["t1", "t3"], report.Select(e => e.Text));
+    }
+
+    private static Candidate C(SweepPoint p, long bytes, double ms, bool ok) =>
+        new(new SweepMeasurement(p, 80, ms, 100, bytes, "fp32 tensors", 1, 64), ok ? 0 : 5, ok);
+
+    [Fact]
+    public void ChoiceIsTheBestObjectiveWithinBudgetTiesToTheLeastTransformed()
+    {
+        var tried = new List<Candidate>
+        {
+            C(SweepPoint.Baseline, 100, 1.00, true),
+            C(new SweepPoint("int8"), 40, 0.50, true),
+            C(new SweepPoint("int8", DropTop: 1), 30, 0.30, false),  // best of all, but over budget
+            C(new SweepPoint("int8", Sparsity: 0.5), 40, 0.49, true), // same bytes as int8; latency within 5 %
+            C(new SweepPoint("int8", Sparsity: 0.7), 40, 0.40, true),
+        };
+        Assert.Same(tried[1], AutoCompressSearch.Choose(tried, Objective.Bytes));
+        Assert.Same(tried[4], AutoCompressSearch.Choose(tried, Objective.Latency));
+        tried.RemoveAt(4);
+        Assert.Same(tried[1], AutoCompressSearch.Choose(tried, Objective.Latency));
     }
 
     [Fact]
