@@ -17,7 +17,9 @@ public static class WeightsToolsApp
         "                tokenizer files come from --vocab-from (default: ../shared/models/bert-mini-sst2 beside the repo).\n" +
         DropLayersCommand.HelpLine + "\n" +
         PruneCommand.HelpLine + "\n" +
-        "More commands (quantize, structured pruning, sweeps) arrive in later issues.\n";
+        Sweep.SweepCommand.HelpLine + "\n" +
+        AutoCompress.AutoCompressCommand.HelpLine + "\n" +
+        "More commands (quantize, structured pruning) arrive in later issues.\n";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -56,6 +58,8 @@ public static class WeightsToolsApp
                 case "make-random":
                     return MakeRandom(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "drop-layers": return DropLayersCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "sweep": return Sweep.SweepCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "autocompress": return AutoCompress.AutoCompressCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 default:
                     return Usage(stderr, $"unknown command '{args[0]}' (see 'weights-tools --help')");
             }

@@ -255,33 +255,3 @@ internal sealed class InputChunker(LineReader reader, bool jsonl)
         return chunk.Count > 0;
     }
 }
-
-/// <summary>One labelled example of an evaluation set.</summary>
-internal readonly record struct LabeledExample(string Text, int Label, int LineNumber);
-
-/// <summary>GLUE SST-2 TSV: header <c>sentence&lt;TAB&gt;label</c>, then one <c>sentence&lt;TAB&gt;0|1</c> per line.</summary>
-internal static class Sst2Reader
-{
-    public static List<LabeledExample> Read(LineReader r)
-    {
-        if (!r.TryReadLine(out var header))
-            throw new InputException($"{r.SourceName}: empty file; expected the header 'sentence<TAB>label'");
-        if (header != "sentence\tlabel")
-            throw new InputException($"{r.SourceName}: line 1: expected the header 'sentence<TAB>label', got '{Shorten(header)}'");
-        var rows = new List<LabeledExample>();
-        while (r.TryReadLine(out var line))
-        {
-            int tab = line.IndexOf('\t');
-            if (tab < 0 || line.IndexOf('\t', tab + 1) >= 0)
-                throw new InputException($"{r.SourceName}: line {r.LineNumber}: expected 2 tab-separated fields (sentence, label)");
-            string label = line[(tab + 1)..];
-            if (label is not ("0" or "1"))
-                throw new InputException($"{r.SourceName}: line {r.LineNumber}: label must be 0 or 1, got '{Shorten(label)}'");
-            rows.Add(new LabeledExample(line[..tab], label[0] - '0', r.LineNumber));
-        }
-        if (rows.Count == 0) throw new InputException($"{r.SourceName}: no examples after the header");
-        return rows;
-    }
-
-    private static string Shorten(string s) => InputParsing.OneLine(s.Length > 60 ? s[..60] + "…" : s);
-}

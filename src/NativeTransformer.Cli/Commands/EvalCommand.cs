@@ -1,77 +1,96 @@
-using System.Text.Json;
+using NativeTransformer.Evaluation;
 
 namespace NativeTransformer.Cli.Commands;
 
-/// <summary><c>ntr eval</c>: accuracy of a classifier on a labelled evaluation set.</summary>
+/// <summary><c>ntr eval</c>: a model's figures on a task's labelled data (the work is done by <see cref="Evaluator"/>).</summary>
 internal static class EvalCommand
 {
     public const string Name = "eval";
 
-    public static readonly string[] Tasks = ["sst2"];
-
     public static readonly CommandSpec Spec = new(
         Name,
-        "Evaluate a classifier on a task's labelled data and print its accuracy.",
-        "ntr eval --model DIR --task sst2 --data FILE [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "Evaluate a model on a task's labelled data (SST-2, MRPC, STS-B) and print its figures.",
+        "ntr eval --model DIR --task sst2|mrpc|stsb --data FILE [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model,
-         new("--task", "TASK", "Task: sst2 (GLUE SST-2). Required."),
-         new("--data", "FILE", "Labelled data, e.g. SST-2 dev.tsv (header 'sentence<TAB>label', labels 0/1). Required."),
+         new("--task", "TASK", "Task: sst2 (GLUE SST-2), mrpc (GLUE MRPC) or stsb (STS Benchmark). Required."),
+         new("--data", "FILE", "The task's labelled data, e.g. ../shared/data/sst2/dev.tsv ('-': stdin). Required."),
          .. Common.LoadOptionSpecs],
         Details:
-            "Prints ONE JSON object on stdout: {\"task\": \"sst2\", \"n\": <examples>, \"accuracy\": <percent>}, where\n" +
-            "accuracy is a PERCENTAGE rounded to 2 decimals (e.g. 80.96 means 80.96 % correct). A prediction is\n" +
-            "correct when the classifier's best label index equals the gold label.\n" +
-            "Progress goes to stderr only when stderr is a terminal; otherwise stderr stays empty on success.\n" +
-            "The data file is read and validated (strict UTF-8, exact header, two fields, label 0 or 1) before the\n" +
-            "model loads; a malformed row is an error naming its line.");
+            "Prints ONE JSON object on stdout; every figure is a PERCENTAGE rounded to 2 decimals:\n" +
+            "  sst2: {\"task\": \"sst2\", \"n\": N, \"accuracy\": A}         best label index == gold label (0/1)\n" +
+            "  mrpc: {\"task\": \"mrpc\", \"n\": N, \"accuracy\": A, \"f1\": F}  pairs classified as sentence pairs;\n" +
+            "        F1 of label 1 (paraphrase), 0 when there is no positive at all\n" +
+            "  stsb: {\"task\": \"stsb\", \"n\": N, \"spearman\": S, \"pearson\": P}  correlation x 100 of the cosine\n" +
+            "        similarity of the two sentences' embeddings (the model's own pooling) with the gold 0..5 score\n" +
+            "sst2 and mrpc need a sequence-classification head; stsb works with any model.\n" +
+            "Data formats (fields split at TAB only, no quote processing; a UTF-8 BOM is skipped):\n" +
+            "  sst2: header 'sentence<TAB>label', then sentence<TAB>0|1 (GLUE dev.tsv)\n" +
+            "  mrpc: header 'Quality<TAB>#1 ID<TAB>#2 ID<TAB>#1 String<TAB>#2 String', then 5 fields (GLUE dev.tsv)\n" +
+            "  stsb: no header; genre, file, year, id, score, sentence 1, sentence 2 [, extra columns ignored]\n" +
+            "        (stsbenchmark sts-dev.csv)\n" +
+            "A progress bar goes to stderr only when stderr is a terminal; otherwise stderr stays empty on success.\n" +
+            "The data file is read and validated (strict UTF-8, header, field count, labels) before the model\n" +
+            "loads; a malformed row is an error naming its line.");
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
-        string task = a.Required("--task");
-        if (Array.IndexOf(Tasks, task) < 0)
-            throw new UsageException($"unknown task '{task}'; supported tasks: {string.Join(", ", Tasks)}", Name);
+        string taskName = a.Required("--task");
+        if (!EvalTasks.TryParse(taskName, out var task))
+            throw new UsageException($"unknown task '{taskName}'; supported tasks: {string.Join(", ", EvalTasks.Names)}", Name);
         string data = a.Required("--data");
         var options = Common.LoadOptions(a);
         string dir = Common.ModelDir(a);
 
-        List<LabeledExample> examples;
+        List<TaskExample> examples;
         using (var reader = LineReader.Open(data, ctx.Stdin))
-            examples = Sst2Reader.Read(reader);
+            examples = TaskDataReader.Read(task, Lines(reader), reader.SourceName);
 
         using var model = TransformerModel.Load(dir, options);
-        if (!model.HasClassifier)
-            throw new InputException($"{dir}: this model has no sequence-classification head");
+        if (task.NeedsClassifier() && !model.HasClassifier)
+            throw new InputException($"{dir}: this model has no sequence-classification head (task {taskName} needs one; stsb works with any model)");
 
-        int chunk = Common.ChunkSize(a);
-        int correct = 0;
-        var batch = new List<TextInput>(chunk);
-        for (int start = 0; start < examples.Count; start += chunk)
-        {
-            batch.Clear();
-            int end = Math.Min(examples.Count, start + chunk);
-            for (int i = start; i < end; i++) batch.Add(new TextInput(examples[i].Text));
-            var results = model.Classify(batch);
-            for (int i = start; i < end; i++)
-                if (results[i - start].LabelId == examples[i].Label) correct++;
-            if (ctx.StderrIsTerminal) ctx.Stderr.Write($"\r{task}: {end}/{examples.Count}");
-        }
+        Action<int, int>? progress = ctx.StderrIsTerminal ? (done, total) => ctx.Stderr.Write(ProgressLine(taskName, done, total)) : null;
+        var result = Evaluator.Evaluate(model, task, examples, Common.ChunkSize(a), progress);
         if (ctx.StderrIsTerminal) ctx.Stderr.Write("\n");
 
-        WriteResult(ctx.Stdout, task, examples.Count, correct);
+        WriteResult(ctx.Stdout, result);
         return CliApp.ExitOk;
     }
 
-    /// <summary>Accuracy in percent, rounded to 2 decimals (away from zero at .5).</summary>
-    internal static double AccuracyPercent(int correct, int n) => Math.Round(100.0 * correct / n, 2, MidpointRounding.AwayFromZero);
+    private static IEnumerable<string> Lines(LineReader reader)
+    {
+        while (reader.TryReadLine(out var line)) yield return line;
+    }
 
-    internal static void WriteResult(TextWriter output, string task, int n, int correct)
+    /// <summary>"\rsst2 [########------------]  320/872" (redrawn in place).</summary>
+    internal static string ProgressLine(string task, int done, int total)
+    {
+        const int width = 24;
+        int filled = total == 0 ? width : (int)((long)done * width / total);
+        return $"\r{task} [{new string('#', filled)}{new string('-', width - filled)}] {done}/{total}";
+    }
+
+    internal static void WriteResult(TextWriter output, EvalResult r)
     {
         var json = new JsonLineWriter(output);
         var w = json.Begin();
         w.WriteStartObject();
-        w.WriteString("task", task);
-        w.WriteNumber("n", n);
-        w.WriteNumber("accuracy", AccuracyPercent(correct, n));
+        w.WriteString("task", r.Task.Name());
+        w.WriteNumber("n", r.N);
+        switch (r.Task)
+        {
+            case EvalTask.Stsb:
+                w.WriteNumber("spearman", r.SpearmanPercent);
+                w.WriteNumber("pearson", r.PearsonPercent);
+                break;
+            case EvalTask.Mrpc:
+                w.WriteNumber("accuracy", r.AccuracyPercent);
+                w.WriteNumber("f1", r.F1Percent);
+                break;
+            default:
+                w.WriteNumber("accuracy", r.AccuracyPercent);
+                break;
+        }
         w.WriteEndObject();
         json.End();
     }

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using NativeTransformer.Evaluation;
+using NativeTransformer.Tests.Cli;
+using NativeTransformer.WeightsTools.AutoCompress;
+using NativeTransformer.WeightsTools.Sweep;
+
+namespace NativeTransformer.Tests.WeightsTools;
+
+/// <summary>`weights-tools autocompress` on bert-tiny-sst2 with 80 SST-2 dev sentences and a small grid.</summary>
+public sealed class AutoCompressTests : IDisposable
+{
+    private readonly TempDir _tmp = new();
+    public void Dispose() => _tmp.Dispose();
+
+    [Fact]
+    public void SplitAlternatesRows()
+    {
+        var examples = Enumerable.Range(0, 5).Select(i => new TaskExample($"t{i}", null, i % 2, i + 2)).ToList();
+        var (selection, report) = AutoCompressSearch.Split(examples);
+        Assert.Equal(["t0", "t2", "t4"], selection.Select(e => e.Text));
+        Assert.Equal(["t1", "t3"], report.Select(e => e.Text));
+    }
+
+    private static Candidate C(SweepPoint p, long bytes, double ms, bool ok) =>
+        new(new SweepMeasurement(p, 80, ms, 100, bytes, "fp32 tensors", 1, 64), ok ? 0 : 5, ok);
+
+    [Fact]
+    public void ChoiceIsTheBestObjectiveWithinBudgetTiesToTheLeastTransformed()
+    {
+        var tried = new List<Candidate>
+        {
+            C(SweepPoint.Baseline, 100, 1.00, true),
+            C(new SweepPoint("int8"), 40, 0.50, true),
+            C(new SweepPoint("int8", DropTop: 1), 30, 0.30, false),  // best of all, but over budget
+            C(new SweepPoint("int8", Sparsity: 0.5), 40, 0.49, true), // same bytes as int8; latency within 5 %
+            C(new SweepPoint("int8", Sparsity: 0.7), 40, 0.40, true),
+        };
+        Assert.Same(tried[1], AutoCompressSearch.Choose(tried, Objective.Bytes));
+        Assert.Same(tried[4], AutoCompressSearch.Choose(tried, Objective.Latency));
+        tried.RemoveAt(4);
+        Assert.Same(tried[1], AutoCompressSearch.Choose(tried, Objective.Latency));
+    }
+
+    [Fact]
+    public void ChoosesTheSmallestCandidateWithinBudgetAndWritesIt()
+    {
+        var all = File.ReadAllLines(TestPaths.Data("sst2", "dev.tsv"));
+        string data = _tmp.Write("dev80.tsv", string.Join("\n", all.Take(81)) + "\n");
+        string output = _tmp.File("out");
+        var run = MakeRandomRun.Run("autocompress", "--model", TestPaths.Model("bert-tiny-sst2"), "--task", "sst2", "--data", data,
+            "--max-drop", "1.0", "--sparsity", "0.3,0.6,0.9", "--output", output);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("autocompress: chose", run.Stdout);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, AutoCompressCommand.ReportName + ".json")));
+        var root = doc.RootElement;
+        Assert.Equal(40, root.GetProperty("selection_examples").GetInt32());
+        Assert.Equal(40, root.GetProperty("report_examples").GetInt32());
+        var candidates = root.GetProperty("candidates").EnumerateArray().ToList();
+        Assert.True(candidates.Count >= 3); // baseline, int8, drop-top 1, then sparsity levels while within budget
+        var chosen = Assert.Single(candidates, c => c.GetProperty("chosen").GetBoolean());
+        Assert.True(chosen.GetProperty("within_budget").GetBoolean());
+        Assert.True(chosen.GetProperty("drop").GetDouble() <= 1.0);
+        long best = candidates.Where(c => c.GetProperty("within_budget").GetBoolean()).Min(c => c.GetProperty("weight_bytes").GetInt64());
+        Assert.Equal(best, chosen.GetProperty("weight_bytes").GetInt64());
+        // Every over-budget candidate really dropped more than 1 point.
+        Assert.All(candidates.Where(c => !c.GetProperty("within_budget").GetBoolean()), c => Assert.True(c.GetProperty("drop").GetDouble() > 1.0));
+        Assert.True(File.Exists(Path.Combine(output, AutoCompressCommand.ReportName + ".md")));
+
+        // The written folder loads and reproduces the reported report-half figure.
+        string precision = chosen.GetProperty("precision").GetString()!;
+        using var model = TransformerModel.Load(output, new LoadOptions { Threads = 1, Int8 = precision == "int8" });
+        Assert.Equal(2 - chosen.GetProperty("drop_top").GetInt32(), model.Config.NumLayers);
+        var (_, report) = AutoCompressSearch.Split(TaskDataReader.ReadFile(EvalTask.Sst2, data));
+        Assert.Equal(root.GetProperty("chosen_report").GetDouble(), Evaluator.Evaluate(model, EvalTask.Sst2, report).PrimaryPercent);
+        Assert.Equal(precision == "int8", root.GetProperty("note").ValueKind == JsonValueKind.String);
+    }
+
+    [Fact]
+    public void OutputMustBeNewOrEmpty()
+    {
+        string output = _tmp.File("full");
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "x"), "");
+        var run = MakeRandomRun.Run("autocompress", "--model", TestPaths.Model("bert-tiny-sst2"), "--task", "sst2", "--data", "d.tsv", "--output", output);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("not empty", run.Stderr);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using NativeTransformer.Evaluation;
+using NativeTransformer.WeightsTools.Sweep;
+
+namespace NativeTransformer.WeightsTools.AutoCompress;
+
+/// <summary><c>weights-tools autocompress</c>: the smallest (or fastest) folder within an accuracy budget.</summary>
+public static class AutoCompressCommand
+{
+    public const string Usage =
+        "usage: weights-tools autocompress --model DIR --task sst2|mrpc|stsb --data FILE --output DIR2 [--max-drop POINTS]\n" +
+        "       [--objective bytes|latency] [--sparsity LIST] [--drop-top LIST] [--precision fp32,int8] [--heads LIST] [--ffn LIST]\n" +
+        "       [--threads N] [--latency-sentences N]";
+
+    public const string HelpLine =
+        "  autocompress --model DIR --task sst2|mrpc|stsb --data FILE --output DIR2 [--max-drop 1.0] [--objective bytes|latency]\n" +
+        "        [--sparsity LIST] [--drop-top LIST] [--precision fp32,int8] [--heads LIST] [--ffn LIST] [--threads N]\n" +
+        "                Search precision, layer dropping and pruning greedily on one half of the data (alternate rows), keep\n" +
+        "                the best candidate (default objective: bytes) whose score drops at most --max-drop points, report\n" +
+        "                it on the other half, and write it to DIR2 with autocompress-report.md/.json listing every candidate.\n";
+
+    public const string ReportName = "autocompress-report";
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (ToolArgs.TryParse("autocompress", args, allowPositional: false, [.. SweepArgs.CommonOptions, "--output", "--max-drop", "--objective"], out var parsed) is { } error)
+            return Fail(stderr, error);
+        string? output = parsed.Get("--output");
+        double maxDrop = 1.0;
+        if (parsed.Get("--max-drop") is { } md && (!double.TryParse(md, NumberStyles.Float, CultureInfo.InvariantCulture, out maxDrop) || !(maxDrop >= 0 && maxDrop <= 100)))
+            return Fail(stderr, $"autocompress: --max-drop must be a number of points from 0 to 100, got '{md}'");
+        var objective = parsed.Get("--objective") switch
+        {
+            null or "bytes" => Objective.Bytes,
+            "latency" => Objective.Latency,
+            var o => (Objective)(-1),
+        };
+        if ((int)objective < 0) return Fail(stderr, $"autocompress: unknown objective '{parsed.Get("--objective")}' (known: bytes, latency)");
+        if (output is null) return Fail(stderr, "autocompress: --output is required");
+        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
+            return Fail(stderr, $"autocompress: the output folder '{output}' exists and is not empty");
+        var defaults = SweepCommand.Defaults with { DropTop = [] };
+        if (SweepArgs.TryParse("autocompress", parsed, defaults, out var a) is { } bad) return Fail(stderr, bad);
+        if (parsed.Get("--drop-top") is null) a = a with { DropTop = Enumerable.Range(0, a.Layers).ToArray() };
+
+        var (selection, report) = AutoCompressSearch.Split(TaskDataReader.ReadFile(a.Task, a.Data));
+        if (selection.Count < 2 || report.Count < 1) throw new InputException($"{a.Data}: autocompress needs at least 3 examples to split");
+        using var engine = new SweepEngine(a.Model, a.Task, a.Threads);
+        var search = new AutoCompressSearch(engine, a, maxDrop, objective, stderr);
+        Candidate chosen;
+        try { chosen = search.Run(selection, a.LatencySentences); }
+        catch (NotSupportedException e) { stderr.WriteLine("weights-tools: error: " + e.Message); return 1; }
+
+        engine.Materialize(chosen.Point, output);
+        double baselineReport = ReportScore(a.Model, a, SweepPoint.Baseline, report);
+        // The written folder itself, loaded as a user would (int8 folders of this build hold fp32 weights: load with Int8).
+        double chosenReport = ReportScore(output, a, chosen.Point with { DropTop = 0, Sparsity = 0, Heads = 0, Ffn = 0 }, report);
+        var result = new AutoCompressResult(a, maxDrop, objective, selection.Count, report.Count, search.Baseline!, chosen, baselineReport, chosenReport, search.Tried,
+            chosen.Point.IsInt8 ? PrecisionStep.Int8Note : null);
+        AutoCompressReport.Write(output, result);
+        stdout.WriteLine(SweepPoint.F(
+            $"autocompress: chose {chosen.Point.Label} of {search.Tried.Count} candidates: {a.Task.PrimaryMetric()} on the report half {chosenReport:0.00} ") +
+            SweepPoint.F($"(baseline {baselineReport:0.00}), ") + SweepPoint.F($"{chosen.Measurement.WeightBytes / 1e6:0.00} MB ({chosen.Measurement.BytesKind}), p50 {chosen.Measurement.P50Ms:0.000} ms -> {Path.GetFullPath(output)}"));
+        return 0;
+    }
+
+    /// <summary>The score of <paramref name="folder"/> loaded with <paramref name="p"/>'s load-time settings on the report half.</summary>
+    private static double ReportScore(string folder, SweepArgs a, SweepPoint p, IReadOnlyList<TaskExample> report)
+    {
+        using var engine = new SweepEngine(folder, a.Task, a.Threads);
+        using var model = TransformerModel.Load(folder, engine.OptionsFor(p));
+        return Evaluator.Evaluate(model, a.Task, report).PrimaryPercent;
+    }
+
+    private static int Fail(TextWriter stderr, string message)
+    {
+        stderr.WriteLine("weights-tools: error: " + message + "\n" + Usage);
+        return 2;
+    }
+}
