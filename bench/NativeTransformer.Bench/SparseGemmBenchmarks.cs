@@ -1,0 +1,128 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using Perfolizer.Horology;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using NativeTransformer.Kernels;
+using NativeTransformer.Kernels.Int8;
+using NativeTransformer.Kernels.Sparse;
+
+namespace NativeTransformer.Bench;
+
+/// <summary>One Linear at one kernel: "dense" (fp32 packed), "int8" (QuantizedLinear, dense weights), or "sparse 0.90"
+/// (SparseLinear over the weight magnitude-pruned to that sparsity).</summary>
+public sealed record SparseCase(int M, int Out, int In, string Kernel)
+{
+    /// <summary>Short enough (≤ 20 characters) that BenchmarkDotNet does not elide it: "M128 3072x768 s0.90".</summary>
+    public override string ToString() => $"M{M} {Out}x{In} {(Kernel.StartsWith("sparse") ? "s" + Kernel[7..] : Kernel)}";
+}
+
+/// <summary>
+/// Does unstructured sparsity beat dense? One thread, y[M, Out] = x·Wᵀ + b with W [Out, In] magnitude-pruned
+/// (the smallest |w| set to zero) for the sparse rows; "vs dense" = dense time / this time at the same M and shape
+/// (from the fastest iteration — the least disturbed on a shared machine — and from the mean).
+///   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Sparse*'
+///
+/// Measured 2025-xx (see the snippet sparse.md for the full table), AMD EPYC (Zen 4, AVX-512), 2 cores, shared:
+/// `uptime` load average ≈ see below; the table is the "vs dense (best)" column.
+/// MEASURED_TABLE
+/// </summary>
+[Config(typeof(SparseGemmConfig))]
+public unsafe class SparseGemmBenchmarks
+{
+    private static readonly (int Out, int In)[] Shapes = [(1024, 256), (256, 1024), (1536, 384), (3072, 768)];
+    private static readonly double[] Sparsities = [0.5, 0.7, 0.8, 0.9, 0.95];
+
+    public static IEnumerable<SparseCase> Cases()
+    {
+        foreach (int m in new[] { 1, 16, 128 })
+            foreach (var (o, i) in Shapes)
+            {
+                yield return new SparseCase(m, o, i, "dense");
+                yield return new SparseCase(m, o, i, "int8");
+                foreach (double s in Sparsities) yield return new SparseCase(m, o, i, $"sparse {s:F2}");
+            }
+    }
+
+    [ParamsSource(nameof(Cases))]
+    public SparseCase Case { get; set; } = new(1, 1024, 256, "dense");
+
+    private float[] _x = [], _y = [];
+    private LinearOperator _op = null!;
+    private KernelContext _context = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Random(42);
+        int m = Case.M, n = Case.Out, k = Case.In;
+        _x = GC.AllocateArray<float>(m * k, pinned: true);
+        _y = GC.AllocateArray<float>(m * n, pinned: true);
+        for (int i = 0; i < _x.Length; i++) _x[i] = (float)(rng.NextDouble() * 2 - 1);
+        var w = new float[n * k];
+        for (int i = 0; i < w.Length; i++) w[i] = (float)(rng.NextDouble() * 2 - 1) * 0.05f;
+        var b = new float[n];
+        for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() * 2 - 1);
+        _context = new KernelContext(null, new QGemmScratch(m, k));
+        _op = Case.Kernel switch
+        {
+            "dense" => new PackedLinear(w, b, n, k),
+            "int8" => new QuantizedLinear(w, b, n, k),
+            _ => new SparseLinear(MagnitudePrune(w, double.Parse(Case.Kernel["sparse ".Length..], System.Globalization.CultureInfo.InvariantCulture)), b, n, k),
+        };
+    }
+
+    /// <summary>Zeroes the <paramref name="sparsity"/> fraction of smallest-magnitude entries (ties broken by position).</summary>
+    internal static float[] MagnitudePrune(float[] w, double sparsity)
+    {
+        var order = Enumerable.Range(0, w.Length).OrderBy(i => MathF.Abs(w[i])).ThenBy(i => i).ToArray();
+        var pruned = (float[])w.Clone();
+        for (int i = 0; i < (int)Math.Round(sparsity * w.Length); i++) pruned[order[i]] = 0f;
+        return pruned;
+    }
+
+    [Benchmark(Description = "Linear")]
+    public void Linear()
+    {
+        fixed (float* x = _x, y = _y) _op.Forward(x, Case.M, y, Epilogue.None, null, _context);
+    }
+}
+
+/// <summary>Short job (the 84 cases run in a few minutes) plus the speed-up over dense at the same M and shape.</summary>
+public sealed class SparseGemmConfig : ManualConfig
+{
+    public SparseGemmConfig()
+    {
+        AddJob(BenchmarkDotNet.Jobs.Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(7)
+            .WithIterationTime(TimeInterval.FromMilliseconds(100)).WithId("Short"));
+        AddColumn(new VsDenseColumn(fromMin: true), new VsDenseColumn(fromMin: false));
+        WithOptions(ConfigOptions.JoinSummary);
+    }
+}
+
+/// <summary>Dense fp32 time / this case's time, for the same M and shape (&gt; 1: faster than dense).</summary>
+public sealed class VsDenseColumn(bool fromMin) : IColumn
+{
+    public string Id => fromMin ? "VsDenseBest" : "VsDenseMean";
+    public string ColumnName => fromMin ? "vs dense (best)" : "vs dense (mean)";
+    public bool AlwaysShow => true;
+    public ColumnCategory Category => ColumnCategory.Custom;
+    public int PriorityInCategory => fromMin ? 0 : 1;
+    public bool IsNumeric => true;
+    public UnitType UnitType => UnitType.Dimensionless;
+    public string Legend => "dense fp32 packed time / this time, same M and shape (fastest iteration, or mean)";
+    public bool IsAvailable(Summary summary) => true;
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    {
+        if (benchmarkCase.Parameters["Case"] is not SparseCase c || summary[benchmarkCase]?.ResultStatistics is not { } stats) return "-";
+        var dense = summary.BenchmarksCases.FirstOrDefault(b => b.Parameters["Case"] is SparseCase d
+            && d.M == c.M && d.Out == c.Out && d.In == c.In && d.Kernel == "dense");
+        if (dense == null || summary[dense]?.ResultStatistics is not { } ds) return "-";
+        return (fromMin ? ds.Min / stats.Min : ds.Mean / stats.Mean).ToString("F2");
+    }
+}
