@@ -18,7 +18,9 @@ namespace NativeTransformer.Kernels.Sparse;
 ///                batch) each row runs alone: per step, 16 weights and 16 gathered x values (AVX2 gathers, else scalar).
 /// Either way y[m, n] is the FMA chain acc = fma(wⱼ, x[m, colⱼ], acc) over the steps of n's slice in order, from 0,
 /// then + bias, activation (on fixed 64-column segments, as <see cref="PackedGemm"/>), + residual — so the result is
-/// bitwise identical for every path, thread count and batch composition.
+/// bitwise identical for every path, thread count and batch composition. It is also the packed dense GEMM's chain with the
+/// zero-weight terms left out, and fma(0, x, acc) = acc exactly for finite x, so for finite inputs a pruned model gives the
+/// same bits through either kernel (measured: max |Δlogit| = 0 on SST-2 dev with bert-mini pruned to 90 %).
 /// </summary>
 public static unsafe class SparseGemm
 {
@@ -119,6 +121,7 @@ public static unsafe class SparseGemm
             else Run(0, _m, start * GroupSlices, Math.Min(end * GroupSlices, w.Slices));
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Run(int r0, int r1, int s0, int s1)
         {
             var w = _w!;
@@ -152,6 +155,7 @@ public static unsafe class SparseGemm
         }
 
         /// <summary>x[r.., :] (rows × k) → xt[p·t + i], zero rows up to t.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Transpose(float* x, int k, int rows, int t, float* xt)
         {
             if (rows < t) new Span<float>(xt, k * t).Clear();
@@ -196,6 +200,7 @@ public static unsafe class SparseGemm
     }
 
     /// <summary>Scalar chain per output of one slice for one row (the reference arithmetic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RowScalar(float* x, float* v, int* c, int steps, float* acc)
     {
         for (int o = 0; o < S; o++) acc[o] = 0f;

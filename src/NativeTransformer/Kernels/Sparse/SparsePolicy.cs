@@ -12,12 +12,12 @@ namespace NativeTransformer.Kernels.Sparse;
 ///   M = 1      0.18–0.25  0.20–0.39  0.37–0.65  0.93–1.13  1.16–1.81
 /// Why: the row-tile kernel does one broadcast-FMA per nonzero over 16 rows at ~1.3 cycles (three loads: column, value,
 /// xᵀ row) against the dense kernel's ~1 FMA per cycle with no index traffic, and slices are padded to their longest
-/// row (+5–30 % steps at 90 %), so sparse pays off from ~70–75 % zeros for M ≥ 16. For M &lt; 16 a tile is padded to
+/// row (+9–34 % steps at 90 % zeros), so sparse pays off from ~70–75 % zeros for M ≥ 16. For M &lt; 16 a tile is padded to
 /// 16 rows (M ≤ 2 use AVX2 gathers instead, ~12 cycles per 8 lanes on Zen 4) while dense M = 1 is a cheap weight
 /// stream, so there sparse only wins from ~90–95 %.
 /// Rule, with margin: sparse when sparsity ≥ 0.80 for the rows a forward pass usually has (batch × tokens ≥ 16),
 /// ≥ 0.95 when callers expect fewer rows. Shape did not move the crossover beyond the noise, so it is not an input.
-/// int8 (QuantizedLinear, dense weights) measured alongside is 1.0–1.9× dense at M ≥ 16, so at ≥ 80 % zeros sparse fp32
+/// int8 (QuantizedLinear, dense weights) measured alongside is 0.8–1.9× dense at M ≥ 16 (2–3× at M = 1), so at ≥ 80 % zeros sparse fp32
 /// is also faster than int8; an int8 sparse kernel is not built.
 /// </summary>
 public static class SparsePolicy
