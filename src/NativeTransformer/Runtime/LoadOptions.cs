@@ -27,4 +27,7 @@ public sealed record LoadOptions
     public IReadOnlyList<int>? KeepLayers { get; init; }
     /// <summary>Drop the top K encoder layers at load (keep 0..L-K-1). Excludes <see cref="KeepLayers"/>.</summary>
     public int? DropTopLayers { get; init; }
+    /// <summary>Sparse fp32 kernels for pruned (mostly zero) weights: Auto picks one per Linear only where the measured
+    /// policy (<see cref="Kernels.Sparse.SparsePolicy"/>) says it beats dense; Never / Always force the choice. int8 layers are unaffected.</summary>
+    public Kernels.SparseKernels SparseKernels { get; init; } = Kernels.SparseKernels.Auto;
 }

@@ -45,7 +45,7 @@ public sealed class TransformerModel : IDisposable
         Config = config; Tokenizer = tokenizer; SentenceTransformers = st; _weights = weights; _heads = heads; _options = options;
         MaxLength = maxLength;
         _pool = new WorkerPool(options.Threads);
-        Func<LinearWeights, LinearOperator> fp32 = w => new PackedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In);
+        Func<LinearWeights, LinearOperator> fp32 = w => LinearOperatorFactory.Fp32(w.Weight.Span, w.Bias.Span, w.Out, w.In, options.SparseKernels);
         var layers = EncoderLayerBuilder.Build(encoder, options.Int8, options.Int8Layers, fp32);
         var projection = encoder.Embeddings.Projection is { } p ? fp32(p) : null;
         _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool);

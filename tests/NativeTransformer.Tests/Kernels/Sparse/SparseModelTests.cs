@@ -1,0 +1,56 @@
+using NativeTransformer.Kernels;
+using NativeTransformer.Kernels.Sparse;
+using NativeTransformer.WeightsTools;
+
+namespace NativeTransformer.Tests.Kernels.Sparse;
+
+/// <summary>A pruned model through the sparse kernels gives the dense path's logits; the factory picks by the policy.</summary>
+public sealed class SparseModelTests
+{
+    [Fact]
+    public void NinetyPercentPrunedTinyModelMatchesTheDensePath()
+    {
+        var pruned = Directory.CreateTempSubdirectory("nt-pruned-").FullName;
+        Directory.Delete(pruned);
+        var stdout = new StringWriter(); var stderr = new StringWriter();
+        int code = WeightsToolsApp.Run(["prune", TestPaths.Model("bert-tiny-sst2"), "--output", pruned, "--sparsity", "0.9", "--method", "magnitude"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        try { CompareSparseAndDense(pruned); }
+        finally { if (Directory.Exists(pruned)) Directory.Delete(pruned, recursive: true); }
+    }
+
+    private static void CompareSparseAndDense(string pruned)
+    {
+        string[] texts = ["a charming and often affecting journey .", "unflinchingly bleak and desperate", "the film is , arguably , a masterpiece of tedium ."];
+        using var dense = TransformerModel.Load(pruned, new LoadOptions { SparseKernels = SparseKernels.Never });
+        using var sparse = TransformerModel.Load(pruned, new LoadOptions { SparseKernels = SparseKernels.Always });
+        Assert.Equal("fp32-packed", dense.KernelDescription.Split(" ")[0]);
+        Assert.StartsWith("fp32-sparse", sparse.KernelDescription);
+        using (var auto = TransformerModel.Load(pruned))   // 90 % zeros: the default policy goes sparse
+            Assert.Equal(sparse.KernelDescription, auto.KernelDescription);
+        var d = dense.Classify(texts); var s = sparse.Classify(texts);
+        for (int i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(d[i].LabelId, s[i].LabelId);
+            for (int c = 0; c < d[i].Logits.Length; c++)
+                Assert.True(Math.Abs(d[i].Logits[c] - s[i].Logits[c]) <= 1e-4, $"text {i} logit {c}: dense {d[i].Logits[c]}, sparse {s[i].Logits[c]}");
+        }
+    }
+
+    [Fact]
+    public void FactoryFollowsThePolicyAndTheSwitch()
+    {
+        var rng = new Random(2);
+        int n = 256, k = 256;
+        var w = new float[n * k];
+        for (int i = 0; i < w.Length; i++) w[i] = rng.NextDouble() < 0.95 ? 0f : (float)(rng.NextDouble() - 0.5);
+        var dense = new float[n * k];
+        for (int i = 0; i < dense.Length; i++) dense[i] = (float)(rng.NextDouble() - 0.5);
+        double sparsity = (double)SparseMatrix.CountZeros(w, n, k) / (n * k);
+        string auto = LinearOperatorFactory.Fp32(w, new float[n], n, k).Kind;
+        Assert.Equal(SparsePolicy.SparseIsFaster(sparsity, n, k) ? "fp32-sparse" : "fp32-packed", auto);
+        Assert.Equal("fp32-packed", LinearOperatorFactory.Fp32(dense, new float[n], n, k).Kind);   // a dense weight never goes sparse
+        Assert.Equal("fp32-packed", LinearOperatorFactory.Fp32(w, new float[n], n, k, SparseKernels.Never).Kind);
+        Assert.Equal("fp32-sparse", LinearOperatorFactory.Fp32(dense, new float[n], n, k, SparseKernels.Always).Kind);
+    }
+}
