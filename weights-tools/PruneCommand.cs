@@ -12,7 +12,12 @@ public static class PruneCommand
         "  prune DIR --output DIR2 --sparsity S --method magnitude [--scope matrix|layer|global] [--pattern unstructured|2:4]\n" +
         "                Zero the smallest-magnitude weights of the encoder Linear layers (embeddings, LayerNorm, biases,\n" +
         "                pooler and heads untouched): exactly floor(S*n) zeros per matrix, layer or model (scope, default\n" +
-        "                matrix); 2:4 zeros 2 of every 4 consecutive input weights (S must be 0.5 or omitted).\n";
+        "                matrix); 2:4 zeros 2 of every 4 consecutive input weights (S must be 0.5 or omitted).\n" +
+        "  prune DIR --output DIR2 [--heads H] [--ffn F]\n" +
+        "                Structured pruning: remove floor(H*heads) of the least important attention heads of every layer\n" +
+        "                (one always stays) and fraction F of the least important FFN neurons (same count in every layer,\n" +
+        "                rounded to the nearest multiple of 32, the GEMM panel width), shrinking the matrices; config.json\n" +
+        "                records pruned_heads as Hugging Face does. Not combinable with --sparsity.\n";
 
     public const string Usage =
         "usage: weights-tools prune DIR --output DIR2 --sparsity S --method magnitude [--scope matrix|layer|global] [--pattern unstructured|2:4]" +

@@ -9,9 +9,10 @@ namespace NativeTransformer.Compression;
 /// the feed-forward neurons of every layer to remove.</summary>
 public sealed record StructuredPruneOptions(double Heads, double Ffn)
 {
-    /// <summary>The kept neuron count is rounded to a multiple of this (see <see cref="StructuredPruning.NeuronsToKeep"/>);
-    /// 16 by default: measured on bert-mini, a count off the GEMM's panel grid costs as much as the next multiple.</summary>
-    public int FfnMultiple { get; init; } = 16;
+    /// <summary>The kept neuron count is rounded to the nearest multiple of this (see <see cref="StructuredPruning.NeuronsToKeep"/>).
+    /// 32 by default, the fp32 GEMM's panel width (<see cref="Kernels.Packed.PackedMatrix.PanelWidth"/>; int8 panels are 16):
+    /// the intermediate GEMM pads its last panel of output columns with zeros, so 717 neurons cost as much as 736.</summary>
+    public int FfnMultiple { get; init; } = Kernels.Packed.PackedMatrix.PanelWidth;
 }
 
 /// <summary>What <see cref="StructuredPruneFolder.Run"/> removed. Layer keys are layer indices (ALBERT: layer groups); head

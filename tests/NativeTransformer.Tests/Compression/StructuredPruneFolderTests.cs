@@ -154,9 +154,9 @@ public sealed class StructuredPruneFolderTests : IDisposable
         var result = StructuredPruneFolder.Run(handPruned.Path, dst, new StructuredPruneOptions(0.34, 0.3));
         Assert.Equal(11, result.HeadsBefore);
         Assert.Equal(8, result.HeadsAfter);            // floor(0.34·4) = floor(0.34·3) = 1 per layer
-        Assert.Equal(720, result.IntermediateAfter);   // 1024 - 307 = 717 → 720
+        Assert.Equal(704, result.IntermediateAfter);   // 1024 - 307 = 717 → nearest multiple of 32
         var written = Config(dst);
-        Assert.Equal(720, (int)written["hidden_dim"]!);
+        Assert.Equal(704, (int)written["hidden_dim"]!);
         var pruned = written["pruned_heads"]!.AsObject();
         Assert.Equal(3, pruned.Count);
         var layer1 = pruned["1"]!.AsArray().Select(n => (int)n!).ToArray();
