@@ -1,5 +1,6 @@
 using System.Globalization;
 using NativeTransformer.Compression;
+using NativeTransformer.Models;
 using NativeTransformer.Weights;
 
 namespace NativeTransformer.WeightsTools;
@@ -11,6 +12,7 @@ public static class InspectCommand
     /// folder has no weights file.</summary>
     public static void WriteSparsity(string dir, TextWriter stdout)
     {
+        WriteHeadsPerLayer(dir, stdout);
         if (!File.Exists(Path.Combine(dir, Checkpoint.SingleFileName)) && !File.Exists(Path.Combine(dir, Checkpoint.IndexFileName)))
             return;
         using var source = Checkpoint.Open(dir);
@@ -27,5 +29,15 @@ public static class InspectCommand
         }
         stdout.Write(string.Create(CultureInfo.InvariantCulture,
             $"  total: {zeros:N0} / {count:N0} zeros ({(count == 0 ? 0 : (double)zeros / count):F4})\n"));
+    }
+
+    /// <summary>After structured pruning (config.json pruned_heads) the layers differ: one line with the heads left per layer.</summary>
+    private static void WriteHeadsPerLayer(string dir, TextWriter stdout)
+    {
+        var config = ModelConfig.Load(Path.Combine(dir, "config.json"));
+        if (config.PrunedHeads.Count == 0) return;
+        string unit = config.Family == ModelFamily.Albert ? "layer group" : "layer";
+        stdout.Write($"heads per {unit}:  {string.Join(", ", Enumerable.Range(0, config.WeightedLayers).Select(config.HeadsInLayer))} " +
+            $"(pruned_heads {string.Join("; ", config.PrunedHeads.OrderBy(p => p.Key).Select(p => $"{p.Key}: {string.Join(",", p.Value)}"))})\n");
     }
 }

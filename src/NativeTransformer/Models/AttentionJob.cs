@@ -9,25 +9,28 @@ namespace NativeTransformer.Models;
 /// projection and written in place into Context [tokens, H]. Reused across calls (set <see cref="Batch"/>,
 /// then run), so the forward pass allocates nothing. Batches are right-padded: row b's mask is its first
 /// <c>Lengths[b]</c> tokens, so only those keys are scored and padded keys get probability exactly 0.
+/// A layer with pruned heads has A = <see cref="Heads"/>·D &lt; H: the projection is then [tokens, 3A] and Context [tokens, A].
 /// </summary>
 internal sealed unsafe class AttentionJob(RunState state, ModelConfig config) : IParallelWork
 {
-    private readonly int _h = config.HiddenSize, _heads = config.NumHeads, _d = config.HeadSize;
+    private readonly int _d = config.HeadSize;
     private readonly float _scale = 1f / MathF.Sqrt(config.HeadSize);
 
     public EncodedBatch? Batch { get; set; }
+    /// <summary>Heads of the layer being run (fewer than num_attention_heads when pruned).</summary>
+    public int Heads { get; set; } = config.NumHeads;
 
     public void Execute(int start, int end, int worker)
     {
         var batch = Batch!;
-        int seq = batch.SeqLen, h = _h, d = _d;
+        int seq = batch.SeqLen, heads = Heads, d = _d, a = heads * d;
         fixed (float* qkv = state.Qkv, context = state.Context)
             for (int item = start; item < end; item++)
             {
-                int row = item / _heads, head = item % _heads;
-                float* q = qkv + (long)row * seq * 3 * h + head * d;   // k = q + H, v = q + 2H, row stride 3H
-                AttentionKernel.SingleHead(q, q + h, q + 2 * h, 3 * h, seq, batch.Lengths[row], d, _scale,
-                    context + (long)row * seq * h + head * d, h, state.AttentionScratch[worker]);
+                int row = item / heads, head = item % heads;
+                float* q = qkv + (long)row * seq * 3 * a + head * d;   // k = q + A, v = q + 2A, row stride 3A
+                AttentionKernel.SingleHead(q, q + a, q + 2 * a, 3 * a, seq, batch.Lengths[row], d, _scale,
+                    context + (long)row * seq * a + head * d, a, state.AttentionScratch[worker]);
             }
     }
 }

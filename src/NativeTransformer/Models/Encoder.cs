@@ -46,7 +46,8 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
                 var layer = Layers[l];
                 layer.Qkv.Forward(hidden, tokens, qkv, Epilogue.None, null, k);              // [q | k | v]
                 s.Attention.Batch = batch;
-                Pool.For(b * Config.NumHeads, s.Attention);                                 // context = softmax(qkᵀ/√D)·v
+                s.Attention.Heads = layer.Qkv.Out / (3 * Config.HeadSize);                  // fewer when pruned
+                Pool.For(b * s.Attention.Heads, s.Attention);                               // context = softmax(qkᵀ/√D)·v
                 layer.AttentionOutput.Forward(context, tokens, attended, Epilogue.None, hidden, k);
                 Norm(s, s.Attended, layer.AttentionNorm, tokens);                              // a = LN(h + ·)
                 layer.Intermediate.Forward(attended, tokens, ffn, Activation(), null, k);   // GELU(a·W₁ᵀ)

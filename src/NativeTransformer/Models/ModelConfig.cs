@@ -51,7 +51,18 @@ public sealed record ModelConfig
     /// <summary>Class names by index; empty when the config has none.</summary>
     public IReadOnlyDictionary<int, string> Id2Label { get; init; } = new Dictionary<int, string>();
 
+    /// <summary>
+    /// Hugging Face <c>pruned_heads</c>: for a layer (ALBERT: a layer group), the ORIGINAL indices (0..NumHeads-1) of the
+    /// attention heads removed from it, ascending. Such a layer has <see cref="HeadsInLayer"/> heads, kept in their
+    /// original order: query/key/value [heads·D, H], attention output [H, heads·D]; H and D are unchanged.
+    /// </summary>
+    public IReadOnlyDictionary<int, IReadOnlyList<int>> PrunedHeads { get; init; } = new Dictionary<int, IReadOnlyList<int>>();
+
     public int HeadSize => HiddenSize / NumHeads;
+    /// <summary>Attention heads left in <paramref name="layer"/> (ALBERT: layer group) after <see cref="PrunedHeads"/>.</summary>
+    public int HeadsInLayer(int layer) => NumHeads - (PrunedHeads.TryGetValue(layer, out var removed) ? removed.Count : 0);
+    /// <summary>Distinct encoder weight sets: the layers, or ALBERT's shared layer groups (what pruned_heads keys index).</summary>
+    public int WeightedLayers => Family == ModelFamily.Albert ? NumHiddenGroups : NumLayers;
     public string Architecture => Architectures.Count > 0 ? Architectures[0] : ModelType;
 
     /// <summary>Reads and validates <c>config.json</c>. Throws <see cref="ModelConfigException"/> naming the file.</summary>
@@ -131,14 +142,51 @@ public sealed record ModelConfig
                 labels[id] = v;
             }
 
+        var pruned = PrunedHeadsFrom(r.PrunedHeads, family == ModelFamily.Albert ? groups : layers, heads, source);
+
         return new ModelConfig
         {
             ModelType = type, Family = family, Architectures = r.Architectures ?? [],
             VocabSize = vocab, HiddenSize = hidden, NumLayers = layers, NumHeads = heads, IntermediateSize = inter,
             MaxPositionEmbeddings = maxPos, TypeVocabSize = typeVocab, EmbeddingSize = embed,
             NumHiddenGroups = groups, InnerGroupNum = inner, HiddenAct = activation, LayerNormEps = (float)eps,
-            PadTokenId = r.PadTokenId ?? 0, Id2Label = labels,
+            PadTokenId = r.PadTokenId ?? 0, Id2Label = labels, PrunedHeads = pruned,
         };
+    }
+
+    /// <summary>This config after keeping only <paramref name="kept"/> (ascending original indices) of the layers:
+    /// the layer count and the pruned_heads keys renumbered 0..k-1 (ALBERT keys name groups and stay).</summary>
+    public ModelConfig KeepLayers(IReadOnlyList<int> kept)
+    {
+        if (Family == ModelFamily.Albert || PrunedHeads.Count == 0) return this with { NumLayers = kept.Count };
+        var renumbered = new Dictionary<int, IReadOnlyList<int>>();
+        for (int j = 0; j < kept.Count; j++)
+            if (PrunedHeads.TryGetValue(kept[j], out var removed)) renumbered[j] = removed;
+        return this with { NumLayers = kept.Count, PrunedHeads = renumbered };
+    }
+
+    /// <summary>Validates pruned_heads: integer layer keys in range, head indices in range and distinct, a head left per layer.</summary>
+    private static Dictionary<int, IReadOnlyList<int>> PrunedHeadsFrom(Dictionary<string, int[]>? raw, int layers, int heads, string source)
+    {
+        var result = new Dictionary<int, IReadOnlyList<int>>();
+        if (raw is null) return result;
+        foreach (var (key, list) in raw)
+        {
+            if (!int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer) || layer >= layers)
+                throw new ModelConfigException($"{source}: pruned_heads key \"{key}\" is not a layer index in 0..{layers - 1}");
+            var removed = new SortedSet<int>();
+            foreach (int head in list ?? throw new ModelConfigException($"{source}: pruned_heads[\"{key}\"] is null, expected a list of head indices"))
+            {
+                if (head < 0 || head >= heads)
+                    throw new ModelConfigException($"{source}: pruned_heads[\"{key}\"] names head {head}; heads are 0..{heads - 1}");
+                if (!removed.Add(head))
+                    throw new ModelConfigException($"{source}: pruned_heads[\"{key}\"] names head {head} twice");
+            }
+            if (removed.Count == heads)
+                throw new ModelConfigException($"{source}: pruned_heads[\"{key}\"] removes all {heads} heads of layer {layer}; at least one must remain");
+            if (removed.Count > 0) result[layer] = removed.ToArray();
+        }
+        return result;
     }
 
     private static int Require(int? value, string name, string source) => value switch

@@ -20,6 +20,8 @@ internal sealed class RawConfig
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; set; }
     [JsonPropertyName("position_embedding_type")] public string? PositionEmbeddingType { get; set; }
     [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; set; }
+    /// <summary>Structured pruning: {"layer": [original head indices removed]}.</summary>
+    [JsonPropertyName("pruned_heads")] public Dictionary<string, int[]>? PrunedHeads { get; set; }
     // ALBERT
     [JsonPropertyName("embedding_size")] public int? EmbeddingSize { get; set; }
     [JsonPropertyName("num_hidden_groups")] public int? NumHiddenGroups { get; set; }

@@ -39,7 +39,7 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
         {
             int i = indices[j];
             int g = config.Family == ModelFamily.Albert ? (int)(i / ((double)config.NumLayers / groups)) : i;
-            layers[j] = distinct[g] ??= Layer(_keys.Layer(g));
+            layers[j] = distinct[g] ??= Layer(g);
         }
         return new EncoderWeights(embeddings, layers);
     }
@@ -76,12 +76,15 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
         return new HeadWeights(pooler, pre, classifier, mlm);
     }
 
-    private EncoderLayerWeights Layer(LayerKeys k)
+    /// <summary>Layer (ALBERT: group) <paramref name="g"/> by its original index, which is what pruned_heads keys name:
+    /// its attention width is (heads left)·D.</summary>
+    private EncoderLayerWeights Layer(int g)
     {
-        int h = config.HiddenSize, i = config.IntermediateSize;
+        var k = _keys.Layer(g);
+        int h = config.HiddenSize, i = config.IntermediateSize, a = config.HeadsInLayer(g) * config.HeadSize;
         return new EncoderLayerWeights(
-            Linear(k.Query, h, h), Linear(k.Key, h, h), Linear(k.Value, h, h),
-            Linear(k.AttentionOutput, h, h), Norm(k.AttentionNorm, h),
+            Linear(k.Query, a, h), Linear(k.Key, a, h), Linear(k.Value, a, h),
+            Linear(k.AttentionOutput, h, a), Norm(k.AttentionNorm, h),
             Linear(k.Intermediate, i, h), Linear(k.Output, h, i), Norm(k.OutputNorm, h));
     }
 

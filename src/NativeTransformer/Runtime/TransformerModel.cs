@@ -69,7 +69,7 @@ public sealed class TransformerModel : IDisposable
             var kept = Compression.LayerSelection.Resolve(config.NumLayers, options);
             var encoder = binder.BindEncoder(kept);
             var heads = binder.BindHeads();
-            if (kept is not null) config = config with { NumLayers = kept.Length };
+            if (kept is not null) config = config.KeepLayers(kept);
             return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength);
         }
         catch { weights.Dispose(); throw; }
