@@ -18,8 +18,7 @@ public static class WeightsToolsApp
         DropLayersCommand.HelpLine + "\n" +
         PruneCommand.HelpLine + "\n" +
         Sweep.SweepCommand.HelpLine + "\n" +
-        AutoCompress.AutoCompressCommand.HelpLine + "\n" +
-        "More commands (quantize, structured pruning) arrive in later issues.\n";
+        AutoCompress.AutoCompressCommand.HelpLine + "\n";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {

@@ -37,9 +37,7 @@ public static class SweepCommand
             var latencyInputs = engine.LatencyInputs(examples, a.LatencySentences);
             for (int i = 0; i < points.Count; i++)
             {
-                SweepMeasurement m;
-                try { (m, _) = engine.Measure(points[i], examples, latencyInputs); }
-                catch (NotSupportedException e) { stderr.WriteLine("weights-tools: error: " + e.Message); return 1; }
+                var (m, _) = engine.Measure(points[i], examples, latencyInputs);
                 rows.Add(m);
                 stderr.WriteLine(SweepPoint.F($"sweep [{i + 1}/{points.Count}] {points[i].Label}: {a.Task.PrimaryMetric()} {m.Score:0.00}, p50 {m.P50Ms:0.000} ms, {m.WeightBytes / 1e6:0.00} MB"));
             }

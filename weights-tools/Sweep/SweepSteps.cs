@@ -20,14 +20,11 @@ public sealed class StructuredPruningStep : ISweepStep
     public LoadOptions Configure(LoadOptions options, SweepPoint p) => options;
     public void Write(string inDir, string outDir, SweepPoint p) => StructuredStep(inDir, outDir, p.Heads, p.Ffn);
 
-    /// <summary>
-    /// The single hook for structured pruning (being built elsewhere). Until it lands, only heads = ffn = 0 is
-    /// accepted, and then nothing is written (the step is an identity and the pipeline skips it).
-    /// </summary>
+    /// <summary>Writes the structurally pruned folder (<see cref="StructuredPruneFolder"/>); nothing when heads = ffn = 0.</summary>
     public static void StructuredStep(string inDir, string outDir, double heads, double ffn)
     {
         if (heads == 0 && ffn == 0) return;
-        throw new NotSupportedException("structured pruning (--heads/--ffn) is not available in this build; use --heads 0 --ffn 0");
+        StructuredPruneFolder.Run(inDir, outDir, new StructuredPruneOptions(heads, ffn));
     }
 }
 

@@ -39,6 +39,15 @@ public static class LayerDropper
             foreach (string key in new[] { "num_hidden_layers", "n_layers" })
                 if (json.ContainsKey(key)) { json[key] = kept.Length; updated = true; }
             if (!updated) throw new ModelConfigException($"{configPath}: no num_hidden_layers / n_layers field");
+            // pruned_heads is keyed by layer index (ALBERT: by shared group, which dropping does not renumber).
+            var reduced = config.KeepLayers(kept);
+            if (config.Family != ModelFamily.Albert && json.ContainsKey("pruned_heads"))
+            {
+                var heads = new JsonObject();
+                foreach (var (layer, removed) in reduced.PrunedHeads.OrderBy(kv => kv.Key))
+                    heads[layer.ToString(CultureInfo.InvariantCulture)] = new JsonArray(removed.Select(h => (JsonNode?)h).ToArray());
+                json["pruned_heads"] = heads;
+            }
         });
 
         int written = 0, dropped = 0;

@@ -39,7 +39,15 @@ public static class ModelFolderOutput
             File.Copy(file, Path.Combine(output, name));
         }
         foreach (string dir in Directory.EnumerateDirectories(input))
-            CopyTree(dir, Path.Combine(output, Path.GetFileName(dir)));
+            if (!IsSameOrInside(output, dir)) // an output folder inside the input is not part of the model
+                CopyTree(dir, Path.Combine(output, Path.GetFileName(dir)));
+    }
+
+    private static bool IsSameOrInside(string path, string folder)
+    {
+        string p = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        string f = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        return p.StartsWith(f, StringComparison.Ordinal);
     }
 
     /// <summary>Writes <c>output/config.json</c>: the input's config.json as a JSON object, changed by <paramref name="edit"/>,

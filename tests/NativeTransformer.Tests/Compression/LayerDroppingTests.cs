@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using NativeTransformer.Compression;
+using NativeTransformer.Models;
 using NativeTransformer.Tests.Cli;
+using NativeTransformer.Tests.Models;
 using NativeTransformer.Tests.WeightsTools;
 using NativeTransformer.Weights;
 
@@ -115,6 +117,34 @@ public sealed class LayerDroppingTests : IDisposable
         Assert.True(JsonNode.DeepEquals(before, config));
         foreach (var f in new[] { "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(src, f)), File.ReadAllBytes(Path.Combine(dst, f)));
+    }
+
+    [Fact]
+    public void HeadPrunedFolderKeepsEachLayersPrunedHeadsWhenDropped()
+    {
+        string src = TestPaths.Model("bert-mini-sst2"), pruned = Out("pruned"), dst = Out("pruned-dropped");
+        var prune = MakeRandomRun.Run("prune", src, "--output", pruned, "--heads", "0.25");
+        Assert.True(prune.ExitCode == 0, prune.Stderr);
+        var run = MakeRandomRun.Run("drop-layers", pruned, "--output", dst, "--keep", "1,3");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        AssertSameEncode(dst, pruned, new LoadOptions { KeepLayers = [1, 3] }, 2);
+        var before = ModelConfig.Load(Path.Combine(pruned, "config.json"));
+        var after = ModelConfig.Load(Path.Combine(dst, "config.json"));
+        Assert.Equal(before.PrunedHeads[1], after.PrunedHeads[0]);
+        Assert.Equal(before.PrunedHeads[3], after.PrunedHeads[1]);
+        Assert.Equal(2, after.PrunedHeads.Count);
+    }
+
+    [Fact]
+    public void OutputFolderInsideTheInputIsNotCopiedIntoItself()
+    {
+        using var model = TempModelFolder.CopyOf("bert-tiny-sst2");
+        model.Write("1_Pooling/config.json", "{}");
+        string src = model.Path, dst = Path.Combine(src, "reduced");
+        var run = MakeRandomRun.Run("drop-layers", src, "--output", dst, "--drop-top", "1");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.True(File.Exists(Path.Combine(dst, "1_Pooling", "config.json")));
+        Assert.False(Directory.Exists(Path.Combine(dst, "reduced")));
     }
 
     [Fact]

@@ -64,14 +64,21 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
-    public void StructuredAxisIsAClearErrorUntilItLands()
+    public void StructuredAxisShrinksTheModel()
     {
-        var run = MakeRandomRun.Run("sweep", "--model", Model, "--task", "sst2", "--data", Subset(4), "--sparsity", "0",
-            "--precision", "fp32", "--heads", "0,0.25", "--output", _tmp.File("s"));
-        Assert.Equal(1, run.ExitCode);
-        Assert.Contains("structured pruning", run.Stderr);
-        Assert.Throws<NotSupportedException>(() => StructuredPruningStep.StructuredStep("a", "b", 0, 0.3));
-        StructuredPruningStep.StructuredStep("a", "b", 0, 0); // identity: accepted
+        string output = _tmp.File("s");
+        var run = MakeRandomRun.Run("sweep", "--model", Model, "--task", "sst2", "--data", Subset(8), "--sparsity", "0",
+            "--precision", "fp32", "--heads", "0,0.5", "--ffn", "0,0.5", "--output", output);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var lines = File.ReadAllLines(Path.Combine(output, SweepReport.CsvFile));
+        string[] columns = lines[0].Split(',');
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(4, rows.Count);
+        long Bytes(string heads, string ffn) => long.Parse(rows.Single(r => r[Array.IndexOf(columns, "heads")] == heads && r[Array.IndexOf(columns, "ffn")] == ffn)[Array.IndexOf(columns, "weight_bytes")], CultureInfo.InvariantCulture);
+        Assert.True(Bytes("0.5", "0") < Bytes("0", "0"));
+        Assert.True(Bytes("0", "0.5") < Bytes("0", "0"));
+        Assert.True(Bytes("0.5", "0.5") < Bytes("0", "0.5"));
+        StructuredPruningStep.StructuredStep("a", "b", 0, 0); // identity: nothing written, nothing read
     }
 
     [Theory]
