@@ -18,7 +18,9 @@ internal static class Common
     public static readonly OptionSpec KeepLayers = new("--keep-layers", "LIST", "Run only these encoder layers, e.g. 0,1,3 (ascending; the others are never read).");
     public static readonly OptionSpec DropTop = new("--drop-top", "K", "Drop the top K encoder layers at load (keep layers 0..L-K-1).");
 
-    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop];
+    public static readonly OptionSpec Sparse = new("--sparse", "MODE", "Sparse fp32 kernels for pruned weights: auto (default; only where measured faster), never, always.");
+
+    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse];
 
     public const string LineInputHelp =
         "Input: one text per line, strict UTF-8 (a line that is not UTF-8 is an error naming its line number).\n" +
@@ -53,6 +55,17 @@ internal static class Common
             catch (InputException e) { throw new UsageException($"option '--keep-layers': {e.Message}", a.Spec.Name); }
         }
         if (a.PositiveInt("--drop-top") is int k) o = o with { DropTopLayers = k };
+        if (a.Get("--sparse") is string sparse)
+            o = o with
+            {
+                SparseKernels = sparse switch
+                {
+                    "auto" => Kernels.SparseKernels.Auto,
+                    "never" => Kernels.SparseKernels.Never,
+                    "always" => Kernels.SparseKernels.Always,
+                    _ => throw new UsageException($"option '--sparse': '{sparse}' is not one of auto, never, always", a.Spec.Name),
+                },
+            };
         return o;
     }
 

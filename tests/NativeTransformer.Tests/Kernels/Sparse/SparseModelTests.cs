@@ -53,4 +53,18 @@ public sealed class SparseModelTests
         Assert.Equal("fp32-packed", LinearOperatorFactory.Fp32(w, new float[n], n, k, SparseKernels.Never).Kind);
         Assert.Equal("fp32-sparse", LinearOperatorFactory.Fp32(dense, new float[n], n, k, SparseKernels.Always).Kind);
     }
+
+    [Fact]
+    public void CliSparseOptionForcesTheKernelWithoutChangingResults()
+    {
+        string model = TestPaths.Model("bert-tiny-sst2");
+        const string text = "a gorgeous, witty movie\nthe plot drags\n";
+        var never = Cli.CliRunner.RunWithStdin(text, "classify", "--model", model, "--sparse", "never");
+        var always = Cli.CliRunner.RunWithStdin(text, "classify", "--model", model, "--sparse", "always");
+        Assert.True(always.ExitCode == 0, always.Stderr);
+        Assert.Equal(never.Stdout, always.Stdout); // one fixed FMA chain per output: dense and sparse agree bit for bit
+        var bad = Cli.CliRunner.RunWithStdin(text, "classify", "--model", model, "--sparse", "sometimes");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--sparse", bad.Stderr);
+    }
 }
