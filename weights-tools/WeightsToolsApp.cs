@@ -17,7 +17,8 @@ public static class WeightsToolsApp
         "                tokenizer files come from --vocab-from (default: ../shared/models/bert-mini-sst2 beside the repo).\n" +
         DropLayersCommand.HelpLine + "\n" +
         PruneCommand.HelpLine + "\n" +
-        "More commands (quantize, structured pruning, sweeps) arrive in later issues.\n";
+        QuantizeCommand.HelpLine + "\n" +
+        "More commands (structured pruning, sweeps) arrive in later issues.\n";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -53,6 +54,7 @@ public static class WeightsToolsApp
                 case "inspect":
                     return Usage(stderr, "usage: weights-tools inspect DIR");
                 case "prune": return PruneCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "quantize": return QuantizeCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "make-random":
                     return MakeRandom(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "drop-layers": return DropLayersCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);

@@ -37,8 +37,10 @@ internal static class EncoderLayerBuilder
         return weights.Layers.Select(l =>
         {
             if (built.TryGetValue(l, out var done)) return done;
+            // A weight stored as int8 in the checkpoint always runs int8, whatever the options say.
             LinearOperator Make(LinearWeights w, Int8Linears kind) =>
-                int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w);
+                w.Quantized is { } q ? new QuantizedLinear(q, w.Bias.Span)
+                : int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w);
             var qkv = Concat(l.Query, l.Key, l.Value);
             return built[l] = new EncoderLayer(Make(qkv, Int8Linears.Qkv), Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
                 Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm);
@@ -48,6 +50,7 @@ internal static class EncoderLayerBuilder
     /// <summary>Stacks Linear layers with the same input size into one: weights by rows, biases end to end.</summary>
     private static LinearWeights Concat(params LinearWeights[] parts)
     {
+        if (parts.Any(p => p.Quantized is not null)) return ConcatQuantized(parts);
         int rows = parts.Sum(p => p.Out), k = parts[0].In;
         var w = new float[rows * k]; var b = new float[rows];
         int r = 0;
@@ -58,5 +61,16 @@ internal static class EncoderLayerBuilder
             r += p.Out;
         }
         return new LinearWeights(string.Join("+", parts.Select(p => p.Key)), w, b, rows, k);
+    }
+
+    /// <summary>Int8 stacking when any part is stored int8 (the fp32 parts of a mixed checkpoint are quantized the same way).</summary>
+    private static LinearWeights ConcatQuantized(LinearWeights[] parts)
+    {
+        var q = parts.Select(p => p.Quantized ?? Kernels.Int8.QuantizedMatrix.Quantize(p.Weight.Span, p.Out, p.In)).ToArray();
+        var b = new float[parts.Sum(p => p.Out)];
+        int r = 0;
+        foreach (var p in parts) { p.Bias.Span.CopyTo(b.AsSpan(r)); r += p.Out; }
+        var fused = Kernels.Int8.QuantizedMatrix.ConcatRows(q);
+        return new LinearWeights(string.Join("+", parts.Select(p => p.Key)), ReadOnlyMemory<float>.Empty, b, fused.N, fused.K, fused);
     }
 }

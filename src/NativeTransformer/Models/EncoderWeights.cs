@@ -10,7 +10,8 @@ public sealed record LinearWeights(
     string Key,
     ReadOnlyMemory<float> Weight, // [Out, In]
     ReadOnlyMemory<float> Bias,   // [Out]
-    int Out, int In);
+    int Out, int In,
+    Kernels.Int8.QuantizedMatrix? Quantized = null); // set when the checkpoint stores the weight as I8 + scales (Weight is then empty)
 
 /// <summary>A torch.nn.LayerNorm over the last dimension.</summary>
 public sealed record LayerNormWeights(
@@ -20,7 +21,7 @@ public sealed record LayerNormWeights(
     int Width);
 
 public sealed record EmbeddingWeights(
-    ReadOnlyMemory<float> Word,      // [V, E]
+    EmbeddingTable Word,             // [V, E] fp32, or int8 rows in a quantized folder
     ReadOnlyMemory<float> Position,  // [P, E]
     ReadOnlyMemory<float> TokenType, // [T, E]; empty for DistilBERT
     LayerNormWeights Norm,           // [E]

@@ -103,6 +103,36 @@ public sealed class QuantizedMatrix
         return m;
     }
 
+    /// <summary>Stacks matrices of equal K by rows (query/key/value into one fused operator). Scales are per row, so this
+    /// equals quantizing the stacked fp32 rows: loading an int8 checkpoint and quantizing at load give the same operator.</summary>
+    public static QuantizedMatrix ConcatRows(IReadOnlyList<QuantizedMatrix> parts)
+    {
+        if (parts.Count == 0) throw new ArgumentException("no matrices to stack", nameof(parts));
+        int k = parts[0].K, n = 0;
+        foreach (var p in parts)
+        {
+            if (p.K != k) throw new ArgumentException($"cannot stack K={p.K} under K={k}", nameof(parts));
+            n = checked(n + p.N);
+        }
+        var m = new QuantizedMatrix(n, k);
+        var row = new sbyte[k];
+        int r = 0;
+        foreach (var p in parts)
+            for (int i = 0; i < p.N; i++, r++)
+            {
+                p.ReadRow(i, row);
+                m._scales[r] = p._scales[i];
+                m.PackRow(r, row);
+            }
+        return m;
+    }
+
+    private void ReadRow(int r, Span<sbyte> row)
+    {
+        int p = r / Nr, j = r % Nr;
+        for (int i = 0; i < K; i++) row[i] = _packed[p * Nr * K4 + (i >> 2) * 64 + j * 4 + (i & 3)];
+    }
+
     private void PackRow(int r, ReadOnlySpan<sbyte> q)
     {
         int p = r / Nr, j = r % Nr, sum = 0;
@@ -118,11 +148,7 @@ public sealed class QuantizedMatrix
     private sbyte[] Unpack()
     {
         var raw = new sbyte[N * K];
-        for (int r = 0; r < N; r++)
-        {
-            int p = r / Nr, j = r % Nr;
-            for (int i = 0; i < K; i++) raw[r * K + i] = _packed[p * Nr * K4 + (i >> 2) * 64 + j * 4 + (i & 3)];
-        }
+        for (int r = 0; r < N; r++) ReadRow(r, raw.AsSpan(r * K, K));
         return raw;
     }
 
