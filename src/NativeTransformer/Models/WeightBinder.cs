@@ -98,10 +98,28 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
     {
         string weight = key + ".weight";
         // Only encoder Linear weights may be I8 (the quantizer's selection); anywhere else Tensor() rejects the dtype.
-        if (source.TryGetInfo(weight, out var info) && info.DType == DType.I8 && PruneSelection.IsEncoderLinearWeight(weight))
+        if (source.TryGetInfo(weight, out var info) && info.DType == DType.I8 && IsEncoderLinear(key))
             return new(key, ReadOnlyMemory<float>.Empty, Tensor(key + ".bias", outFeatures), outFeatures, inFeatures,
                 Quantized(weight, outFeatures, inFeatures));
         return new(key, Tensor(weight, outFeatures, inFeatures), Tensor(key + ".bias", outFeatures), outFeatures, inFeatures);
+    }
+
+    private HashSet<string>? _encoderLinears;
+
+    /// <summary>True for the query/key/value/attention-output/intermediate/output Linear of an encoder layer (ALBERT: group).</summary>
+    private bool IsEncoderLinear(string key)
+    {
+        if (_encoderLinears is null)
+        {
+            _encoderLinears = new HashSet<string>(StringComparer.Ordinal);
+            int count = config.Family == ModelFamily.Albert ? config.NumHiddenGroups : config.NumLayers;
+            for (int i = 0; i < count; i++)
+            {
+                var k = _keys.Layer(i);
+                _encoderLinears.UnionWith([k.Query, k.Key, k.Value, k.AttentionOutput, k.Intermediate, k.Output]);
+            }
+        }
+        return _encoderLinears.Contains(key);
     }
 
     /// <summary>An I8 [rows, cols] weight and its F32 [rows] scales, packed for the int8 kernels.</summary>
