@@ -1,4 +1,5 @@
 using NativeTransformer.Kernels;
+using NativeTransformer.Kernels.Int8;
 
 namespace NativeTransformer.Models;
 
@@ -39,10 +40,11 @@ internal static class EncoderLayerBuilder
             if (built.TryGetValue(l, out var done)) return done;
             // A weight stored as int8 in the checkpoint always runs int8, whatever the options say.
             LinearOperator Make(LinearWeights w, Int8Linears kind) =>
-                w.Quantized is { } q ? new QuantizedLinear(q, w.Bias.Span)
+                w.Quantized is { } q ? new QuantizedLinear(QuantizedMatrix.FromInt8(q.Values, q.Scales.Span, q.Rows, q.Cols), w.Bias.Span)
                 : int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w);
-            var qkv = Concat(l.Query, l.Key, l.Value);
-            return built[l] = new EncoderLayer(Make(qkv, Int8Linears.Qkv), Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
+            LinearWeights[] qkvParts = [l.Query, l.Key, l.Value];
+            var qkv = qkvParts.Any(p => p.Quantized is not null) ? ConcatQuantized(qkvParts) : Make(Concat(qkvParts), Int8Linears.Qkv);
+            return built[l] = new EncoderLayer(qkv, Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
                 Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm);
         }).ToArray();
     }
@@ -50,7 +52,6 @@ internal static class EncoderLayerBuilder
     /// <summary>Stacks Linear layers with the same input size into one: weights by rows, biases end to end.</summary>
     private static LinearWeights Concat(params LinearWeights[] parts)
     {
-        if (parts.Any(p => p.Quantized is not null)) return ConcatQuantized(parts);
         int rows = parts.Sum(p => p.Out), k = parts[0].In;
         var w = new float[rows * k]; var b = new float[rows];
         int r = 0;
@@ -63,14 +64,25 @@ internal static class EncoderLayerBuilder
         return new LinearWeights(string.Join("+", parts.Select(p => p.Key)), w, b, rows, k);
     }
 
-    /// <summary>Int8 stacking when any part is stored int8 (the fp32 parts of a mixed checkpoint are quantized the same way).</summary>
-    private static LinearWeights ConcatQuantized(LinearWeights[] parts)
+    /// <summary>Int8 stacking when any part is stored int8, packed once straight from the checkpoint's bytes (the fp32 parts
+    /// of a mixed checkpoint are quantized by the load-time rule first).</summary>
+    private static QuantizedLinear ConcatQuantized(LinearWeights[] parts)
     {
-        var q = parts.Select(p => p.Quantized ?? Kernels.Int8.QuantizedMatrix.Quantize(p.Weight.Span, p.Out, p.In)).ToArray();
-        var b = new float[parts.Sum(p => p.Out)];
+        int rows = parts.Sum(p => p.Out);
+        var fused = QuantizedMatrix.Zeros(rows, parts[0].In);
+        var b = new float[rows];
         int r = 0;
-        foreach (var p in parts) { p.Bias.Span.CopyTo(b.AsSpan(r)); r += p.Out; }
-        var fused = Kernels.Int8.QuantizedMatrix.ConcatRows(q);
-        return new LinearWeights(string.Join("+", parts.Select(p => p.Key)), ReadOnlyMemory<float>.Empty, b, fused.N, fused.K, fused);
+        foreach (var p in parts)
+        {
+            if (p.Quantized is { } q) fused.SetRows(r, q.Values, q.Scales.Span);
+            else
+            {
+                var m = QuantizedMatrix.Quantize(p.Weight.Span, p.Out, p.In);
+                fused.SetRows(r, m.Q, m.Scales);
+            }
+            p.Bias.Span.CopyTo(b.AsSpan(r));
+            r += p.Out;
+        }
+        return new QuantizedLinear(fused, b);
     }
 }

@@ -11,7 +11,26 @@ public sealed record LinearWeights(
     ReadOnlyMemory<float> Weight, // [Out, In]
     ReadOnlyMemory<float> Bias,   // [Out]
     int Out, int In,
-    Kernels.Int8.QuantizedMatrix? Quantized = null); // set when the checkpoint stores the weight as I8 + scales (Weight is then empty)
+    Int8Weight? Quantized = null); // set when the checkpoint stores the weight as I8 + scales (Weight is then empty)
+
+/// <summary>An I8 [Rows, Cols] weight of an int8 checkpoint with one F32 scale per row (value ≈ q · scale), read zero-copy
+/// from the mapped file; packed into the int8 kernels' layout only when the layer is built.</summary>
+public sealed class Int8Weight
+{
+    private readonly Weights.ITensorSource _source;
+
+    internal Int8Weight(Weights.ITensorSource source, string key, ReadOnlyMemory<float> scales, int rows, int cols)
+    {
+        _source = source; Key = key; Scales = scales; Rows = rows; Cols = cols;
+    }
+
+    public string Key { get; }
+    public ReadOnlyMemory<float> Scales { get; } // [Rows]
+    public int Rows { get; }
+    public int Cols { get; }
+    /// <summary>q [Rows, Cols] row-major.</summary>
+    public ReadOnlySpan<sbyte> Values => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(_source.GetBytes(Key));
+}
 
 /// <summary>A torch.nn.LayerNorm over the last dimension.</summary>
 public sealed record LayerNormWeights(

@@ -122,12 +122,12 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
         return _encoderLinears.Contains(key);
     }
 
-    /// <summary>An I8 [rows, cols] weight and its F32 [rows] scales, packed for the int8 kernels.</summary>
-    private QuantizedMatrix Quantized(string key, int rows, int cols)
+    /// <summary>An I8 [rows, cols] weight and its F32 [rows] scales, checked (packed later, by the layer builder).</summary>
+    private Int8Weight Quantized(string key, int rows, int cols)
     {
-        var q = Int8Rows(key, rows, cols);
-        try { return QuantizedMatrix.FromInt8(q, Scales(key, rows).Span, rows, cols); }
-        catch (ArgumentException ex) { throw new WeightException(key, $"{key}: {ex.Message}"); }
+        if (cols > QuantizedMatrix.MaxK) throw new WeightException(key, $"{key}: {cols} input features exceed the int8 kernels' limit {QuantizedMatrix.MaxK}");
+        Int8Rows(key, rows, cols);
+        return new Int8Weight(source, key, Scales(key, rows), rows, cols);
     }
 
     /// <summary>The word embeddings: fp32 (any float dtype), or I8 rows with per-row scales.</summary>

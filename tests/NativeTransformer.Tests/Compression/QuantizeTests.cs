@@ -192,18 +192,22 @@ public sealed class QuantizeTests(QuantizedBertTinyFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public void ConcatRowsEqualsQuantizingTheStackedRows()
+    public void StackingInt8RowBlocksEqualsQuantizingTheStackedRows()
     {
         var rng = new Random(3);
         float[] a = Enumerable.Range(0, 5 * 7).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
         float[] b = Enumerable.Range(0, 19 * 7).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
         Array.Clear(b, 7, 7); // an all-zero row
-        var stacked = QuantizedMatrix.ConcatRows([QuantizedMatrix.Quantize(a, 5, 7), QuantizedMatrix.Quantize(b, 19, 7)]);
+        QuantizedMatrix qa = QuantizedMatrix.Quantize(a, 5, 7), qb = QuantizedMatrix.Quantize(b, 19, 7);
+        var stacked = QuantizedMatrix.Zeros(24, 7);
+        stacked.SetRows(0, qa.Q, qa.Scales);
+        stacked.SetRows(5, qb.Q, qb.Scales);
         var expected = QuantizedMatrix.Quantize([.. a, .. b], 24, 7);
         Assert.True(stacked.Q.SequenceEqual(expected.Q));
         Assert.True(stacked.Scales.SequenceEqual(expected.Scales));
         Assert.True(stacked.ColumnSums.SequenceEqual(expected.ColumnSums));
-        Assert.Throws<ArgumentException>(() => QuantizedMatrix.ConcatRows([QuantizedMatrix.Quantize(a, 5, 7), QuantizedMatrix.Quantize(a, 7, 5)]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => QuantizedMatrix.Zeros(24, 7).SetRows(6, qb.Q, qb.Scales));
+        Assert.Throws<ArgumentException>(() => QuantizedMatrix.Zeros(24, 7).SetRows(0, qa.Q[..34], qa.Scales));
     }
 
     // ---- hostile folders ----

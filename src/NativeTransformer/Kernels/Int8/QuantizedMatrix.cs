@@ -91,40 +91,31 @@ public sealed class QuantizedMatrix
     /// <summary>From already quantized values (e.g. an int8 checkpoint): q [N, K] (any value in [−128, 127]), one scale per row.</summary>
     public static QuantizedMatrix FromInt8(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales, int n, int k)
     {
-        CheckShape(q.Length, n, k, nameof(q));
-        if (scales.Length != n) throw new ArgumentException($"expected {n} scales, got {scales.Length}", nameof(scales));
-        var m = new QuantizedMatrix(n, k);
-        for (int r = 0; r < n; r++)
-        {
-            if (!float.IsFinite(scales[r])) throw new ArgumentException($"scale {r} is not finite", nameof(scales));
-            m._scales[r] = scales[r];
-            m.PackRow(r, q.Slice(r * k, k));
-        }
+        var m = Zeros(n, k);
+        m.SetRows(0, q, scales);
         return m;
     }
 
-    /// <summary>Stacks matrices of equal K by rows (query/key/value into one fused operator). Scales are per row, so this
-    /// equals quantizing the stacked fp32 rows: loading an int8 checkpoint and quantizing at load give the same operator.</summary>
-    public static QuantizedMatrix ConcatRows(IReadOnlyList<QuantizedMatrix> parts)
+    /// <summary>An all-zero [N, K] matrix to fill with <see cref="SetRows"/> (stacking row blocks, e.g. query/key/value, packed once).</summary>
+    internal static QuantizedMatrix Zeros(int n, int k)
     {
-        if (parts.Count == 0) throw new ArgumentException("no matrices to stack", nameof(parts));
-        int k = parts[0].K, n = 0;
-        foreach (var p in parts)
+        CheckShape((long)n * k, n, k, nameof(n));
+        return new QuantizedMatrix(n, k);
+    }
+
+    /// <summary>Packs rows [first, first + scales.Length) from q [rows, K] and their scales. Scales are per row, so stacking
+    /// blocks this way equals quantizing the stacked fp32 rows. Only while building, before the matrix is used.</summary>
+    internal void SetRows(int first, ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales)
+    {
+        int rows = scales.Length;
+        if (first < 0 || first + rows > N) throw new ArgumentOutOfRangeException(nameof(first), $"rows {first}..{first + rows} outside [0, {N})");
+        if (q.Length != (long)rows * K) throw new ArgumentException($"q: expected {(long)rows * K} values for [{rows}, {K}], got {q.Length}", nameof(q));
+        for (int r = 0; r < rows; r++)
         {
-            if (p.K != k) throw new ArgumentException($"cannot stack K={p.K} under K={k}", nameof(parts));
-            n = checked(n + p.N);
+            if (!float.IsFinite(scales[r])) throw new ArgumentException($"scale {r} is not finite", nameof(scales));
+            _scales[first + r] = scales[r];
+            PackRow(first + r, q.Slice(r * K, K));
         }
-        var m = new QuantizedMatrix(n, k);
-        var row = new sbyte[k];
-        int r = 0;
-        foreach (var p in parts)
-            for (int i = 0; i < p.N; i++, r++)
-            {
-                p.ReadRow(i, row);
-                m._scales[r] = p._scales[i];
-                m.PackRow(r, row);
-            }
-        return m;
     }
 
     private void ReadRow(int r, Span<sbyte> row)
