@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using NativeTransformer.Compression;
 using NativeTransformer.Kernels.Int8;
+using NativeTransformer.Models;
 using NativeTransformer.Tests.Models;
 using NativeTransformer.Tests.WeightsTools;
 using NativeTransformer.Weights;
@@ -82,6 +83,23 @@ public sealed class QuantizeTests(QuantizedBertTinyFixture fixture) : IClassFixt
         Assert.Equal("fp32", quantized.Metadata["nt.quantization.embeddings"]);
         foreach (var f in new[] { "config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(fixture.Source, f)), File.ReadAllBytes(Path.Combine(fixture.Int8, f)));
+    }
+
+    [Fact]
+    public void BinderHandsOutInt8WeightsWithoutFloatCopies()
+    {
+        var config = ModelConfig.Load(Path.Combine(fixture.Int8Embeddings, "config.json"));
+        using var source = Checkpoint.Open(fixture.Int8Embeddings);
+        var weights = new WeightBinder(source, config).BindEncoder();
+        Assert.IsType<Int8EmbeddingTable>(weights.Embeddings.Word);
+        foreach (var layer in weights.Layers)
+            foreach (var w in new[] { layer.Query, layer.Key, layer.Value, layer.AttentionOutput, layer.Intermediate, layer.Output })
+            {
+                Assert.True(w.Weight.IsEmpty, w.Key);
+                var q = Assert.IsType<Int8Weight>(w.Quantized);
+                Assert.Equal((w.Out, w.In), (q.Rows, q.Cols));
+                Assert.Equal(w.Out * w.In, q.Values.Length);
+            }
     }
 
     [Fact]
