@@ -8,20 +8,22 @@ namespace NativeTransformer.WeightsTools;
 /// <summary>The per-matrix sparsity section that <c>weights-tools inspect</c> prints after the summary.</summary>
 public static class InspectCommand
 {
-    /// <summary>For every 2-D float tensor: name, dtype, shape, exact zeros and their fraction; nothing when the
-    /// folder has no weights file.</summary>
+    /// <summary>The quantization marker of a quantized folder, then for every 2-D float or I8 tensor: name, dtype, shape,
+    /// exact zeros and their fraction (for I8, zero quantized values); nothing when the folder has no weights file.</summary>
     public static void WriteSparsity(string dir, TextWriter stdout)
     {
         WriteHeadsPerLayer(dir, stdout);
         if (!File.Exists(Path.Combine(dir, Checkpoint.SingleFileName)) && !File.Exists(Path.Combine(dir, Checkpoint.IndexFileName)))
             return;
         using var source = Checkpoint.Open(dir);
-        stdout.Write("sparsity per matrix (2-D float tensors, fraction of exact zeros):\n");
+        if (source is SafetensorsFile file && file.Metadata.TryGetValue(QuantizationFormat.MetadataKey, out var format))
+            stdout.Write($"quantization:      {format} (embeddings {file.Metadata.GetValueOrDefault(QuantizationFormat.EmbeddingsKey, "?")})\n");
+        stdout.Write("sparsity per matrix (2-D float and I8 tensors, fraction of exact zeros; I8: zero quantized values):\n");
         long zeros = 0, count = 0;
         foreach (var t in source.Tensors)
         {
-            if (t.Shape.Length != 2 || !t.DType.IsFloatingPoint()) continue;
-            long z = MagnitudePruning.CountZeros(source.GetFloat32(t.Name).Span);
+            if (t.Shape.Length != 2 || !(t.DType.IsFloatingPoint() || t.DType == DType.I8)) continue;
+            long z = t.DType == DType.I8 ? source.GetBytes(t.Name).Count((byte)0) : MagnitudePruning.CountZeros(source.GetFloat32(t.Name).Span);
             zeros += z;
             count += t.ElementCount;
             stdout.Write(string.Create(CultureInfo.InvariantCulture,

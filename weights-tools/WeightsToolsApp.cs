@@ -17,6 +17,7 @@ public static class WeightsToolsApp
         "                tokenizer files come from --vocab-from (default: ../shared/models/bert-mini-sst2 beside the repo).\n" +
         DropLayersCommand.HelpLine + "\n" +
         PruneCommand.HelpLine + "\n" +
+        QuantizeCommand.HelpLine + "\n" +
         Sweep.SweepCommand.HelpLine + "\n" +
         AutoCompress.AutoCompressCommand.HelpLine + "\n";
 
@@ -54,6 +55,7 @@ public static class WeightsToolsApp
                 case "inspect":
                     return Usage(stderr, "usage: weights-tools inspect DIR");
                 case "prune": return PruneCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "quantize": return QuantizeCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "make-random":
                     return MakeRandom(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "drop-layers": return DropLayersCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);

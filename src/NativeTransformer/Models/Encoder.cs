@@ -64,13 +64,14 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
     {
         int e = Config.EmbeddingSize, seq = batch.SeqLen, tokens = batch.BatchSize * seq;
         var target = (projection is null ? s.Hidden : s.Embedded).AsSpan(0, tokens * e);
-        var word = embeddings.Word.Span; var position = embeddings.Position.Span; var type = embeddings.TokenType.Span;
+        var word = embeddings.Word; var position = embeddings.Position.Span; var type = embeddings.TokenType.Span;
         for (int t = 0; t < tokens; t++)
         {
             int id = batch.InputIds[t];
             if ((uint)id >= (uint)Config.VocabSize) throw new InputException($"token id {id} is outside the vocabulary (size {Config.VocabSize})");
             var row = target.Slice(t * e, e);
-            System.Numerics.Tensors.TensorPrimitives.Add(word.Slice(id * e, e), position.Slice(t % seq * e, e), row);
+            word.CopyRow(id, row); // fp32 or an int8 row dequantized here: never a full fp32 copy of the table
+            System.Numerics.Tensors.TensorPrimitives.Add(row, position.Slice(t % seq * e, e), row);
             if (type.IsEmpty) continue;
             int tt = batch.TypeIds[t];
             if ((uint)tt >= (uint)Config.TypeVocabSize) throw new InputException($"token type {tt} is outside type_vocab_size {Config.TypeVocabSize}");

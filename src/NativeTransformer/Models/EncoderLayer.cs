@@ -1,4 +1,5 @@
 using NativeTransformer.Kernels;
+using NativeTransformer.Kernels.Int8;
 
 namespace NativeTransformer.Models;
 
@@ -37,10 +38,13 @@ internal static class EncoderLayerBuilder
         return weights.Layers.Select(l =>
         {
             if (built.TryGetValue(l, out var done)) return done;
+            // A weight stored as int8 in the checkpoint always runs int8, whatever the options say.
             LinearOperator Make(LinearWeights w, Int8Linears kind) =>
-                int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w);
-            var qkv = Concat(l.Query, l.Key, l.Value);
-            return built[l] = new EncoderLayer(Make(qkv, Int8Linears.Qkv), Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
+                w.Quantized is { } q ? new QuantizedLinear(QuantizedMatrix.FromInt8(q.Values, q.Scales.Span, q.Rows, q.Cols), w.Bias.Span)
+                : int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w);
+            LinearWeights[] qkvParts = [l.Query, l.Key, l.Value];
+            var qkv = qkvParts.Any(p => p.Quantized is not null) ? ConcatQuantized(qkvParts) : Make(Concat(qkvParts), Int8Linears.Qkv);
+            return built[l] = new EncoderLayer(qkv, Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
                 Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm);
         }).ToArray();
     }
@@ -58,5 +62,27 @@ internal static class EncoderLayerBuilder
             r += p.Out;
         }
         return new LinearWeights(string.Join("+", parts.Select(p => p.Key)), w, b, rows, k);
+    }
+
+    /// <summary>Int8 stacking when any part is stored int8, packed once straight from the checkpoint's bytes (the fp32 parts
+    /// of a mixed checkpoint are quantized by the load-time rule first).</summary>
+    private static QuantizedLinear ConcatQuantized(LinearWeights[] parts)
+    {
+        int rows = parts.Sum(p => p.Out);
+        var fused = QuantizedMatrix.Zeros(rows, parts[0].In);
+        var b = new float[rows];
+        int r = 0;
+        foreach (var p in parts)
+        {
+            if (p.Quantized is { } q) fused.SetRows(r, q.Values, q.Scales.Span);
+            else
+            {
+                var m = QuantizedMatrix.Quantize(p.Weight.Span, p.Out, p.In);
+                fused.SetRows(r, m.Q, m.Scales);
+            }
+            p.Bias.Span.CopyTo(b.AsSpan(r));
+            r += p.Out;
+        }
+        return new QuantizedLinear(fused, b);
     }
 }

@@ -10,7 +10,27 @@ public sealed record LinearWeights(
     string Key,
     ReadOnlyMemory<float> Weight, // [Out, In]
     ReadOnlyMemory<float> Bias,   // [Out]
-    int Out, int In);
+    int Out, int In,
+    Int8Weight? Quantized = null); // set when the checkpoint stores the weight as I8 + scales (Weight is then empty)
+
+/// <summary>An I8 [Rows, Cols] weight of an int8 checkpoint with one F32 scale per row (value ≈ q · scale), read zero-copy
+/// from the mapped file; packed into the int8 kernels' layout only when the layer is built.</summary>
+public sealed class Int8Weight
+{
+    private readonly Weights.ITensorSource _source;
+
+    internal Int8Weight(Weights.ITensorSource source, string key, ReadOnlyMemory<float> scales, int rows, int cols)
+    {
+        _source = source; Key = key; Scales = scales; Rows = rows; Cols = cols;
+    }
+
+    public string Key { get; }
+    public ReadOnlyMemory<float> Scales { get; } // [Rows]
+    public int Rows { get; }
+    public int Cols { get; }
+    /// <summary>q [Rows, Cols] row-major.</summary>
+    public ReadOnlySpan<sbyte> Values => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(_source.GetBytes(Key));
+}
 
 /// <summary>A torch.nn.LayerNorm over the last dimension.</summary>
 public sealed record LayerNormWeights(
@@ -20,7 +40,7 @@ public sealed record LayerNormWeights(
     int Width);
 
 public sealed record EmbeddingWeights(
-    ReadOnlyMemory<float> Word,      // [V, E]
+    EmbeddingTable Word,             // [V, E] fp32, or int8 rows in a quantized folder
     ReadOnlyMemory<float> Position,  // [P, E]
     ReadOnlyMemory<float> TokenType, // [T, E]; empty for DistilBERT
     LayerNormWeights Norm,           // [E]

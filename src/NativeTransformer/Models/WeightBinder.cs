@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using NativeTransformer.Compression;
+using NativeTransformer.Kernels.Int8;
 using NativeTransformer.Weights;
 
 namespace NativeTransformer.Models;
@@ -7,6 +10,9 @@ namespace NativeTransformer.Models;
 /// each tensor's presence, dtype and shape against the config. Every failure is a
 /// <see cref="WeightException"/> naming the full checkpoint key. Loading and <c>inspect</c> both go
 /// through here, so a folder that inspects clean also loads.
+/// An encoder Linear weight stored as I8 (a <c>weights-tools quantize</c> folder, see <see cref="QuantizationFormat"/>)
+/// binds straight to a packed <see cref="QuantizedMatrix"/> with its <c>_scale</c> tensor; I8 word embeddings bind to an
+/// <see cref="Int8EmbeddingTable"/>. No fp32 copy of either is made.
 /// </summary>
 internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
 {
@@ -21,9 +27,10 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
     /// those layers, in order: the dropped layers' tensors are never looked at.</summary>
     public EncoderWeights BindEncoder(IReadOnlyList<int>? keep = null)
     {
+        CheckQuantizationMarker();
         int e = config.EmbeddingSize, h = config.HiddenSize;
         var embeddings = new EmbeddingWeights(
-            Word: Tensor(_keys.WordEmbeddings, config.VocabSize, e),
+            Word: Embedding(_keys.WordEmbeddings, config.VocabSize, e),
             Position: Tensor(_keys.PositionEmbeddings, config.MaxPositionEmbeddings, e),
             TokenType: _keys.TokenTypeEmbeddings is { } tt ? Tensor(tt, config.TypeVocabSize, e) : ReadOnlyMemory<float>.Empty,
             Norm: Norm(_keys.EmbeddingNorm, e),
@@ -68,8 +75,10 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
         if (Has(_keys.MaskedLmTransform + ".weight"))
         {
             int e = config.EmbeddingSize;
-            // The decoder is tied to the word embeddings; older checkpoints also store a copy.
-            var decoder = Has(_keys.MaskedLmDecoder) ? Tensor(_keys.MaskedLmDecoder, config.VocabSize, e) : Tensor(_keys.WordEmbeddings, config.VocabSize, e);
+            // The decoder is tied to the word embeddings; older checkpoints also store a copy. Int8 word embeddings are
+            // dequantized once here: the decoder is a full [V, E] GEMM, not a row lookup.
+            var decoder = Has(_keys.MaskedLmDecoder) ? Tensor(_keys.MaskedLmDecoder, config.VocabSize, e)
+                : Embedding(_keys.WordEmbeddings, config.VocabSize, e).ToFloat32();
             mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
                 Tensor(_keys.MaskedLmBias, config.VocabSize));
         }
@@ -88,8 +97,86 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
             Linear(k.Intermediate, i, h), Linear(k.Output, h, i), Norm(k.OutputNorm, h));
     }
 
-    private LinearWeights Linear(string key, int outFeatures, int inFeatures) =>
-        new(key, Tensor(key + ".weight", outFeatures, inFeatures), Tensor(key + ".bias", outFeatures), outFeatures, inFeatures);
+    private LinearWeights Linear(string key, int outFeatures, int inFeatures)
+    {
+        string weight = key + ".weight";
+        // Only encoder Linear weights may be I8 (the quantizer's selection); anywhere else Tensor() rejects the dtype.
+        if (source.TryGetInfo(weight, out var info) && info.DType == DType.I8 && IsEncoderLinear(key))
+            return new(key, ReadOnlyMemory<float>.Empty, Tensor(key + ".bias", outFeatures), outFeatures, inFeatures,
+                Quantized(weight, outFeatures, inFeatures));
+        return new(key, Tensor(weight, outFeatures, inFeatures), Tensor(key + ".bias", outFeatures), outFeatures, inFeatures);
+    }
+
+    private HashSet<string>? _encoderLinears;
+
+    /// <summary>True for the query/key/value/attention-output/intermediate/output Linear of an encoder layer (ALBERT: group).</summary>
+    private bool IsEncoderLinear(string key)
+    {
+        if (_encoderLinears is null)
+        {
+            _encoderLinears = new HashSet<string>(StringComparer.Ordinal);
+            int count = config.Family == ModelFamily.Albert ? config.NumHiddenGroups : config.NumLayers;
+            for (int i = 0; i < count; i++)
+            {
+                var k = _keys.Layer(i);
+                _encoderLinears.UnionWith([k.Query, k.Key, k.Value, k.AttentionOutput, k.Intermediate, k.Output]);
+            }
+        }
+        return _encoderLinears.Contains(key);
+    }
+
+    /// <summary>An I8 [rows, cols] weight and its F32 [rows] scales, checked (packed later, by the layer builder).</summary>
+    private Int8Weight Quantized(string key, int rows, int cols)
+    {
+        if (cols > QuantizedMatrix.MaxK) throw new WeightException(key, $"{key}: {cols} input features exceed the int8 kernels' limit {QuantizedMatrix.MaxK}");
+        Int8Rows(key, rows, cols);
+        return new Int8Weight(source, key, Scales(key, rows), rows, cols);
+    }
+
+    /// <summary>The word embeddings: fp32 (any float dtype), or I8 rows with per-row scales.</summary>
+    private EmbeddingTable Embedding(string key, int rows, int width)
+    {
+        if (source.TryGetInfo(key, out var info) && info.DType == DType.I8)
+        {
+            Int8Rows(key, rows, width);
+            return new Int8EmbeddingTable(source, key, Scales(key, rows), rows, width);
+        }
+        return EmbeddingTable.FromFloat32(Tensor(key, rows, width), rows, width);
+    }
+
+    private ReadOnlySpan<sbyte> Int8Rows(string key, int rows, int cols)
+    {
+        var info = Info(key);
+        if (!info.Shape.SequenceEqual(new long[] { rows, cols }))
+            throw new WeightException(key, $"{key}: shape {info.ShapeText}, expected [{rows}, {cols}] from config.json");
+        _used.Add(key);
+        return MemoryMarshal.Cast<byte, sbyte>(source.GetBytes(key));
+    }
+
+    /// <summary>The scales of I8 tensor <paramref name="key"/>: F32 [rows], finite and non-negative. (Not counted as parameters.)</summary>
+    private ReadOnlyMemory<float> Scales(string key, int rows)
+    {
+        string scaleKey = QuantizationFormat.ScaleKey(key);
+        if (!source.TryGetInfo(scaleKey, out var info))
+            throw new WeightException(scaleKey, $"{key}: I8 tensor without its scale tensor '{scaleKey}' (F32 [{rows}])");
+        if (info.DType != DType.F32 || !info.Shape.SequenceEqual(new long[] { rows }))
+            throw new WeightException(scaleKey, $"{scaleKey}: {info.DType.HeaderName()} {info.ShapeText}, expected F32 [{rows}] (one scale per row of {key})");
+        var scales = source.GetFloat32(scaleKey);
+        var span = scales.Span;
+        for (int r = 0; r < span.Length; r++)
+            if (!float.IsFinite(span[r]) || span[r] < 0)
+                throw new WeightException(scaleKey, $"{scaleKey}: scale {r} is {span[r]}; scales must be finite and non-negative");
+        return scales;
+    }
+
+    /// <summary>Refuses a quantized folder whose format marker this runtime does not know (e.g. a future version).</summary>
+    private void CheckQuantizationMarker()
+    {
+        if (source is SafetensorsFile file && file.Metadata.TryGetValue(QuantizationFormat.MetadataKey, out var marker)
+            && marker is not (QuantizationFormat.Int8V1 or QuantizationFormat.Fp16))
+            throw new WeightException("__metadata__", $"{file.Path}: __metadata__ {QuantizationFormat.MetadataKey} = '{marker}' is not a " +
+                $"quantization format this runtime reads ('{QuantizationFormat.Int8V1}' or '{QuantizationFormat.Fp16}'); re-quantize with this version of weights-tools");
+    }
 
     /// <summary>LayerNorm weight/bias; TF-converted checkpoints name them gamma/beta.</summary>
     private LayerNormWeights Norm(string key, int width)

@@ -25,6 +25,7 @@ public sealed class TransformerModel : IDisposable
     private readonly ConcurrentBag<RunState> _states = [];
     private readonly PoolingMode _pooling;
     private readonly bool _normalize;
+    private readonly bool _int8;
 
     public ModelConfig Config { get; }
     public WordPieceTokenizer Tokenizer { get; }
@@ -47,6 +48,8 @@ public sealed class TransformerModel : IDisposable
         _pool = new WorkerPool(options.Threads);
         Func<LinearWeights, LinearOperator> fp32 = w => LinearOperatorFactory.Fp32(w.Weight.Span, w.Bias.Span, w.Out, w.In, options.SparseKernels);
         var layers = EncoderLayerBuilder.Build(encoder, options.Int8, options.Int8Layers, fp32);
+        // An int8 checkpoint runs int8 layers even without LoadOptions.Int8: the activation scratch follows the layers.
+        _int8 = layers.Any(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output }.Any(o => o is QuantizedLinear));
         var projection = encoder.Embeddings.Projection is { } p ? fp32(p) : null;
         _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool);
         _pooling = options.Pooling ?? st?.Pooling ?? PoolingMode.Mean;
@@ -286,7 +289,7 @@ public sealed class TransformerModel : IDisposable
     {
         if (_states.TryTake(out var state) && state.Fits(batch, seq)) return state;
         int b = Math.Max(batch, state?.MaxBatch ?? 0), s = Math.Max(seq, state?.MaxSeq ?? 0);
-        return new RunState(Config, b, s, _pool, _options.Int8);
+        return new RunState(Config, b, s, _pool, _int8);
     }
 
     private static (ModelConfig, WordPieceTokenizer, SentenceTransformersConfig?) ReadFolder(string directory)

@@ -91,16 +91,37 @@ public sealed class QuantizedMatrix
     /// <summary>From already quantized values (e.g. an int8 checkpoint): q [N, K] (any value in [−128, 127]), one scale per row.</summary>
     public static QuantizedMatrix FromInt8(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales, int n, int k)
     {
-        CheckShape(q.Length, n, k, nameof(q));
-        if (scales.Length != n) throw new ArgumentException($"expected {n} scales, got {scales.Length}", nameof(scales));
-        var m = new QuantizedMatrix(n, k);
-        for (int r = 0; r < n; r++)
+        var m = Zeros(n, k);
+        m.SetRows(0, q, scales);
+        return m;
+    }
+
+    /// <summary>An all-zero [N, K] matrix to fill with <see cref="SetRows"/> (stacking row blocks, e.g. query/key/value, packed once).</summary>
+    internal static QuantizedMatrix Zeros(int n, int k)
+    {
+        CheckShape((long)n * k, n, k, nameof(n));
+        return new QuantizedMatrix(n, k);
+    }
+
+    /// <summary>Packs rows [first, first + scales.Length) from q [rows, K] and their scales. Scales are per row, so stacking
+    /// blocks this way equals quantizing the stacked fp32 rows. Only while building, before the matrix is used.</summary>
+    internal void SetRows(int first, ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales)
+    {
+        int rows = scales.Length;
+        if (first < 0 || first + rows > N) throw new ArgumentOutOfRangeException(nameof(first), $"rows {first}..{first + rows} outside [0, {N})");
+        if (q.Length != (long)rows * K) throw new ArgumentException($"q: expected {(long)rows * K} values for [{rows}, {K}], got {q.Length}", nameof(q));
+        for (int r = 0; r < rows; r++)
         {
             if (!float.IsFinite(scales[r])) throw new ArgumentException($"scale {r} is not finite", nameof(scales));
-            m._scales[r] = scales[r];
-            m.PackRow(r, q.Slice(r * k, k));
+            _scales[first + r] = scales[r];
+            PackRow(first + r, q.Slice(r * K, K));
         }
-        return m;
+    }
+
+    private void ReadRow(int r, Span<sbyte> row)
+    {
+        int p = r / Nr, j = r % Nr;
+        for (int i = 0; i < K; i++) row[i] = _packed[p * Nr * K4 + (i >> 2) * 64 + j * 4 + (i & 3)];
     }
 
     private void PackRow(int r, ReadOnlySpan<sbyte> q)
@@ -118,11 +139,7 @@ public sealed class QuantizedMatrix
     private sbyte[] Unpack()
     {
         var raw = new sbyte[N * K];
-        for (int r = 0; r < N; r++)
-        {
-            int p = r / Nr, j = r % Nr;
-            for (int i = 0; i < K; i++) raw[r * K + i] = _packed[p * Nr * K4 + (i >> 2) * 64 + j * 4 + (i & 3)];
-        }
+        for (int r = 0; r < N; r++) ReadRow(r, raw.AsSpan(r * K, K));
         return raw;
     }
 
