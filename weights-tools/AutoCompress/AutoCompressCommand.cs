@@ -51,10 +51,9 @@ public static class AutoCompressCommand
 
         engine.Materialize(chosen.Point, output);
         double baselineReport = ReportScore(a.Model, a, SweepPoint.Baseline, report);
-        // The written folder itself, loaded as a user would (int8 folders of this build hold fp32 weights: load with Int8).
+        // The written folder itself, loaded as a user would.
         double chosenReport = ReportScore(output, a, chosen.Point with { DropTop = 0, Sparsity = 0, Heads = 0, Ffn = 0 }, report);
-        var result = new AutoCompressResult(a, maxDrop, objective, selection.Count, report.Count, search.Baseline!, chosen, baselineReport, chosenReport, search.Tried,
-            chosen.Point.IsInt8 ? PrecisionStep.Int8Note : null);
+        var result = new AutoCompressResult(a, maxDrop, objective, selection.Count, report.Count, search.Baseline!, chosen, baselineReport, chosenReport, search.Tried);
         AutoCompressReport.Write(output, result);
         stdout.WriteLine(SweepPoint.F(
             $"autocompress: chose {chosen.Point.Label} of {search.Tried.Count} candidates: {a.Task.PrimaryMetric()} on the report half {chosenReport:0.00} ") +

@@ -1,3 +1,4 @@
+using NativeTransformer.Compression;
 using System.Diagnostics;
 using NativeTransformer.Evaluation;
 
@@ -103,7 +104,7 @@ public sealed class SweepEngine : IDisposable
 
     /// <summary>
     /// Writes <paramref name="p"/> as a folder: every non-identity step in its folder form, in order (layer dropping via
-    /// LayerDropper, precision via <see cref="PrecisionStep.MaterializePrecision"/>); a plain copy when nothing applies.
+    /// LayerDropper, precision via <see cref="QuantizeFolder"/>); a plain copy when nothing applies.
     /// </summary>
     public void Materialize(SweepPoint p, string outDir)
     {

@@ -55,25 +55,16 @@ public sealed class DropTopStep : ISweepStep
     }
 }
 
-/// <summary>Precision (--precision fp32|int8): <see cref="LoadOptions.Int8"/> in sweeps; written by <see cref="MaterializePrecision"/>.</summary>
+/// <summary>Precision (--precision fp32|int8): int8 writes the folder users ship (<see cref="QuantizeFolder"/>: I8 encoder
+/// Linear weights and word embeddings with per-row F32 scales), so accuracy and bytes are those of that folder. Folder step.</summary>
 public sealed class PrecisionStep : ISweepStep
 {
-    /// <summary>Why an "int8" folder written by this build holds fp32 weights (repeated in autocompress reports).</summary>
-    public const string Int8Note =
-        "int8 is applied at load time (LoadOptions.Int8 / ntr --int8); this build has no int8 folder writer, so the folder holds fp32 weights: load it with --int8.";
-
     public string Name => "precision";
     public bool IsIdentity(SweepPoint p) => !p.IsInt8;
-    public bool AtLoad => true;
+    public bool AtLoad => false;
     public string Key(SweepPoint p) => p.Precision;
-    public LoadOptions Configure(LoadOptions options, SweepPoint p) => options with { Int8 = p.IsInt8 };
-    public void Write(string inDir, string outDir, SweepPoint p) => MaterializePrecision(inDir, outDir, p.Precision);
-
-    /// <summary>
-    /// The single hook for writing a quantized folder (the int8 writer is being built elsewhere). For now the folder is
-    /// copied unchanged (fp32) and the caller records <see cref="Int8Note"/>.
-    /// </summary>
-    public static void MaterializePrecision(string inDir, string outDir, string precision) => FolderCopy.Copy(inDir, outDir);
+    public LoadOptions Configure(LoadOptions options, SweepPoint p) => options;
+    public void Write(string inDir, string outDir, SweepPoint p) => QuantizeFolder.Run(inDir, outDir, new QuantizeOptions());
 }
 
 /// <summary>Recursive copy of a model folder.</summary>

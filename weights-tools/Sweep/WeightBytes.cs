@@ -1,20 +1,17 @@
 using System.Text.RegularExpressions;
-using NativeTransformer.Compression;
 using NativeTransformer.Models;
 using NativeTransformer.Weights;
 
 namespace NativeTransformer.WeightsTools.Sweep;
 
 /// <summary>
-/// Bytes of a candidate's weights as they would be shipped. fp32: the tensor bytes of the (transformed) folder
-/// without the dropped layers ("fp32 tensors", exact). int8: an estimate until the int8 folder writer exists —
-/// 1 byte per encoder Linear weight plus one F32 scale per output row, every other tensor as stored ("int8 estimate").
-/// Magnitude pruning keeps dense storage, so it does not change the bytes.
+/// Bytes of a candidate's weights as they would be shipped: the stored tensor bytes of the transformed folder (int8
+/// folders hold I8 weights plus their F32 scales) without the layers dropped at load. Magnitude pruning keeps dense
+/// storage, so it does not change the bytes.
 /// </summary>
 public static partial class WeightBytes
 {
-    public const string Fp32Kind = "fp32 tensors";
-    public const string Int8EstimateKind = "int8 estimate";
+    public const string Kind = "stored tensors";
 
     [GeneratedRegex(@"(?:^|\.)(?:encoder|transformer)\.layer\.(\d+)\.", RegexOptions.CultureInvariant)]
     private static partial Regex LayerIndex();
@@ -27,13 +24,8 @@ public static partial class WeightBytes
         long bytes = 0;
         using var source = Checkpoint.Open(folder);
         foreach (var t in source.Tensors)
-        {
-            if (LayerIndex().Match(t.Name) is { Success: true } m && int.Parse(m.Groups[1].Value) >= kept) continue;
-            if (p.IsInt8 && PruneSelection.IsEncoderLinearWeight(t.Name) && t.Shape.Length == 2)
-                bytes += t.ElementCount + 4 * t.Shape[0];
-            else
+            if (LayerIndex().Match(t.Name) is not { Success: true } m || int.Parse(m.Groups[1].Value) < kept)
                 bytes += t.ByteLength;
-        }
-        return (bytes, p.IsInt8 ? Int8EstimateKind : Fp32Kind);
+        return (bytes, Kind);
     }
 }

@@ -43,7 +43,7 @@ public sealed class SweepTests : IDisposable
             Assert.InRange(double.Parse(Col(r, "accuracy"), CultureInfo.InvariantCulture), 0, 100);
             Assert.True(double.Parse(Col(r, "p50_ms"), CultureInfo.InvariantCulture) > 0);
             Assert.Equal("40", Col(r, "latency_sentences"));
-            Assert.Equal(Col(r, "precision") == "int8" ? WeightBytes.Int8EstimateKind : WeightBytes.Fp32Kind, Col(r, "bytes_kind"));
+            Assert.Equal(WeightBytes.Kind, Col(r, "bytes_kind"));
         }
         // Bytes: fp32 without dropping equals the checkpoint's tensor bytes; dropping a layer or int8 makes it smaller.
         long Bytes(string p, string d, string s) => long.Parse(Col(rows.Single(r => Col(r, "precision") == p && Col(r, "drop_top") == d && Col(r, "sparsity") == s), "weight_bytes"));
