@@ -28,7 +28,7 @@ public static class WeightsToolsApp
             stderr.Write(Help);
             return 2;
         }
-        if (args[0] is "-h" or "--help" or "help")
+        if (args[0] is "-h" or "--help" or "help" || args.Skip(1).Any(a => a is "-h" or "--help")) // every command's usage is in Help
         {
             stdout.Write(Help);
             return 0;

@@ -17,7 +17,8 @@ public static class AutoCompressCommand
         "        [--sparsity LIST] [--drop-top LIST] [--precision fp32,int8] [--heads LIST] [--ffn LIST] [--threads N]\n" +
         "                Search precision, layer dropping and pruning greedily on one half of the data (alternate rows), keep\n" +
         "                the best candidate (default objective: bytes) whose score drops at most --max-drop points, report\n" +
-        "                it on the other half, and write it to DIR2 with autocompress-report.md/.json listing every candidate.\n";
+        "                it on the other half, and write it to DIR2 with autocompress-report.md/.json listing every candidate.\n" +
+        "                Defaults: precision fp32,int8, drop-top 0..L-1, heads 0,0.25,0.5, ffn 0,0.1,0.3,0.5, sparsity 0,0.1,...,0.9.\n";
 
     public const string ReportName = "autocompress-report";
 
@@ -39,7 +40,8 @@ public static class AutoCompressCommand
         if (output is null) return Fail(stderr, "autocompress: --output is required");
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
             return Fail(stderr, $"autocompress: the output folder '{output}' exists and is not empty");
-        var defaults = SweepCommand.Defaults with { DropTop = [] };
+        // Structured levels searched by default too (the sweep defaults leave them off): mild to aggressive.
+        var defaults = SweepCommand.Defaults with { DropTop = [], Heads = [0, 0.25, 0.5], Ffn = [0, 0.1, 0.3, 0.5] };
         if (SweepArgs.TryParse("autocompress", parsed, defaults, out var a) is { } bad) return Fail(stderr, bad);
         if (parsed.Get("--drop-top") is null) a = a with { DropTop = Enumerable.Range(0, a.Layers).ToArray() };
 

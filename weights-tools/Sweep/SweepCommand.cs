@@ -52,8 +52,8 @@ public static class SweepCommand
     [
         $"model `{Path.GetFullPath(a.Model)}`, task {a.Task.Name()} ({a.Task.PrimaryMetric()} in %), data `{a.Data}` ({n} examples)",
         $"latency: p50 of batch-1 calls on the first {Math.Min(a.LatencySentences, n)} examples after {SweepEngine.WarmupSentences} warm-up calls, {a.Threads} thread(s); throughput: examples/s of the evaluation pass (forward batches of 32)",
-        "weight bytes: 'fp32 tensors' = exact tensor bytes of the transformed folder without the dropped layers; 'int8 estimate' = 1 byte per encoder Linear weight + 4 bytes per output row (F32 scale) + the other tensors as stored (no int8 folder writer in this build). Magnitude pruning keeps dense storage.",
-        "int8 = dynamic int8 at load (LoadOptions.Int8); drop-top at load (LoadOptions.DropTopLayers, equal bit for bit to a dropped folder); sparsity = magnitude pruning per matrix (PruneFolder).",
+        "weight bytes: the stored tensor bytes of the folder that would ship (int8: the int8 folder, I8 weights + F32 scales), without the dropped layers. Magnitude pruning keeps dense storage (no byte change).",
+        "transforms: heads/ffn = structured pruning (StructuredPruneFolder); sparsity = magnitude pruning per matrix (PruneFolder); int8 = an int8 folder (QuantizeFolder: encoder Linear weights and word embeddings int8); drop-top at load (LoadOptions.DropTopLayers, equal bit for bit to a dropped folder). Sparse fp32 kernels are used where a matrix has >= 80 % zeros (LoadOptions.SparseKernels Auto).",
         $"process peak working set: {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB",
     ];
 

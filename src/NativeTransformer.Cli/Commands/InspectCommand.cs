@@ -17,7 +17,8 @@ internal static class InspectCommand
             "The folder is checked exactly as loading would check it (config, tokenizer, every tensor's presence,\n" +
             "dtype and shape); a folder without weights is reported with has weights = no.\n" +
             "JSON keys: directory, model_type, architecture, layers, hidden_size, attention_heads,\n" +
-            "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights.");
+            "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights;\n" +
+            "heads_per_layer (pruned folders) and quantization (weights-tools quantize folders) when they apply.");
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
@@ -49,6 +50,13 @@ internal static class InspectCommand
         foreach (var h in s.OutputHeads) w.WriteStringValue(h);
         w.WriteEndArray();
         w.WriteBoolean("has_weights", s.HasWeights);
+        if (s.HeadsPerLayer is { } perLayer)
+        {
+            w.WriteStartArray("heads_per_layer");
+            foreach (int n in perLayer) w.WriteNumberValue(n);
+            w.WriteEndArray();
+        }
+        if (s.Quantization is { } q) w.WriteString("quantization", q);
         w.WriteEndObject();
         json.End();
     }
@@ -73,6 +81,8 @@ internal static class InspectCommand
             ("output heads", s.OutputHeads.Count == 0 ? "-" : string.Join(", ", s.OutputHeads)),
             ("has weights", s.HasWeights ? "yes" : "no"),
         };
+        if (s.HeadsPerLayer is { } perLayer) rows.Insert(6, ("heads per layer", string.Join(", ", perLayer)));
+        if (s.Quantization is { } q) rows.Add(("quantization", q));
         int width = rows.Max(r => r.Item1.Length) + 2;
         var sb = new StringBuilder();
         foreach (var (k, v) in rows) sb.Append((k + ":").PadRight(width + 1)).Append(v).Append('\n');

@@ -43,10 +43,7 @@ public static class LayerDropper
             var reduced = config.KeepLayers(kept);
             if (config.Family != ModelFamily.Albert && json.ContainsKey("pruned_heads"))
             {
-                var heads = new JsonObject();
-                foreach (var (layer, removed) in reduced.PrunedHeads.OrderBy(kv => kv.Key))
-                    heads[layer.ToString(CultureInfo.InvariantCulture)] = new JsonArray(removed.Select(h => (JsonNode?)h).ToArray());
-                json["pruned_heads"] = heads;
+                json["pruned_heads"] = ModelFolderOutput.PrunedHeadsJson(reduced.PrunedHeads);
             }
         });
 

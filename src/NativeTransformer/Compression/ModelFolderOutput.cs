@@ -73,6 +73,25 @@ public static class ModelFolderOutput
         return metadata;
     }
 
+    /// <summary>Every tensor of <paramref name="source"/> in order: <paramref name="replaced"/>'s version where it has one
+    /// (same name), else the stored bytes unchanged.</summary>
+    public static List<TensorToWrite> TensorsWith(ITensorSource source, IReadOnlyDictionary<string, TensorToWrite> replaced)
+    {
+        var tensors = new List<TensorToWrite>(source.Tensors.Count);
+        foreach (var t in source.Tensors)
+            tensors.Add(replaced.TryGetValue(t.Name, out var r) ? r : TensorToWrite.FromBytes(t.Name, t.DType, t.Shape, source.GetBytes(t.Name)));
+        return tensors;
+    }
+
+    /// <summary>Hugging Face's <c>pruned_heads</c> config value: <c>{"layer": [original head indices]}</c>, layers in order.</summary>
+    public static JsonObject PrunedHeadsJson(IReadOnlyDictionary<int, IReadOnlyList<int>> prunedHeads)
+    {
+        var heads = new JsonObject();
+        foreach (var (layer, removed) in prunedHeads.OrderBy(kv => kv.Key))
+            heads[layer.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new JsonArray(removed.Select(h => (JsonNode?)h).ToArray());
+        return heads;
+    }
+
     private static void CopyTree(string from, string to)
     {
         Directory.CreateDirectory(to);

@@ -51,13 +51,8 @@ public static class PruneFolder
         {
             throw new NativeTransformerException($"{input}: {e.Message}");
         }
-        var byName = pruned.ToDictionary(m => m.Name, StringComparer.Ordinal);
-
-        var tensors = new List<TensorToWrite>(source.Tensors.Count);
-        foreach (var t in source.Tensors)
-            tensors.Add(byName.TryGetValue(t.Name, out var m)
-                ? TensorToWrite.FromFloat32(t.Name, t.Shape, m.Values)
-                : TensorToWrite.FromBytes(t.Name, t.DType, t.Shape, source.GetBytes(t.Name)));
+        var tensors = ModelFolderOutput.TensorsWith(source,
+            pruned.ToDictionary(m => m.Name, m => TensorToWrite.FromFloat32(m.Name, source.GetInfo(m.Name).Shape, m.Values), StringComparer.Ordinal));
 
         var metadata = ModelFolderOutput.Metadata(source);
         metadata.TryAdd("format", "pt");

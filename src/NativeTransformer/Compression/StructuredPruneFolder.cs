@@ -104,17 +104,12 @@ public static class StructuredPruneFolder
             string sizeKey = config.Family == ModelFamily.DistilBert ? "hidden_dim" : "intermediate_size";
             if (!json.ContainsKey(sizeKey)) throw new ModelConfigException($"{configPath}: no {sizeKey} field");
             json[sizeKey] = keepNeurons;
-            var heads = new JsonObject();
-            foreach (var (layer, list) in prunedHeads.OrderBy(p => p.Key))
-                heads[layer.ToString(CultureInfo.InvariantCulture)] = new JsonArray(list.Select(x => (JsonNode)x).ToArray());
+            var heads = ModelFolderOutput.PrunedHeadsJson(prunedHeads);
             if (heads.Count > 0 || json.ContainsKey("pruned_heads")) json["pruned_heads"] = heads;
         });
 
-        var tensors = new List<TensorToWrite>(source.Tensors.Count);
-        foreach (var t in source.Tensors)
-            tensors.Add(replaced.TryGetValue(t.Name, out var r)
-                ? TensorToWrite.FromFloat32(t.Name, r.Shape, r.Values)
-                : TensorToWrite.FromBytes(t.Name, t.DType, t.Shape, source.GetBytes(t.Name)));
+        var tensors = ModelFolderOutput.TensorsWith(source,
+            replaced.ToDictionary(kv => kv.Key, kv => TensorToWrite.FromFloat32(kv.Key, kv.Value.Shape, kv.Value.Values), StringComparer.Ordinal));
         var metadata = ModelFolderOutput.Metadata(source);
         metadata.TryAdd("format", "pt");
         metadata["nt.prune.method"] = "structured";

@@ -55,4 +55,8 @@ public sealed record ModelSummary(
     IReadOnlyDictionary<string, int> TensorsByDType,
     /* e.g. pooler, classifier (labels), masked-lm, sentence-pooling (mean, normalize) */
     IReadOnlyList<string> OutputHeads,
-    bool HasWeights);
+    bool HasWeights,
+    /* heads left in each layer; null unless config.json prunes heads (pruned_heads) */
+    IReadOnlyList<int>? HeadsPerLayer = null,
+    /* weights-tools quantize marker, e.g. "int8-symmetric-per-channel/v1 (embeddings int8)"; null for a plain checkpoint */
+    string? Quantization = null);

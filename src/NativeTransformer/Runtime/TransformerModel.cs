@@ -88,9 +88,12 @@ public sealed class TransformerModel : IDisposable
         long parameters = 0, bytes = 0;
         var byDType = new SortedDictionary<string, int>();
         var heads = new List<string>();
+        string? quantization = null;
         if (hasWeights)
         {
             using var weights = Checkpoint.Open(directory);
+            if (weights is SafetensorsFile f && f.Metadata.TryGetValue(Compression.QuantizationFormat.MetadataKey, out var marker))
+                quantization = f.Metadata.TryGetValue(Compression.QuantizationFormat.EmbeddingsKey, out var e) ? $"{marker} (embeddings {e})" : marker;
             var binder = new WeightBinder(weights, config);
             binder.BindEncoder();
             var h = binder.BindHeads();
@@ -105,8 +108,9 @@ public sealed class TransformerModel : IDisposable
             if (h.MaskedLm != null) heads.Add("masked-lm");
         }
         if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{(st.Normalize ? ", normalize" : "")})");
+        var headsPerLayer = config.PrunedHeads.Count == 0 ? null : Enumerable.Range(0, config.NumLayers).Select(config.HeadsInLayer).ToArray();
         return new ModelSummary(Path.GetFullPath(directory), config.ModelType, config.Architecture, config.NumLayers, config.HiddenSize,
-            config.NumHeads, config.IntermediateSize, config.VocabSize, parameters, bytes, byDType, heads, hasWeights);
+            config.NumHeads, config.IntermediateSize, config.VocabSize, parameters, bytes, byDType, heads, hasWeights, headsPerLayer, quantization);
     }
 
     /// <summary>Sentence embeddings, one [H] vector per input (pooling and normalisation from the folder or <see cref="LoadOptions"/>).</summary>

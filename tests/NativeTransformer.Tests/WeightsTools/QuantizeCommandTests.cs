@@ -25,6 +25,21 @@ public sealed class QuantizeCommandTests : IDisposable
         using var model = TransformerModel.Load(dst, new LoadOptions { Threads = 1 });
         Assert.StartsWith("int8", model.KernelDescription);
         Assert.Equal("positive", model.Classify(["a gorgeous, witty, seductive movie."])[0].Label);
+
+        var inspect = Cli.CliRunner.Run("inspect", "--model", dst);
+        Assert.Contains("int8-symmetric-per-channel/v1 (embeddings int8)", inspect.Stdout);
+        Assert.DoesNotContain("heads per layer", inspect.Stdout);
+    }
+
+    [Fact]
+    public void InspectShowsHeadsPerLayerOfAPrunedFolder()
+    {
+        string dst = Out("pruned");
+        var run = MakeRandomRun.Run("prune", TestPaths.Model("bert-mini-sst2"), "--output", dst, "--heads", "0.5");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var inspect = Cli.CliRunner.Run("inspect", "--model", dst, "--json");
+        Assert.Contains("\"heads_per_layer\":[2,2,2,2]", inspect.Stdout);
+        Assert.DoesNotContain("quantization", inspect.Stdout);
     }
 
     [Theory]
@@ -71,5 +86,17 @@ public sealed class QuantizeCommandTests : IDisposable
     {
         var run = MakeRandomRun.Run("--help");
         Assert.Contains("quantize DIR --output DIR2 [--int8 | --fp16] [--embeddings int8|fp16|fp32]", run.Stdout);
+    }
+
+    [Theory]
+    [InlineData("quantize")]
+    [InlineData("prune")]
+    [InlineData("sweep")]
+    [InlineData("autocompress")]
+    public void EveryCommandAcceptsHelp(string command)
+    {
+        var run = MakeRandomRun.Run(command, "--help");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains(command + " ", run.Stdout);
     }
 }

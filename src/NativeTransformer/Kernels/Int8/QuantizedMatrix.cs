@@ -64,6 +64,7 @@ public sealed class QuantizedMatrix
         if (length != (long)n * k) throw new ArgumentException($"{what}: expected {(long)n * k} values for [{n}, {k}], got {length}");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static QuantizedMatrix Quantize(ReadOnlySpan<float> w, int n, int k)
     {
         CheckShape(w.Length, n, k, nameof(w));
@@ -124,6 +125,7 @@ public sealed class QuantizedMatrix
         for (int i = 0; i < K; i++) row[i] = _packed[p * Nr * K4 + (i >> 2) * 64 + j * 4 + (i & 3)];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per weight row at load: tier-0 code made loading slow
     private void PackRow(int r, ReadOnlySpan<sbyte> q)
     {
         int p = r / Nr, j = r % Nr, sum = 0;
