@@ -13,7 +13,8 @@ namespace NativeTransformer.Hub;
 /// GET into <c>blobs/{etag}.incomplete</c>, resumed with a Range request after a dropped connection, checked
 /// against the size and (for LFS files) the sha256, then renamed into <c>blobs/</c>. Snapshot entries are made
 /// only once every needed file is verified, so a snapshot folder is complete or absent.
-/// A commit already complete in the cache costs one metadata request and no file requests; offline mode none.
+/// A commit already complete in the cache costs one metadata request and no file requests; offline mode none;
+/// an unreachable hub falls back to the cached snapshot of the revision when there is one.
 /// </summary>
 public sealed class HubClient : IDisposable
 {
@@ -52,7 +53,16 @@ public sealed class HubClient : IDisposable
             return CompleteCachedSnapshot(cache, id) ?? throw new HubException(
                 $"{id}: not in the hub cache ({cache.RepoDirectory}) and HF_HUB_OFFLINE is set; run once without HF_HUB_OFFLINE to download it");
 
-        var info = await GetRevisionInfoAsync(id, ct).ConfigureAwait(false);
+        RepoRevisionInfo info;
+        try
+        {
+            info = await GetRevisionInfoAsync(id, ct).ConfigureAwait(false);
+        }
+        catch (HubException e) when (e.InnerException is not null && CompleteCachedSnapshot(cache, id) is string cached)
+        {
+            // The hub is unreachable but this revision was fetched before: run from the cache, as huggingface_hub does.
+            return cached;
+        }
         string commit = info.Sha!;
         var siblings = info.Siblings!.Select(s => s.FileName).OfType<string>().Where(ModelFileSelection.IsSafeRelative).ToList();
 

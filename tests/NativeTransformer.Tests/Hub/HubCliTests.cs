@@ -1,3 +1,4 @@
+using NativeTransformer.Cli;
 using NativeTransformer.Cli.Commands;
 using NativeTransformer.Hub;
 using NativeTransformer.Tests.Cli;
@@ -36,6 +37,19 @@ public sealed class HubCliTests : IDisposable
         var offline = Run(offline: true, "classify", "--model", "test-org/bert-mini-sst2@main");
         Assert.Equal(local.Stdout, offline.Stdout);
         Assert.Equal(requests, _hub.Requests.Count);
+    }
+
+    [Fact]
+    public void AProgressBarIsDrawnOnATerminal()
+    {
+        HubModels.OptionsOverride.Value = new HubOptions { Endpoint = _hub.Endpoint, Home = _home };
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        try { Assert.Equal(0, CliApp.Run(["classify", "--model", "test-org/bert-mini-sst2"], new StringReader("great\n"), stdout, stderr, stderrIsTerminal: true)); }
+        finally { HubModels.OptionsOverride.Value = null; }
+        string err = stderr.ToString();
+        Assert.Contains("\rdownloading model.safetensors [##############################] 44.7/44.7 MB\n", err);
+        Assert.Contains("downloading config.json [", err);
     }
 
     [Fact]

@@ -100,6 +100,10 @@ public sealed class HubClientTests : IDisposable
         int before = _hub.Requests.Count;
         Assert.Equal(online, Resolve(offline: true));
         Assert.Equal(before, _hub.Requests.Count);
+
+        // An unreachable hub falls back to the cached revision.
+        Assert.True(HubModelId.TryParse(RepoId, out var id));
+        Assert.Equal(online, HubClient.Resolve(id, Options() with { Endpoint = "http://127.0.0.1:1" }));
     }
 
     [Fact]
