@@ -11,7 +11,7 @@ public sealed class HubCliTests : IDisposable
     private readonly LoopbackHub _hub = new();
     private readonly string _home = Directory.CreateTempSubdirectory("ntr-hub-cli-").FullName;
 
-    public HubCliTests() => _hub.Add("test-org/bert-mini-sst2", TestPaths.Model("bert-mini-sst2"));
+    public HubCliTests() => _hub.Add("test-org/bert-tiny-sst2", TestPaths.Model("bert-tiny-sst2"));
 
     private CliResult Run(bool offline, params string[] args)
     {
@@ -23,18 +23,18 @@ public sealed class HubCliTests : IDisposable
     [Fact]
     public void ClassifyWithAHubIdMatchesTheLocalFolderAndWorksOfflineAfterwards()
     {
-        Run(offline: true, "classify", "--model", "test-org/bert-mini-sst2")
+        Run(offline: true, "classify", "--model", "test-org/bert-tiny-sst2")
             .AssertOneLineError(1, "HF_HUB_OFFLINE");
 
-        var local = CliRunner.RunWithStdin("a gorgeous, witty movie\nboring and lifeless\n", "classify", "--model", TestPaths.Model("bert-mini-sst2"));
-        var hub = Run(offline: false, "classify", "--model", "test-org/bert-mini-sst2");
+        var local = CliRunner.RunWithStdin("a gorgeous, witty movie\nboring and lifeless\n", "classify", "--model", TestPaths.Model("bert-tiny-sst2"));
+        var hub = Run(offline: false, "classify", "--model", "test-org/bert-tiny-sst2");
         Assert.Equal(0, hub.ExitCode);
         Assert.Equal(local.Stdout, hub.Stdout);
         Assert.Equal(2, hub.StdoutLines.Length);
         Assert.Equal("", hub.Stderr); // no progress bar when stderr is not a terminal
 
         int requests = _hub.Requests.Count;
-        var offline = Run(offline: true, "classify", "--model", "test-org/bert-mini-sst2@main");
+        var offline = Run(offline: true, "classify", "--model", "test-org/bert-tiny-sst2@main");
         Assert.Equal(local.Stdout, offline.Stdout);
         Assert.Equal(requests, _hub.Requests.Count);
     }
@@ -45,10 +45,10 @@ public sealed class HubCliTests : IDisposable
         HubModels.OptionsOverride.Value = new HubOptions { Endpoint = _hub.Endpoint, Home = _home };
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        try { Assert.Equal(0, CliApp.Run(["classify", "--model", "test-org/bert-mini-sst2"], new StringReader("great\n"), stdout, stderr, stderrIsTerminal: true)); }
+        try { Assert.Equal(0, CliApp.Run(["classify", "--model", "test-org/bert-tiny-sst2"], new StringReader("great\n"), stdout, stderr, stderrIsTerminal: true)); }
         finally { HubModels.OptionsOverride.Value = null; }
         string err = stderr.ToString();
-        Assert.Contains("\rdownloading model.safetensors [##############################] 44.7/44.7 MB\n", err);
+        Assert.Contains("\rdownloading model.safetensors [##############################] 17.5/17.5 MB\n", err);
         Assert.Contains("downloading config.json [", err);
     }
 
