@@ -89,14 +89,17 @@ internal static class JsonlStreaming
             while (true)
             {
                 StreamRecord record;
+                int before = reader.LineNumber;
                 try
                 {
                     if (!reader.TryReadLine(out var text)) break;
                     record = Parse(text, reader.SourceName, reader.LineNumber);
                 }
-                catch (InputException e) when (e.Message.Contains("not valid UTF-8"))
+                catch (InputException e) when (reader.LineNumber > before)
                 {
-                    record = new StreamRecord(reader.LineNumber, null, null, e.Message); // the line was consumed; go on
+                    // The reader consumed the line before rejecting it (not UTF-8): report it and go on. Errors that
+                    // leave the line unread (longer than the line limit) end the stream below.
+                    record = new StreamRecord(reader.LineNumber, null, null, e.Message);
                 }
                 while (!writer.TryWrite(record))
                     if (!writer.WaitToWriteAsync(stop).AsTask().GetAwaiter().GetResult()) return;

@@ -45,7 +45,7 @@ public sealed class StreamingTests
     }
 
     [Fact]
-    public void ResultsAppearBeforeStdinClosesInInputOrderWithBadLinesInPlace()
+    public async Task ResultsAppearBeforeStdinClosesInInputOrderWithBadLinesInPlace()
     {
         var stdin = new PipeReader();
         var stdout = new FlushRecordingWriter();
@@ -71,10 +71,10 @@ public sealed class StreamingTests
             "",
             """{"text": "the best film of the year", "id": 7}""",
         ];
-        foreach (var l in lines) { Thread.Sleep(15); stdin.Send(l); }
-        Thread.Sleep(50);
+        foreach (var l in lines) { await Task.Delay(15); stdin.Send(l); }
+        await Task.Delay(50);
         stdin.Close_();
-        int code = run.Wait(wait) ? run.Result : throw new TimeoutException("ntr did not finish");
+        int code = await run.WaitAsync(wait);
 
         var outputs = Enumerable.Range(0, lines.Length).Select(_ => JsonDocument.Parse(stdout.Next(wait)).RootElement).ToArray();
         Assert.Equal(0, stdout.Count);
