@@ -148,6 +148,47 @@ public sealed class HubClientTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(RepoDir, "snapshots")));
     }
 
+    [Fact]
+    public void AShardedRepositoryFetchesTheIndexAndExactlyTheShardsItNames()
+    {
+        var files = new Dictionary<string, byte[]>
+        {
+            ["config.json"] = File.ReadAllBytes(TestPaths.Model("bert-tiny-sst2/config.json")),
+            ["vocab.txt"] = File.ReadAllBytes(TestPaths.Model("bert-tiny-sst2/vocab.txt")),
+            ["model.safetensors.index.json"] = Encoding.UTF8.GetBytes(
+                """{"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors","c":"model-00001-of-00002.safetensors"}}"""),
+            ["model-00001-of-00002.safetensors"] = [1, 2, 3, 4],
+            ["model-00002-of-00002.safetensors"] = [5, 6, 7],
+            ["old-model-00001-of-00001.safetensors"] = [9],
+        };
+        string empty = Directory.CreateTempSubdirectory("ntr-hub-empty-").FullName;
+        try
+        {
+            _hub.Add("test-org/sharded", empty, files, "pytorch_model.bin");
+            string dir = Resolve("test-org/sharded@main");
+            var got = Directory.EnumerateFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+            Assert.Equal(["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json", "vocab.txt"], got);
+            Assert.Equal(new byte[] { 5, 6, 7 }, File.ReadAllBytes(Path.Combine(dir, "model-00002-of-00002.safetensors")));
+            Assert.DoesNotContain(_hub.Requests, r => r.Path.Contains("old-model") || r.Path.EndsWith(".bin"));
+        }
+        finally { Directory.Delete(empty); }
+    }
+
+    [Fact]
+    public void ARepositoryWithOnlyPickleWeightsIsRefusedBeforeAnyDownload()
+    {
+        string empty = Directory.CreateTempSubdirectory("ntr-hub-empty-").FullName;
+        try
+        {
+            _hub.Add("test-org/pickle", empty, new() { ["config.json"] = "{}"u8.ToArray() }, "pytorch_model.bin");
+            var e = Assert.Throws<HubException>(() => Resolve("test-org/pickle"));
+            Assert.Contains("no model.safetensors", e.Message);
+            Assert.Contains("pytorch_model.bin", e.Message);
+            Assert.DoesNotContain(_hub.Requests, r => r.Path.Contains("/resolve/"));
+        }
+        finally { Directory.Delete(empty); }
+    }
+
     public void Dispose()
     {
         _hub.Dispose();
