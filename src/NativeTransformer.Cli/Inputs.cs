@@ -77,16 +77,19 @@ internal sealed class LineReader : IDisposable
             int nl = _end > _scanned ? Array.IndexOf(_buf, (byte)'\n', _scanned, _end - _scanned) : -1;
             if (nl >= 0)
             {
-                line = Decode(_start, nl - _start);
+                // Consume the line before decoding it, so a bad line can be reported and reading can go on (--stream).
+                int lineStart = _start;
                 _start = _scanned = nl + 1;
+                line = Decode(lineStart, nl - lineStart);
                 return true;
             }
             _scanned = _end;
             if (_eof)
             {
                 if (_start == _end) { line = null; return false; }
-                line = Decode(_start, _end - _start);
+                int lineStart = _start;
                 _start = _scanned = _end;
+                line = Decode(lineStart, _end - lineStart);
                 return true;
             }
             if (_start > 0)
@@ -158,7 +161,10 @@ internal static class InputParsing
     }
 
     /// <summary>Validates one input object ({"text", optional "text_pair"}); <paramref name="where"/> prefixes errors.</summary>
-    public static TextInput FromJsonObject(JsonElement e, string where)
+    public static TextInput FromJsonObject(JsonElement e, string where) => FromJsonObject(e, where, allowId: false);
+
+    /// <summary>As above; with <paramref name="allowId"/> an "id" key (the --stream record id) is accepted and skipped.</summary>
+    public static TextInput FromJsonObject(JsonElement e, string where, bool allowId)
     {
         if (e.ValueKind != JsonValueKind.Object)
             throw new InputException($"{where}: expected an object {{\"text\": ..., \"text_pair\": ...}}, got {Describe(e.ValueKind)}");
@@ -180,8 +186,10 @@ internal static class InputParsing
                         throw new InputException($"{where}: \"text_pair\" must be a string or null, got {Describe(p.Value.ValueKind)}");
                     pair = GetString(p.Value, where, "text_pair");
                     break;
+                case "id" when allowId:
+                    break;
                 default:
-                    throw new InputException($"{where}: unexpected key \"{p.Name}\" (allowed: \"text\", \"text_pair\")");
+                    throw new InputException($"{where}: unexpected key \"{p.Name}\" (allowed: \"text\", \"text_pair\"{(allowId ? ", \"id\"" : "")})");
             }
         }
         if (!sawText) throw new InputException($"{where}: missing \"text\"");

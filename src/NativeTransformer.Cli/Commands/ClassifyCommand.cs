@@ -8,20 +8,22 @@ internal static class ClassifyCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Classify each input with the model's sequence-classification head.",
-        "ntr classify --model DIR [--input FILE] [--jsonl] [--threads N] [--max-length N] [--batch-size N] [--int8]",
-        [Common.Model, Common.Input, Common.Jsonl, .. Common.LoadOptionSpecs],
+        "ntr classify --model DIR [--input FILE] [--jsonl | --stream] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        [Common.Model, Common.Input, Common.Jsonl, JsonlStreaming.Option, .. Common.LoadOptionSpecs],
         Details:
             "Each output line: {\"text\", \"text_pair\" (when given), \"label\" (id2label name), \"score\" (softmax\n" +
-            "probability of that label), \"logits\": [floats]}.\n\n" + Common.LineInputHelp);
+            "probability of that label), \"logits\": [floats]}.\n\n" + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
         var options = Common.LoadOptions(a);
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
         using var model = TransformerModel.Load(dir, options);
         if (!model.HasClassifier)
             throw new InputException($"{dir}: this model has no sequence-classification head (try 'ntr embed')");
+        if (a.Has("--stream"))
+            return JsonlStreaming.RunCommand(a, ctx, options.BatchSize, model.Classify, WriteFields);
         var json = new JsonLineWriter(ctx.Stdout);
         Common.StreamChunks(a, ctx, chunk =>
         {
@@ -36,11 +38,17 @@ internal static class ClassifyCommand
         var w = json.Begin();
         w.WriteStartObject();
         JsonValues.Input(w, input);
+        WriteFields(w, c);
+        w.WriteEndObject();
+        json.End();
+    }
+
+    /// <summary>The result fields after the input echo (shared with --stream).</summary>
+    internal static void WriteFields(System.Text.Json.Utf8JsonWriter w, Classification c)
+    {
         w.WriteString("label", c.Label);
         w.WritePropertyName("score");
         JsonValues.Float(w, c.Score);
         JsonValues.FloatArray(w, "logits", c.Logits);
-        w.WriteEndObject();
-        json.End();
     }
 }

@@ -32,9 +32,10 @@ internal static class Common
         "of 64 lines (or --batch-size when larger) so large inputs stream with bounded memory.";
 
     /// <summary>The --model folder, checked to exist (a missing folder is an error before anything loads).</summary>
-    public static string ModelDir(ParsedArgs a)
+    public static string ModelDir(ParsedArgs a, CliContext? ctx = null)
     {
         string dir = a.Required("--model");
+        if (HubModels.LooksLikeHubId(dir, out var hubId)) return HubModels.Resolve(hubId!, ctx);
         if (!Directory.Exists(dir))
             throw new InputException(File.Exists(dir) ? $"{dir}: is a file, expected a model folder" : $"{dir}: model folder not found");
         return dir;

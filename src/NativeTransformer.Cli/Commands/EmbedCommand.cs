@@ -8,13 +8,13 @@ internal static class EmbedCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Compute sentence embeddings (pooled last hidden state) for each input.",
-        "ntr embed --model DIR [--input FILE] [--jsonl] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N] [--int8]",
-        [Common.Model, Common.Input, Common.Jsonl,
+        "ntr embed --model DIR [--input FILE] [--jsonl | --stream] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        [Common.Model, Common.Input, Common.Jsonl, JsonlStreaming.Option,
          new("--pooling", "MODE", "mean, cls or max (default: the folder's sentence-transformers config, else mean)."),
          new("--normalize", null, "L2-normalise embeddings (default: on when the folder has a Normalize module)."),
          new("--no-normalize", null, "Do not L2-normalise embeddings."),
          .. Common.LoadOptionSpecs],
-        Details: "Each output line: {\"text\", \"text_pair\" (when given), \"embedding\": [floats]}.\n\n" + Common.LineInputHelp);
+        Details: "Each output line: {\"text\", \"text_pair\" (when given), \"embedding\": [floats]}.\n\n" + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
@@ -30,9 +30,11 @@ internal static class EmbedCommand
         if (a.Has("--normalize")) options = options with { Normalize = true };
         if (a.Has("--no-normalize")) options = options with { Normalize = false };
 
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
         using var model = TransformerModel.Load(dir, options);
+        if (a.Has("--stream"))
+            return JsonlStreaming.RunCommand(a, ctx, options.BatchSize, model.Embed, WriteFields);
         var json = new JsonLineWriter(ctx.Stdout);
         Common.StreamChunks(a, ctx, chunk =>
         {
@@ -47,8 +49,11 @@ internal static class EmbedCommand
         var w = json.Begin();
         w.WriteStartObject();
         JsonValues.Input(w, input);
-        JsonValues.FloatArray(w, "embedding", embedding);
+        WriteFields(w, embedding);
         w.WriteEndObject();
         json.End();
     }
+
+    /// <summary>The result fields after the input echo (shared with --stream).</summary>
+    internal static void WriteFields(System.Text.Json.Utf8JsonWriter w, float[] embedding) => JsonValues.FloatArray(w, "embedding", embedding);
 }
