@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -81,16 +80,8 @@ public sealed class ServeHost : IAsyncDisposable
 
     private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions k, string host, int port)
     {
-        switch (host)
-        {
-            case "*" or "0.0.0.0": k.ListenAnyIP(port); break;
-            case "localhost": k.Listen(IPAddress.Loopback, port); break;
-            default:
-                if (!IPAddress.TryParse(host.Trim('[', ']'), out var ip))
-                    throw new ArgumentException($"host '{host}' is not an IP address, 'localhost' or '*'");
-                k.Listen(ip, port);
-                break;
-        }
+        if (ServeOptions.ListenAddress(host) is { } ip) k.Listen(ip, port);
+        else k.ListenAnyIP(port);
     }
 
     /// <summary>Outermost middleware: turns errors into JSON {"error":{"message","type"}}, gives routing's bare
@@ -126,6 +117,9 @@ public sealed class ServeHost : IAsyncDisposable
     private static Task WriteError(HttpContext ctx, ApiException e)
     {
         if (e.RetryAfterSeconds is int s) ctx.Response.Headers.RetryAfter = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The rest of an oversize body is never read, so the connection cannot carry another request: say so,
+        // or a client may reuse it and see it closed under its next request.
+        if (e.Status == StatusCodes.Status413PayloadTooLarge) ctx.Response.Headers.Connection = "close";
         return Endpoints.WriteAsync(ctx, e.Status, new ErrorResponse(new ErrorBody(e.Message, e.Type)), ApiJsonContext.Api.ErrorResponse);
     }
 }

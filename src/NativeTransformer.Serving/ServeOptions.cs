@@ -52,7 +52,18 @@ public sealed record ServeOptions
         if (MaxWaitMs < 0) throw new ArgumentException("max wait must be 0 or more milliseconds");
         if (CacheEntries < 0) throw new ArgumentException("cache entries must be 0 or more");
         if (Port is < 0 or > 65535) throw new ArgumentException($"port {Port} is out of range 0..65535");
+        ListenAddress(Host);
     }
+
+    /// <summary>The IP address <paramref name="host"/> names: an IP (IPv6 with or without brackets), "localhost"
+    /// (IPv4 loopback), or "*" / "0.0.0.0" (every IPv4 and IPv6 interface, returned as null).</summary>
+    internal static System.Net.IPAddress? ListenAddress(string host) => host switch
+    {
+        "*" or "0.0.0.0" => null,
+        "localhost" => System.Net.IPAddress.Loopback,
+        _ => System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var ip) ? ip
+            : throw new ArgumentException($"host '{host}' is not an IP address, 'localhost' or '*'"),
+    };
 
     private static void Positive(int v, string what)
     {

@@ -25,6 +25,8 @@ public class ServeCommandTests
     [InlineData("serve --model a=X --model a=Y", "given twice")]
     [InlineData("serve --model a=X --port 70000", "port number")]
     [InlineData("serve --model a=X --batch-size 4", "unknown option '--batch-size'")]
+    [InlineData("serve --model a=X --host nowhere", "host 'nowhere' is not an IP address")]
+    [InlineData("serve --model a/b=X", "model name 'a/b' may only use")]
     public void BadCommandLinesAreRefused(string line, string message)
     {
         var stderr = new StringWriter();

@@ -43,7 +43,11 @@ public class ServeLimitTests
     {
         await using var server = await TestServer.StartAsync(o => o with { MaxBodyBytes = 100 });
         string big = TestServer.Body(new string('a', 200));
-        await AssertError(await server.PostAsync("/v1/embeddings", big), 413, "over the limit of 100 bytes");
+        using (var declared = await server.PostAsync("/v1/embeddings", big))
+        {
+            Assert.True(declared.Headers.ConnectionClose);   // the unread body makes the connection unusable
+            await AssertError(declared, 413, $"the request body is {System.Text.Encoding.UTF8.GetByteCount(big)} bytes, over the limit of 100 bytes");
+        }
 
         // Without a Content-Length (chunked), the limit holds while reading.
         var chunked = new HttpRequestMessage(HttpMethod.Post, "/v1/embeddings") { Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(big))) };
