@@ -22,7 +22,7 @@ public static class CliApp
     internal static readonly CommandSpec[] Commands =
     [
         TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, FillMaskCommand.Spec,
-        EncodeCommand.Spec, EvalCommand.Spec, InspectCommand.Spec, BenchCommand.Spec,
+        EncodeCommand.Spec, EvalCommand.Spec, InspectCommand.Spec, BenchCommand.Spec, ServeCommand.Spec,
     ];
 
     /// <summary>Runs one command line; never throws. Progress output is off (stderr treated as redirected).</summary>
@@ -67,6 +67,8 @@ public static class CliApp
         var rest = args.AsSpan(1).ToArray();
         CommandSpec spec = Array.Find(Commands, c => c.Name == first)
             ?? throw new UsageException($"unknown command '{first}'; commands: {string.Join(", ", Commands.Select(c => c.Name))}");
+        // serve takes a repeatable --model, which the shared parser refuses: it parses its own words.
+        if (spec.Name == ServeCommand.Name) return ServeCommand.Run(rest, ctx);
         var parsed = ParsedArgs.Parse(spec, rest);
         if (parsed.HelpRequested)
         {

@@ -1,0 +1,126 @@
+using System.Globalization;
+using NativeTransformer.Serving;
+
+namespace NativeTransformer.Cli.Commands;
+
+/// <summary><c>ntr serve</c>: the HTTP server of NativeTransformer.Serving, configured from the command line.</summary>
+internal static class ServeCommand
+{
+    public const string Name = "serve";
+
+    public static readonly CommandSpec Spec = new(
+        Name,
+        "Serve models over HTTP: OpenAI-style /v1/embeddings, /v1/classify, /v1/models, /health, /metrics.",
+        "ntr serve --model NAME=DIR [--model NAME=DIR ...] [--host ADDR] [--port N] [options]",
+        [new("--model", "NAME=DIR", "A model to serve under NAME (repeatable; DIR alone uses the folder name). Loaded on first use."),
+         new("--host", "ADDR", "Address to listen on: an IP, localhost, or * for all interfaces (default 127.0.0.1)."),
+         new("--port", "N", "TCP port (default 8080; 0 picks a free port)."),
+         new("--max-batch", "N", "Most inputs per forward pass; requests are merged up to this (default 32)."),
+         new("--max-wait-ms", "MS", "How long a batch waits for more requests after its first (default 5)."),
+         new("--max-concurrency", "N", "Batches computed at once, all models together (default 1)."),
+         new("--max-queue", "N", "Requests waiting for a batch; beyond it: 429 with Retry-After (default 256)."),
+         new("--max-body-bytes", "N", "Largest request body; beyond it: 413 (default 1048576)."),
+         new("--max-inputs", "N", "Most inputs in one request (default 256)."),
+         new("--max-text-chars", "N", "Longest input text in characters (default 20000)."),
+         new("--timeout-ms", "MS", "Per-request deadline incl. queueing and loading; beyond it: 504 (default 30000)."),
+         new("--cache", "N", "LRU result cache entries, keyed by model, task and text (default 1024; 0 = off)."),
+         new("--idle-unload", "SECONDS", "Unload a model after this many seconds without requests (default: never)."),
+         Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse],
+        Details:
+            "Endpoints:\n" +
+            "  POST /v1/embeddings          {\"input\": \"text\" | [\"text\", ...], \"model\": NAME, \"encoding_format\": \"float\"|\"base64\"}\n" +
+            "  POST /v1/classify            {\"input\": \"text\" | [\"text\", ...], \"model\": NAME}\n" +
+            "  GET  /v1/models              served models, loaded or not\n" +
+            "  POST /v1/models/NAME/load    load now;  POST /v1/models/NAME/unload  free its memory\n" +
+            "  GET  /health, GET /metrics   liveness; Prometheus text\n" +
+            "Errors are JSON {\"error\": {\"message\", \"type\"}}: 400 bad request, 404 unknown model or path, 405 wrong\n" +
+            "method, 413 body too large, 429 queue full (Retry-After), 504 timeout. SIGTERM / Ctrl-C stop accepting\n" +
+            "connections and finish the requests in flight.");
+
+    /// <summary>Runs <c>ntr serve</c>. Takes the raw words because --model may be repeated, which the shared parser refuses.</summary>
+    public static int Run(string[] args, CliContext ctx)
+    {
+        var (models, rest) = ExtractModels(args);
+        var a = ParsedArgs.Parse(Spec, rest);
+        if (a.HelpRequested)
+        {
+            ctx.Stdout.Write(Spec.HelpText());
+            return CliApp.ExitOk;
+        }
+        var options = Options(a, models);
+        var host = ServeHost.Create(options);
+        try
+        {
+            host.StartAsync().GetAwaiter().GetResult();
+            ctx.Stderr.Write($"ntr serve: listening on {host.Address} (models: {string.Join(", ", options.Models.Keys)}); Ctrl-C to stop\n");
+            ctx.Stderr.Flush();
+            host.WaitForShutdownAsync().GetAwaiter().GetResult();
+        }
+        finally { host.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        ctx.Stderr.Write("ntr serve: stopped\n");
+        return CliApp.ExitOk;
+    }
+
+    internal static ServeOptions Options(ParsedArgs a, IReadOnlyList<string> modelArgs)
+    {
+        if (modelArgs.Count == 0) throw new UsageException("missing required option '--model' (NAME=DIR)", Name);
+        var models = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var m in modelArgs)
+        {
+            int eq = m.IndexOf('=');
+            string dir = eq < 0 ? m : m[(eq + 1)..];
+            string name = eq < 0 ? Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)) : m[..eq];
+            if (name.Length == 0 || dir.Length == 0) throw new UsageException($"option '--model' needs NAME=DIR, got '{m}'", Name);
+            if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+                throw new UsageException($"model name '{name}' may only use letters, digits, '-', '_' and '.'", Name);
+            if (!models.TryAdd(name, dir)) throw new UsageException($"model name '{name}' is given twice", Name);
+            if (!Directory.Exists(dir)) throw new InputException(File.Exists(dir) ? $"{dir}: is a file, expected a model folder" : $"{dir}: model folder not found");
+        }
+        var o = new ServeOptions { Models = models, LoadOptions = Common.LoadOptions(a) };
+        if (a.Get("--host") is string host) o = o with { Host = host };
+        if (a.Get("--port") is string) o = o with { Port = Port(a) };
+        if (a.PositiveInt("--max-batch") is int mb) o = o with { MaxBatch = mb };
+        if (a.Has("--max-wait-ms")) o = o with { MaxWaitMs = a.NonNegativeInt("--max-wait-ms") };
+        if (a.PositiveInt("--max-concurrency") is int mc) o = o with { MaxConcurrency = mc };
+        if (a.PositiveInt("--max-queue") is int mq) o = o with { MaxQueue = mq };
+        if (a.PositiveInt("--max-body-bytes") is int bytes) o = o with { MaxBodyBytes = bytes };
+        if (a.PositiveInt("--max-inputs") is int mi) o = o with { MaxInputs = mi };
+        if (a.PositiveInt("--max-text-chars") is int chars) o = o with { MaxTextChars = chars };
+        if (a.PositiveInt("--timeout-ms") is int t) o = o with { TimeoutMs = t };
+        if (a.Has("--cache")) o = o with { CacheEntries = a.NonNegativeInt("--cache") };
+        if (a.PositiveInt("--idle-unload") is int idle) o = o with { IdleUnload = TimeSpan.FromSeconds(idle) };
+        try { o.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message, Name); }
+        return o;
+    }
+
+    private static int Port(ParsedArgs a)
+    {
+        string v = a.Get("--port")!;
+        if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p > 65535)
+            throw new UsageException($"option '--port' needs a port number 0..65535, got '{v}'", Name);
+        return p;
+    }
+
+    /// <summary>Splits the --model values (as '--model X' or '--model=X') from the other words.</summary>
+    internal static (List<string> Models, List<string> Others) ExtractModels(string[] args)
+    {
+        var models = new List<string>();
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string w = args[i];
+            if (w == "--") { rest.AddRange(args.AsSpan(i).ToArray()); break; }
+            if (w.StartsWith("--model=", StringComparison.Ordinal)) { models.Add(w["--model=".Length..]); continue; }
+            if (w == "--model")
+            {
+                if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    throw new UsageException("option '--model' needs a value (NAME=DIR)", Name);
+                models.Add(args[++i]);
+                continue;
+            }
+            rest.Add(w);
+        }
+        return (models, rest);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace NativeTransformer.Serving;
+
+/// <summary>One request's texts waiting for a batch, and where its results go.</summary>
+internal sealed class WorkItem(string[] texts, CancellationToken ct)
+{
+    public string[] Texts { get; } = texts;
+    public CancellationToken Token { get; } = ct;
+    public long EnqueuedTicks { get; } = Stopwatch.GetTimestamp();
+    public TaskCompletionSource<InferenceResult[]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>
+/// Dynamic batching for one (model, task): requests queue here; a loop takes a concurrency slot, then gathers
+/// requests until the batch holds <see cref="ServeOptions.MaxBatch"/> inputs or the first request has waited
+/// <see cref="ServeOptions.MaxWaitMs"/>, and runs the batch in the background. Taking the slot first means that
+/// while every slot is busy requests keep piling up and the next batch is fuller. Identical texts in a batch
+/// are computed once.
+/// </summary>
+internal sealed class Batcher
+{
+    private readonly Channel<WorkItem> _queue = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ModelEntry _entry;
+    private readonly TaskKind _kind;
+    private readonly ServeState _state;
+    private readonly Task _loop;
+
+    public Batcher(ModelEntry entry, TaskKind kind, ServeState state)
+    {
+        _entry = entry; _kind = kind; _state = state;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Queues <paramref name="texts"/>; the task completes with one result per text. Throws 429 when the queue is full.</summary>
+    public Task<InferenceResult[]> SubmitAsync(string[] texts, CancellationToken ct)
+    {
+        if (!_state.Queue.TryEnter())
+        {
+            _state.Metrics.Rejected();
+            throw new ApiException(429, "queue_full", $"the server is busy: {_state.Options.MaxQueue} requests are already waiting; retry shortly") { RetryAfterSeconds = 1 };
+        }
+        var item = new WorkItem(texts, ct);
+        if (!_queue.Writer.TryWrite(item))
+        {
+            _state.Queue.Leave();
+            throw new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 };
+        }
+        return item.Result.Task;
+    }
+
+    /// <summary>Stops taking requests; those still queued are failed with 503.</summary>
+    public async Task StopAsync()
+    {
+        _queue.Writer.TryComplete();
+        try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { }
+    }
+
+    private async Task LoopAsync()
+    {
+        var reader = _queue.Reader;
+        var stop = _state.Stopping;
+        try
+        {
+            while (await reader.WaitToReadAsync(stop).ConfigureAwait(false))
+            {
+                await _state.Concurrency.WaitAsync(stop).ConfigureAwait(false);
+                var batch = await GatherAsync(reader, stop).ConfigureAwait(false);
+                if (batch.Count == 0) { _state.Concurrency.Release(); continue; }
+                _ = RunAsync(batch);   // releases the slot when done
+            }
+        }
+        catch (OperationCanceledException) { }
+        // Whatever is still queued at shutdown gets an answer rather than hanging.
+        while (reader.TryRead(out var left))
+        {
+            _state.Queue.Leave();
+            left.Result.TrySetException(new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 });
+        }
+    }
+
+    private async Task<List<WorkItem>> GatherAsync(ChannelReader<WorkItem> reader, CancellationToken stop)
+    {
+        var batch = new List<WorkItem>();
+        int inputs = 0, max = _state.Options.MaxBatch;
+        long deadline = 0;
+        while (inputs < max)
+        {
+            if (reader.TryPeek(out var next))
+            {
+                if (inputs > 0 && inputs + next.Texts.Length > max) break;   // a request is never split
+                reader.TryRead(out _);
+                _state.Queue.Leave();
+                if (next.Token.IsCancellationRequested) { next.Result.TrySetCanceled(next.Token); continue; }
+                if (batch.Count == 0) deadline = next.EnqueuedTicks + _state.Options.MaxWaitMs * Stopwatch.Frequency / 1000;
+                batch.Add(next);
+                inputs += next.Texts.Length;
+                continue;
+            }
+            if (batch.Count == 0) break;
+            long remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining <= 0) break;
+            var wait = reader.WaitToReadAsync(stop).AsTask();
+            var delay = Task.Delay(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency), stop);
+            if (await Task.WhenAny(wait, delay).ConfigureAwait(false) != wait || !await wait.ConfigureAwait(false)) break;
+        }
+        return batch;
+    }
+
+    private async Task RunAsync(List<WorkItem> batch)
+    {
+        Interlocked.Increment(ref _state.InFlightBatches);
+        try
+        {
+            int inputs = batch.Sum(i => i.Texts.Length);
+            if (_state.Options.BeforeBatch is { } hook)
+                await hook(new BatchInfo(_entry.Name, _kind, batch.Count, inputs)).ConfigureAwait(false);
+            using var lease = await _entry.AcquireAsync(CancellationToken.None).ConfigureAwait(false);
+
+            // Identical texts across the batch's requests are computed once.
+            var slot = new Dictionary<string, int>(StringComparer.Ordinal);
+            var distinct = new List<string>();
+            foreach (var item in batch)
+                foreach (var t in item.Texts)
+                    if (slot.TryAdd(t, distinct.Count)) distinct.Add(t);
+            _state.Metrics.Batch(inputs, distinct.Count);
+
+            var results = await Task.Run(() => Compute(lease.Model, distinct)).ConfigureAwait(false);
+            for (int i = 0; i < distinct.Count; i++) _state.Cache.Add(new CacheKey(_entry.Name, _kind, distinct[i]), results[i]);
+            foreach (var item in batch)
+                item.Result.TrySetResult(item.Texts.Select(t => results[slot[t]]).ToArray());
+        }
+        catch (Exception e)
+        {
+            foreach (var item in batch) item.Result.TrySetException(e);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _state.InFlightBatches);
+            _state.Concurrency.Release();
+        }
+    }
+
+    private InferenceResult[] Compute(TransformerModel model, List<string> texts)
+    {
+        var tokens = texts.Select(t => model.Tokenizer.Encode(t, null, model.MaxLength).Length).ToArray();
+        if (_kind == TaskKind.Embed)
+        {
+            var embeddings = model.Embed(texts);
+            return texts.Select((_, i) => new InferenceResult(embeddings[i], null, tokens[i])).ToArray();
+        }
+        if (!model.HasClassifier)
+            throw ApiException.BadRequest($"model '{_entry.Name}' has no classification head; use /v1/embeddings with it");
+        var classes = model.Classify(texts);
+        return texts.Select((_, i) => new InferenceResult(null, classes[i], tokens[i])).ToArray();
+    }
+}

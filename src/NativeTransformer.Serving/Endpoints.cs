@@ -1,0 +1,149 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+
+namespace NativeTransformer.Serving;
+
+/// <summary>The HTTP handlers. Plain <see cref="RequestDelegate"/>s (no parameter binding, so no reflection).</summary>
+internal sealed class Endpoints(ServeState state)
+{
+    public async Task Embeddings(HttpContext ctx)
+    {
+        var request = RequestParser.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options, embeddings: true);
+        var entry = state.Find(request.Model);
+        var results = await InferAsync(ctx, entry, TaskKind.Embed, request.Inputs).ConfigureAwait(false);
+        var usage = Usage(results);
+        if (request.Base64)
+        {
+            var data = results.Select((r, i) => new Base64Embedding("embedding", i, Convert.ToBase64String(MemoryMarshal.AsBytes(r.Embedding.AsSpan())))).ToArray();
+            await WriteAsync(ctx, 200, new EmbeddingsResponse<Base64Embedding>("list", data, entry.Name, usage), ApiJsonContext.Api.EmbeddingsResponseBase64Embedding).ConfigureAwait(false);
+        }
+        else
+        {
+            var data = results.Select((r, i) => new FloatEmbedding("embedding", i, r.Embedding!)).ToArray();
+            await WriteAsync(ctx, 200, new EmbeddingsResponse<FloatEmbedding>("list", data, entry.Name, usage), ApiJsonContext.Api.EmbeddingsResponseFloatEmbedding).ConfigureAwait(false);
+        }
+    }
+
+    public async Task Classify(HttpContext ctx)
+    {
+        var request = RequestParser.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options, embeddings: false);
+        var entry = state.Find(request.Model);
+        var results = await InferAsync(ctx, entry, TaskKind.Classify, request.Inputs).ConfigureAwait(false);
+        var data = results.Select((r, i) => new ClassifyItem(i, r.Classification!.Label, r.Classification.Score, r.Classification.Logits)).ToArray();
+        await WriteAsync(ctx, 200, new ClassifyResponse(data, entry.Name, Usage(results)), ApiJsonContext.Api.ClassifyResponse).ConfigureAwait(false);
+    }
+
+    public Task ListModels(HttpContext ctx)
+    {
+        var data = state.Models.Values.OrderBy(e => e.Name, StringComparer.Ordinal).Select(Info).ToArray();
+        return WriteAsync(ctx, 200, new ModelList("list", data), ApiJsonContext.Api.ModelList);
+    }
+
+    public async Task LoadModel(HttpContext ctx)
+    {
+        var entry = state.Find(RouteName(ctx));
+        using var cts = Deadline(ctx);
+        await entry.LoadAsync(cts.Token).ConfigureAwait(false);
+        await WriteAsync(ctx, 200, Info(entry), ApiJsonContext.Api.ModelInfo).ConfigureAwait(false);
+    }
+
+    public async Task UnloadModel(HttpContext ctx)
+    {
+        var entry = state.Find(RouteName(ctx));
+        await entry.UnloadAsync(ctx.RequestAborted).ConfigureAwait(false);
+        await WriteAsync(ctx, 200, Info(entry), ApiJsonContext.Api.ModelInfo).ConfigureAwait(false);
+    }
+
+    public Task Health(HttpContext ctx) =>
+        WriteAsync(ctx, 200, new Health("ok", state.Models.Values.Count(e => e.IsLoaded)), ApiJsonContext.Api.Health);
+
+    public Task Metrics(HttpContext ctx)
+    {
+        ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        string text = state.Metrics.Render(state.Queue.Count, Volatile.Read(ref state.InFlightBatches),
+            state.Models.Values.OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (e.Name, e.IsLoaded)));
+        return ctx.Response.WriteAsync(text);
+    }
+
+    /// <summary>Answers what the cache holds, queues the rest (identical texts of the request once) and waits,
+    /// up to the per-request timeout, for the batch.</summary>
+    private async Task<InferenceResult[]> InferAsync(HttpContext ctx, ModelEntry entry, TaskKind kind, string[] texts)
+    {
+        entry.Touch();
+        var results = new InferenceResult[texts.Length];
+        var missing = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (int i = 0; i < texts.Length; i++)
+        {
+            if (state.Cache.TryGet(new CacheKey(entry.Name, kind, texts[i]), out var hit)) { results[i] = hit; state.Metrics.CacheHit(); continue; }
+            if (state.Cache.Capacity > 0) state.Metrics.CacheMiss();
+            if (!missing.TryGetValue(texts[i], out var at)) missing[texts[i]] = at = [];
+            at.Add(i);
+        }
+        if (missing.Count == 0) return results;
+
+        using var cts = Deadline(ctx);
+        var queued = missing.Keys.ToArray();
+        try
+        {
+            var computed = await state.Batcher(entry, kind).SubmitAsync(queued, cts.Token).WaitAsync(cts.Token).ConfigureAwait(false);
+            for (int q = 0; q < queued.Length; q++)
+                foreach (int i in missing[queued[q]]) results[i] = computed[q];
+            return results;
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested && !ctx.RequestAborted.IsCancellationRequested)
+        {
+            state.Metrics.TimedOut();
+            throw new ApiException(504, "timeout", $"the request did not finish within {state.Options.TimeoutMs} ms (--timeout-ms)");
+        }
+    }
+
+    private CancellationTokenSource Deadline(HttpContext ctx)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+        cts.CancelAfter(state.Options.TimeoutMs);
+        return cts;
+    }
+
+    /// <summary>The whole body, refusing more than --max-body-bytes with 413 (Kestrel enforces the same limit
+    /// for bodies without a Content-Length).</summary>
+    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx)
+    {
+        long max = state.Options.MaxBodyBytes;
+        if (ctx.Request.ContentLength is long declared && declared > max) throw TooLarge(declared, max);
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            int n;
+            while ((n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + n > max) throw TooLarge(null, max);
+                buffer.Write(chunk, 0, n);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { throw TooLarge(null, max); }
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    private static ApiException TooLarge(long? size, long max) =>
+        new(413, "payload_too_large", (size is null ? "the request body is" : $"the request body is {size} bytes,") + $" over the limit of {max} bytes (--max-body-bytes)");
+
+    private static string RouteName(HttpContext ctx) => ctx.Request.RouteValues["name"] as string ?? "";
+
+    private static ModelInfo Info(ModelEntry e) => new(e.Name, "model", "ntr", e.IsLoaded, e.Directory);
+
+    private static Usage Usage(InferenceResult[] results)
+    {
+        int tokens = results.Sum(r => r.Tokens);
+        return new Usage(tokens, tokens);
+    }
+
+    internal static Task WriteAsync<T>(HttpContext ctx, int status, T value, JsonTypeInfo<T> info)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        return JsonSerializer.SerializeAsync(ctx.Response.Body, value, info, ctx.RequestAborted);
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+
+namespace NativeTransformer.Serving;
+
+/// <summary>A Prometheus histogram: cumulative buckets, sum and count.</summary>
+internal sealed class Histogram(params double[] bounds)
+{
+    private readonly long[] _counts = new long[bounds.Length + 1];   // last = +Inf
+    private double _sum;
+    private long _count;
+    private readonly Lock _lock = new();
+
+    public void Observe(double value)
+    {
+        int i = 0;
+        while (i < bounds.Length && value > bounds[i]) i++;
+        lock (_lock) { _counts[i]++; _sum += value; _count++; }
+    }
+
+    public void Render(StringBuilder sb, string name, string help)
+    {
+        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+        sb.Append("# TYPE ").Append(name).Append(" histogram\n");
+        lock (_lock)
+        {
+            long cumulative = 0;
+            for (int i = 0; i <= bounds.Length; i++)
+            {
+                cumulative += _counts[i];
+                string le = i < bounds.Length ? Num(bounds[i]) : "+Inf";
+                sb.Append(name).Append("_bucket{le=\"").Append(le).Append("\"} ").Append(cumulative).Append('\n');
+            }
+            sb.Append(name).Append("_sum ").Append(Num(_sum)).Append('\n');
+            sb.Append(name).Append("_count ").Append(_count).Append('\n');
+        }
+    }
+
+    internal static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The server's counters, rendered as Prometheus text exposition format 0.0.4 at GET /metrics.</summary>
+internal sealed class ServeMetrics
+{
+    private readonly ConcurrentDictionary<(string Endpoint, int Status), long> _requests = new();
+    public Histogram BatchSize { get; } = new(1, 2, 4, 8, 16, 32, 64, 128, 256);
+    public Histogram Latency { get; } = new(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10);
+    private long _cacheHits, _cacheMisses, _batchInputs, _dedupedInputs, _rejected, _timeouts, _loads, _unloads;
+
+    public long CacheHits => Interlocked.Read(ref _cacheHits);
+    public long CacheMisses => Interlocked.Read(ref _cacheMisses);
+
+    public void Request(string endpoint, int status, double seconds)
+    {
+        _requests.AddOrUpdate((endpoint, status), 1, (_, n) => n + 1);
+        Latency.Observe(seconds);
+    }
+
+    public void CacheHit() => Interlocked.Increment(ref _cacheHits);
+    public void CacheMiss() => Interlocked.Increment(ref _cacheMisses);
+    public void Rejected() => Interlocked.Increment(ref _rejected);
+    public void TimedOut() => Interlocked.Increment(ref _timeouts);
+    public void Loaded() => Interlocked.Increment(ref _loads);
+    public void Unloaded() => Interlocked.Increment(ref _unloads);
+
+    /// <summary>A batch computed <paramref name="computed"/> distinct texts out of <paramref name="inputs"/> queued ones.</summary>
+    public void Batch(int inputs, int computed)
+    {
+        BatchSize.Observe(inputs);
+        Interlocked.Add(ref _batchInputs, inputs);
+        Interlocked.Add(ref _dedupedInputs, inputs - computed);
+    }
+
+    public string Render(int queueDepth, int inFlightBatches, IEnumerable<(string Name, bool Loaded)> models)
+    {
+        var sb = new StringBuilder(4096);
+        Header(sb, "ntr_requests_total", "counter", "HTTP requests by endpoint and status code.");
+        foreach (var ((endpoint, status), n) in _requests.OrderBy(p => p.Key.Endpoint, StringComparer.Ordinal).ThenBy(p => p.Key.Status))
+            sb.Append("ntr_requests_total{endpoint=\"").Append(Escape(endpoint)).Append("\",status=\"").Append(status).Append("\"} ").Append(n).Append('\n');
+        Latency.Render(sb, "ntr_request_duration_seconds", "Request latency from first byte read to response written.");
+        BatchSize.Render(sb, "ntr_batch_size", "Inputs per batch (before de-duplicating identical texts).");
+        Counter(sb, "ntr_batch_inputs_total", "Inputs that went through batches.", Interlocked.Read(ref _batchInputs));
+        Counter(sb, "ntr_batch_deduplicated_inputs_total", "Inputs answered by an identical text in the same batch.", Interlocked.Read(ref _dedupedInputs));
+        Gauge(sb, "ntr_queue_depth", "Requests waiting for a batch.", queueDepth);
+        Gauge(sb, "ntr_batches_in_flight", "Batches being computed.", inFlightBatches);
+        Counter(sb, "ntr_queue_rejected_total", "Requests refused because the queue was full (429).", Interlocked.Read(ref _rejected));
+        Counter(sb, "ntr_request_timeouts_total", "Requests that hit the per-request timeout (504).", Interlocked.Read(ref _timeouts));
+        Counter(sb, "ntr_cache_hits_total", "Inputs answered from the result cache.", CacheHits);
+        Counter(sb, "ntr_cache_misses_total", "Inputs not found in the result cache.", CacheMisses);
+        Counter(sb, "ntr_model_loads_total", "Model loads.", Interlocked.Read(ref _loads));
+        Counter(sb, "ntr_model_unloads_total", "Model unloads (explicit or idle).", Interlocked.Read(ref _unloads));
+        var list = models.ToList();
+        Gauge(sb, "ntr_models_loaded", "Models currently loaded.", list.Count(m => m.Loaded));
+        Header(sb, "ntr_model_loaded", "gauge", "1 when the named model is loaded, else 0.");
+        foreach (var (name, loaded) in list)
+            sb.Append("ntr_model_loaded{model=\"").Append(Escape(name)).Append("\"} ").Append(loaded ? 1 : 0).Append('\n');
+        Gauge(sb, "process_resident_memory_bytes", "Resident set size of the process.", Environment.WorkingSet);
+        return sb.ToString();
+    }
+
+    private static void Header(StringBuilder sb, string name, string type, string help) =>
+        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+    private static void Counter(StringBuilder sb, string name, string help, long value)
+    {
+        Header(sb, name, "counter", help);
+        sb.Append(name).Append(' ').Append(value).Append('\n');
+    }
+
+    private static void Gauge(StringBuilder sb, string name, string help, long value)
+    {
+        Header(sb, name, "gauge", help);
+        sb.Append(name).Append(' ').Append(value).Append('\n');
+    }
+
+    private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
+}

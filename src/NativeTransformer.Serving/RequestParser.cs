@@ -1,0 +1,94 @@
+using System.Text.Json;
+
+namespace NativeTransformer.Serving;
+
+/// <summary>A parsed /v1/embeddings or /v1/classify request.</summary>
+internal sealed record InferenceRequest(string Model, string[] Inputs, bool Base64);
+
+/// <summary>
+/// Reads request bodies by hand (JsonDocument, no reflection) so every mistake gets a message naming the
+/// field and what was wrong with it, and the limits (inputs per request, text length) are checked here.
+/// </summary>
+internal static class RequestParser
+{
+    public static InferenceRequest Parse(ReadOnlyMemory<byte> body, ServeOptions limits, bool embeddings)
+    {
+        if (body.IsEmpty) throw ApiException.BadRequest("the request body is empty; expected a JSON object with 'input' and 'model'");
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 }); }
+        catch (JsonException e) { throw ApiException.BadRequest("the request body is not valid JSON: " + e.Message); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw ApiException.BadRequest($"the request body must be a JSON object, got {Kind(root)}");
+
+            string model = root.TryGetProperty("model", out var m)
+                ? (m.ValueKind == JsonValueKind.String ? m.GetString()! : throw ApiException.BadRequest($"'model' must be a string, got {Kind(m)}"))
+                : throw ApiException.BadRequest("'model' is missing: name one of the served models (GET /v1/models)");
+
+            if (!root.TryGetProperty("input", out var input))
+                throw ApiException.BadRequest("'input' is missing: give a string or an array of strings");
+            var inputs = Inputs(input, limits);
+
+            bool base64 = false;
+            if (root.TryGetProperty("encoding_format", out var f))
+            {
+                if (!embeddings) throw ApiException.BadRequest("'encoding_format' applies to /v1/embeddings only");
+                base64 = f.ValueKind == JsonValueKind.String ? f.GetString() switch
+                {
+                    "float" => false,
+                    "base64" => true,
+                    var other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\", got \"{other}\""),
+                } : throw ApiException.BadRequest($"'encoding_format' must be a string, got {Kind(f)}");
+            }
+            if (root.TryGetProperty("dimensions", out _))
+                throw ApiException.BadRequest("'dimensions' is not supported: embeddings have the model's hidden size");
+            return new InferenceRequest(model, inputs, base64);
+        }
+    }
+
+    private static string[] Inputs(JsonElement input, ServeOptions limits)
+    {
+        string[] texts;
+        switch (input.ValueKind)
+        {
+            case JsonValueKind.String:
+                texts = [input.GetString()!];
+                break;
+            case JsonValueKind.Array:
+                int n = input.GetArrayLength();
+                if (n == 0) throw ApiException.BadRequest("'input' is an empty array; give at least one string");
+                if (n > limits.MaxInputs)
+                    throw ApiException.BadRequest($"'input' has {n} items; the limit is {limits.MaxInputs} per request");
+                texts = new string[n];
+                int i = 0;
+                foreach (var item in input.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.String)
+                        throw ApiException.BadRequest(item.ValueKind is JsonValueKind.Number or JsonValueKind.Array
+                            ? $"'input[{i}]' is {Kind(item)}: token id arrays are not supported, send text"
+                            : $"'input[{i}]' must be a string, got {Kind(item)}");
+                    texts[i++] = item.GetString()!;
+                }
+                break;
+            default:
+                throw ApiException.BadRequest($"'input' must be a string or an array of strings, got {Kind(input)}");
+        }
+        for (int i = 0; i < texts.Length; i++)
+            if (texts[i].Length > limits.MaxTextChars)
+                throw ApiException.BadRequest($"'input[{i}]' is {texts[i].Length} characters long; the limit is {limits.MaxTextChars}");
+        return texts;
+    }
+
+    private static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => e.ValueKind.ToString(),
+    };
+}

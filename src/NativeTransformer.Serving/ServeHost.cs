@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace NativeTransformer.Serving;
+
+/// <summary>
+/// The <c>ntr serve</c> HTTP server: Kestrel on the slim (AOT-compatible) builder with the endpoints of
+/// <see cref="Endpoints"/>. Start, read <see cref="Address"/>, and stop gracefully (SIGTERM / Ctrl-C or
+/// <see cref="StopAsync"/>): the listener closes at once, in-flight requests finish, then the batch loops stop.
+/// </summary>
+public sealed class ServeHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ServeState _state;
+
+    private ServeHost(WebApplication app, ServeState state) { _app = app; _state = state; }
+
+    /// <summary>The address the server listens on (the real port when <see cref="ServeOptions.Port"/> was 0); set by <see cref="StartAsync"/>.</summary>
+    public Uri Address { get; private set; } = null!;
+
+    /// <summary>Cancelled when shutdown begins (tests).</summary>
+    internal CancellationToken ShutdownStarted => _app.Lifetime.ApplicationStopping;
+
+    internal ServeState State => _state;
+
+    /// <summary>Builds the server. Throws <see cref="ArgumentException"/> for bad options.</summary>
+    public static ServeHost Create(ServeOptions options)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            Listen(k, options.Host, options.Port);
+        });
+        var app = builder.Build();
+        var state = new ServeState(options);
+        var api = new Endpoints(state);
+
+        app.Use(next => ctx => Observe(ctx, next, state));
+        Map(app, "POST", "/v1/embeddings", api.Embeddings);
+        Map(app, "POST", "/v1/classify", api.Classify);
+        Map(app, "GET", "/v1/models", api.ListModels);
+        Map(app, "POST", "/v1/models/{name}/load", api.LoadModel);
+        Map(app, "POST", "/v1/models/{name}/unload", api.UnloadModel);
+        Map(app, "GET", "/health", api.Health);
+        Map(app, "GET", "/metrics", api.Metrics);
+        return new ServeHost(app, state);
+    }
+
+    public async Task StartAsync(CancellationToken ct = default)
+    {
+        await _app.StartAsync(ct).ConfigureAwait(false);
+        Address = new Uri(_app.Urls.First());
+    }
+
+    /// <summary>Graceful stop: no new connections, in-flight requests finish (up to <see cref="ServeOptions.ShutdownTimeout"/>).</summary>
+    public Task StopAsync(CancellationToken ct = default) => _app.StopAsync(ct);
+
+    /// <summary>Completes when the server has stopped (SIGTERM, Ctrl-C or <see cref="StopAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _state.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Map(WebApplication app, string method, string pattern, RequestDelegate handler) =>
+        app.MapMethods(pattern, [method], handler);
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions k, string host, int port)
+    {
+        if (ServeOptions.ListenAddress(host) is { } ip) k.Listen(ip, port);
+        else k.ListenAnyIP(port);
+    }
+
+    /// <summary>Outermost middleware: turns errors into JSON {"error":{"message","type"}}, gives routing's bare
+    /// 404/405 a JSON body, and records every request in the metrics.</summary>
+    private static async Task Observe(HttpContext ctx, RequestDelegate next, ServeState state)
+    {
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(ctx).ConfigureAwait(false);
+            if (!ctx.Response.HasStarted && ctx.Response.StatusCode == 405)
+                await WriteError(ctx, new ApiException(405, "method_not_allowed", $"{ctx.Request.Method} is not allowed on {ctx.Request.Path}")).ConfigureAwait(false);
+            else if (!ctx.Response.HasStarted && ctx.Response.StatusCode == 404 && ctx.GetEndpoint() is null)
+                await WriteError(ctx, new ApiException(404, "not_found_error", $"no endpoint {ctx.Request.Method} {ctx.Request.Path}")).ConfigureAwait(false);
+        }
+        catch (ApiException e) when (!ctx.Response.HasStarted) { await WriteError(ctx, e).ConfigureAwait(false); }
+        catch (BadHttpRequestException e) when (!ctx.Response.HasStarted)
+        {
+            await WriteError(ctx, new ApiException(e.StatusCode, "invalid_request_error", e.Message)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { /* client went away */ }
+        catch (Exception e) when (!ctx.Response.HasStarted)
+        {
+            await WriteError(ctx, new ApiException(500, "internal_error", $"{e.GetType().Name}: {e.Message}")).ConfigureAwait(false);
+        }
+        finally
+        {
+            string endpoint = ctx.GetEndpoint() is RouteEndpoint re ? re.RoutePattern.RawText ?? "?" : "unmatched";
+            state.Metrics.Request(endpoint, ctx.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+    }
+
+    private static Task WriteError(HttpContext ctx, ApiException e)
+    {
+        if (e.RetryAfterSeconds is int s) ctx.Response.Headers.RetryAfter = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The rest of an oversize body is never read, so the connection cannot carry another request: say so,
+        // or a client may reuse it and see it closed under its next request.
+        if (e.Status == StatusCodes.Status413PayloadTooLarge) ctx.Response.Headers.Connection = "close";
+        return Endpoints.WriteAsync(ctx, e.Status, new ErrorResponse(new ErrorBody(e.Message, e.Type)), ApiJsonContext.Api.ErrorResponse);
+    }
+}
