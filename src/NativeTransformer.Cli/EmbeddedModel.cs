@@ -1,0 +1,155 @@
+using System.Reflection;
+using System.Security.Cryptography;
+
+namespace NativeTransformer.Cli;
+
+/// <summary>
+/// The default model compiled into <c>ntr</c> (models/bert-tiny-sst2-int8, manifest resources named
+/// <see cref="ResourcePrefix"/> + file name). The library loads model FOLDERS memory-mapped, so the resources are
+/// extracted once into a per-user cache folder named by the SHA-256 of their contents and loaded from there like
+/// any other folder; later runs only hash the resources (they are already mapped into the process) and stat the
+/// files. Extraction is safe under concurrent first runs: each process writes a private temp folder and renames it
+/// into place; a process that loses the rename race deletes its copy and uses the winner's, so a folder under the
+/// hash name is always complete.
+/// </summary>
+internal static class EmbeddedModel
+{
+    public const string ResourcePrefix = "ntr.embedded-model/";
+
+    /// <summary>The name the model is shown under (inspect, help).</summary>
+    public const string Name = "bert-tiny-sst2-int8";
+
+    private static string? _directory;
+
+    /// <summary>The extracted folder of the embedded model (extracting it on first use in this process).</summary>
+    public static string Directory()
+    {
+        return _directory ??= ExtractTo(CacheRoots());
+    }
+
+    /// <summary>True when <paramref name="dir"/> is where the embedded model was extracted in this process.</summary>
+    public static bool IsEmbedded(string dir) => _directory is not null && string.Equals(Path.GetFullPath(dir), Path.GetFullPath(_directory), StringComparison.Ordinal);
+
+    /// <summary>Candidate cache roots, best first: $XDG_CACHE_HOME/ntr/embedded, ~/.cache/ntr/embedded, then a
+    /// per-user folder in the temp dir for machines whose home is read-only.</summary>
+    internal static IEnumerable<string> CacheRoots()
+    {
+        if (Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
+            yield return Path.Combine(xdg, "ntr", "embedded");
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        if (home.Length > 0) yield return Path.Combine(home, ".cache", "ntr", "embedded");
+        yield return Path.Combine(Path.GetTempPath(), "ntr-" + Environment.UserName, "embedded");
+    }
+
+    /// <summary>Extracts the embedded files into the first writable root; returns the model folder.</summary>
+    internal static string ExtractTo(IEnumerable<string> roots)
+    {
+        var files = ReadResources();
+        string hash = ContentHash(files);
+        var failures = new List<string>();
+        foreach (string root in roots)
+        {
+            try
+            {
+                return ExtractInto(root, hash, files);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failures.Add($"{root}: {e.Message}");
+            }
+        }
+        throw new IOException("cannot extract the embedded model into any cache folder (" + string.Join("; ", failures) + "); pass --model DIR");
+    }
+
+    /// <summary>One embedded file: its name in the model folder, its manifest resource and its length.</summary>
+    private sealed record EmbeddedFile(string Name, string Resource, long Length)
+    {
+        // In a Native AOT binary the resource is a view of the mapped executable: opening it copies nothing.
+        public Stream Open() => typeof(EmbeddedModel).Assembly.GetManifestResourceStream(Resource)!;
+    }
+
+    private static List<EmbeddedFile> ReadResources()
+    {
+        var asm = typeof(EmbeddedModel).Assembly;
+        var files = new List<EmbeddedFile>();
+        foreach (string res in asm.GetManifestResourceNames())
+        {
+            if (!res.StartsWith(ResourcePrefix, StringComparison.Ordinal)) continue;
+            using var s = asm.GetManifestResourceStream(res)!;
+            files.Add(new EmbeddedFile(res[ResourcePrefix.Length..], res, s.Length));
+        }
+        if (files.Count == 0)
+            throw new InvalidOperationException("this ntr was built without an embedded model; pass --model DIR");
+        files.Sort((x, y) => string.CompareOrdinal(x.Name, y.Name));
+        return files;
+    }
+
+    /// <summary>SHA-256 over every file's name, length and bytes: a changed model gets a new folder.</summary>
+    private static string ContentHash(List<EmbeddedFile> files)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 16];
+        foreach (var f in files)
+        {
+            h.AppendData(System.Text.Encoding.UTF8.GetBytes(f.Name + "\0"));
+            h.AppendData(BitConverter.GetBytes(f.Length));
+            using var s = f.Open();
+            int n;
+            while ((n = s.Read(buffer)) > 0) h.AppendData(buffer.AsSpan(0, n));
+        }
+        return Convert.ToHexStringLower(h.GetHashAndReset())[..16];
+    }
+
+    private static string ExtractInto(string root, string hash, List<EmbeddedFile> files)
+    {
+        string final = Path.Combine(root, hash);
+        if (IsComplete(final, files)) return final;
+
+        System.IO.Directory.CreateDirectory(root);
+        string temp = Path.Combine(root, $".{hash}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            System.IO.Directory.CreateDirectory(temp);
+            foreach (var f in files)
+            {
+                using var fs = new FileStream(Path.Combine(temp, f.Name), FileMode.CreateNew, FileAccess.Write);
+                using (var s = f.Open()) s.CopyTo(fs);
+                fs.Flush(flushToDisk: true);
+            }
+            if (System.IO.Directory.Exists(final))
+            {
+                // Present but incomplete (a user deleted a file): move it aside so the rename below can succeed.
+                string stale = Path.Combine(root, $".{hash}.stale-{Guid.NewGuid():N}");
+                try { System.IO.Directory.Move(final, stale); System.IO.Directory.Delete(stale, recursive: true); }
+                catch (IOException) { }
+            }
+            try
+            {
+                System.IO.Directory.Move(temp, final);
+            }
+            catch (IOException) when (IsComplete(final, files))
+            {
+                // Another process renamed its complete copy into place first: use that one.
+            }
+        }
+        finally
+        {
+            try { if (System.IO.Directory.Exists(temp)) System.IO.Directory.Delete(temp, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        if (!IsComplete(final, files)) throw new IOException($"{final}: extracted model folder is incomplete");
+        return final;
+    }
+
+    /// <summary>Every embedded file is present with its size (folders only appear by rename, so this is cheap
+    /// protection against a user deleting or truncating files, not a content check).</summary>
+    private static bool IsComplete(string dir, List<EmbeddedFile> files)
+    {
+        foreach (var f in files)
+        {
+            var info = new FileInfo(Path.Combine(dir, f.Name));
+            if (!info.Exists || info.Length != f.Length) return false;
+        }
+        return true;
+    }
+}
