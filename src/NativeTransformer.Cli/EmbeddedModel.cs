@@ -116,6 +116,8 @@ internal static class EmbeddedModel
                 using (var s = f.Open()) s.CopyTo(fs);
                 fs.Flush(flushToDisk: true);
             }
+            // Another process may have finished first: never touch a complete folder (others may be loading from it).
+            if (IsComplete(final, files)) return final;
             if (System.IO.Directory.Exists(final))
             {
                 // Present but incomplete (a user deleted a file): move it aside so the rename below can succeed.
