@@ -1,20 +1,21 @@
-using System.Reflection;
-using System.Security.Cryptography;
+using System.Text;
 
 namespace NativeTransformer.Cli;
 
 /// <summary>
 /// The default model compiled into <c>ntr</c> (models/bert-tiny-sst2-int8, manifest resources named
 /// <see cref="ResourcePrefix"/> + file name). The library loads model FOLDERS memory-mapped, so the resources are
-/// extracted once into a per-user cache folder named by the SHA-256 of their contents and loaded from there like
-/// any other folder; later runs only hash the resources (they are already mapped into the process) and stat the
-/// files. Extraction is safe under concurrent first runs: each process writes a private temp folder and renames it
+/// extracted once into a per-user cache folder named after their contents and loaded from there like any other
+/// folder; later runs only stat the files. The name comes from the build: the csproj writes each file's SHA-256
+/// into the resource <see cref="ManifestResource"/> (hashing at run time would cost milliseconds per start and
+/// pull in OpenSSL, a native dependency). Extraction is safe under concurrent first runs: each process writes a private temp folder and renames it
 /// into place; a process that loses the rename race deletes its copy and uses the winner's, so a folder under the
 /// hash name is always complete.
 /// </summary>
 internal static class EmbeddedModel
 {
     public const string ResourcePrefix = "ntr.embedded-model/";
+    public const string ManifestResource = "ntr.embedded-model.sha256";
 
     /// <summary>The name the model is shown under (inspect, help).</summary>
     public const string Name = "bert-tiny-sst2-int8";
@@ -45,7 +46,7 @@ internal static class EmbeddedModel
     internal static string ExtractTo(IEnumerable<string> roots)
     {
         var files = ReadResources();
-        string hash = ContentHash(files);
+        string hash = ContentKey();
         var failures = new List<string>();
         foreach (string root in roots)
         {
@@ -84,20 +85,20 @@ internal static class EmbeddedModel
         return files;
     }
 
-    /// <summary>SHA-256 over every file's name, length and bytes: a changed model gets a new folder.</summary>
-    private static string ContentHash(List<EmbeddedFile> files)
+    /// <summary>The cache folder name: 64-bit FNV-1a of the build-time manifest ("&lt;sha256&gt;  &lt;file&gt;" lines), so a
+    /// change to any file gives a new folder. A cheap managed hash is enough: its input already holds SHA-256s.</summary>
+    private static string ContentKey()
     {
-        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 16];
-        foreach (var f in files)
+        using var s = typeof(EmbeddedModel).Assembly.GetManifestResourceStream(ManifestResource)
+            ?? throw new InvalidOperationException($"this ntr was built without {ManifestResource}; pass --model DIR");
+        using var reader = new StreamReader(s, Encoding.UTF8);
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in Encoding.UTF8.GetBytes(reader.ReadToEnd().ReplaceLineEndings("\n")))
         {
-            h.AppendData(System.Text.Encoding.UTF8.GetBytes(f.Name + "\0"));
-            h.AppendData(BitConverter.GetBytes(f.Length));
-            using var s = f.Open();
-            int n;
-            while ((n = s.Read(buffer)) > 0) h.AppendData(buffer.AsSpan(0, n));
+            h ^= b;
+            h *= 1099511628211UL;
         }
-        return Convert.ToHexStringLower(h.GetHashAndReset())[..16];
+        return h.ToString("x16");
     }
 
     private static string ExtractInto(string root, string hash, List<EmbeddedFile> files)
