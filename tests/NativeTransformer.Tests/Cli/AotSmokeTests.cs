@@ -102,6 +102,19 @@ public class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBinaryFixtur
     }
 
     [AotFact]
+    public void LoadsNoNativeLibraryBeyondLibcAndLibm()
+    {
+        // glibc's loader lists every library it initialises, dlopen'ed ones (OpenSSL, ICU) included.
+        AssertPublished();
+        var r = AotProcess.Run(aot.Binary, ["classify", "a gorgeous, witty movie"], "",
+            new Dictionary<string, string> { ["XDG_CACHE_HOME"] = aot.Cache, ["LD_DEBUG"] = "libs" }, TimeSpan.FromMinutes(1));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var loaded = r.Stderr.Split('\n').Where(l => l.Contains("calling init: ")).Select(l => Path.GetFileName(l[(l.IndexOf("calling init: ") + 14)..].Trim())).ToArray();
+        Assert.Contains("libc.so.6", loaded);
+        Assert.All(loaded, lib => Assert.Matches(@"^(ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6)$", lib));
+    }
+
+    [AotFact]
     public void ConcurrentFirstRunsShareOneExtraction()
     {
         AssertPublished();
