@@ -8,9 +8,9 @@ namespace NativeTransformer.Cli;
 /// extracted once into a per-user cache folder named after their contents and loaded from there like any other
 /// folder; later runs only stat the files. The name comes from the build: the csproj writes each file's SHA-256
 /// into the resource <see cref="ManifestResource"/> (hashing at run time would cost milliseconds per start and
-/// pull in OpenSSL, a native dependency). Extraction is safe under concurrent first runs: each process writes a private temp folder and renames it
-/// into place; a process that loses the rename race deletes its copy and uses the winner's, so a folder under the
-/// hash name is always complete.
+/// pull in OpenSSL, a native dependency). Extraction is safe under concurrent first runs: each process writes a
+/// private temp folder and renames it into place; a process that loses the rename race deletes its copy and uses
+/// the winner's, so a folder under the key's name is always complete.
 /// </summary>
 internal static class EmbeddedModel
 {
@@ -27,9 +27,6 @@ internal static class EmbeddedModel
     {
         return _directory ??= ExtractTo(CacheRoots());
     }
-
-    /// <summary>True when <paramref name="dir"/> is where the embedded model was extracted in this process.</summary>
-    public static bool IsEmbedded(string dir) => _directory is not null && string.Equals(Path.GetFullPath(dir), Path.GetFullPath(_directory), StringComparison.Ordinal);
 
     /// <summary>Candidate cache roots, best first: $XDG_CACHE_HOME/ntr/embedded, ~/.cache/ntr/embedded, then a
     /// per-user folder in the temp dir for machines whose home is read-only.</summary>
