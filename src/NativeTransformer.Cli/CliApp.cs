@@ -143,6 +143,8 @@ public static class CliApp
         sb.Append("Usage: ntr <command> [options]\n       ntr <command> --help\n       ntr --version\n\nCommands:\n");
         foreach (var c in Commands) sb.Append("  ").Append(c.Name.PadRight(11)).Append(FirstLine(c.Summary)).Append('\n');
         sb.Append("\nModel folders are Hugging Face layouts (config.json, model.safetensors, vocab.txt, tokenizer files).\n");
+        sb.Append("Without --model, commands use the model built into ntr (" + EmbeddedModel.Name + ", SST-2 sentiment):\n");
+        sb.Append("  ntr classify \"a gorgeous, witty movie\"\n");
         sb.Append("Text input is one text per line (UTF-8) from --input FILE or stdin, or JSON Lines with --jsonl.\n");
         sb.Append("Exit codes: 0 ok, 1 error (model, input, I/O), 2 usage error, 70 internal error.\n");
         return sb.ToString();

@@ -17,7 +17,7 @@ internal static class BenchCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Time the encoder forward pass on random token ids (fixed seed, full attention mask).",
-        "ntr bench --model DIR [--batch B] [--seq S] [--threads T] [--int8] [--keep-layers LIST | --drop-top K] [--sparse auto|never|always] [--warmup N] [--iterations N] [--json]",
+        "ntr bench [--model DIR|OWNER/NAME] [--batch B] [--seq S] [--threads T] [--int8] [--keep-layers LIST | --drop-top K] [--sparse auto|never|always] [--warmup N] [--iterations N] [--json]",
         [Common.Model, Batch, Seq, Common.Threads, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Warmup, Iterations, Json],
         Details:
             "Prints CPU, kernel ISA, threads, batch, sequence length, warm-up, p50/p90 latency, sequences/s and\n" +
@@ -26,7 +26,7 @@ internal static class BenchCommand
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
         int batch = a.PositiveInt("--batch") ?? 1, seq = a.PositiveInt("--seq") ?? 128;
         int warmup = a.Has("--warmup") ? a.NonNegativeInt("--warmup") : 3;
         int? iterations = a.PositiveInt("--iterations");

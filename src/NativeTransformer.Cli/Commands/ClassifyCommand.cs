@@ -8,15 +8,17 @@ internal static class ClassifyCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Classify each input with the model's sequence-classification head.",
-        "ntr classify --model DIR [--input FILE] [--jsonl | --stream] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "ntr classify [--model DIR|OWNER/NAME] [TEXT | --input FILE] [--jsonl | --stream] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input, Common.Jsonl, JsonlStreaming.Option, .. Common.LoadOptionSpecs],
+        PositionalName: "TEXT",
         Details:
             "Each output line: {\"text\", \"text_pair\" (when given), \"label\" (id2label name), \"score\" (softmax\n" +
-            "probability of that label), \"logits\": [floats]}.\n\n" + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
+            "probability of that label), \"logits\": [floats]}.\n\n" + Common.TextHelp + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
         var options = Common.LoadOptions(a);
+        Common.CheckTextOrInput(a);
         string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
         using var model = TransformerModel.Load(dir, options);
@@ -25,7 +27,7 @@ internal static class ClassifyCommand
         if (a.Has("--stream"))
             return JsonlStreaming.RunCommand(a, ctx, options.BatchSize, model.Classify, WriteFields);
         var json = new JsonLineWriter(ctx.Stdout);
-        Common.StreamChunks(a, ctx, chunk =>
+        Common.TextOrChunks(a, ctx, chunk =>
         {
             var results = model.Classify(chunk);
             for (int i = 0; i < chunk.Count; i++) Write(json, chunk[i], results[i]);

@@ -6,7 +6,7 @@ internal static class Common
     /// <summary>Inputs read per chunk when streaming lines: output of a chunk is written before the next is read.</summary>
     public const int DefaultChunkSize = 64;
 
-    public static readonly OptionSpec Model = new("--model", "DIR", "Model folder (Hugging Face layout). Required.");
+    public static readonly OptionSpec Model = new("--model", "DIR", "Model folder (Hugging Face layout), or a hub id owner/name[@revision] (HF_ENDPOINT, HF_HOME, HF_HUB_OFFLINE). Default: the model built into ntr (" + EmbeddedModel.Name + ", SST-2 sentiment).");
     public static readonly OptionSpec Input = new("--input", "FILE", "Read input from FILE ('-' or absent: stdin).");
     public static readonly OptionSpec Jsonl = new("--jsonl", null, "Each input line is a JSON object {\"text\": ..., \"text_pair\": ...}.");
     public static readonly OptionSpec Threads = new("--threads", "N", "Worker threads for the forward pass (default: one per physical core).");
@@ -22,6 +22,10 @@ internal static class Common
 
     public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse];
 
+    public const string TextHelp =
+        "The input is TEXT when given (one text, e.g. ntr classify \"a gorgeous, witty movie\"), else the lines\n" +
+        "of --input FILE or stdin.\n";
+
     public const string LineInputHelp =
         "Input: one text per line, strict UTF-8 (a line that is not UTF-8 is an error naming its line number).\n" +
         "A trailing \\r is stripped and a UTF-8 BOM at the start is skipped. An empty line is an empty text\n" +
@@ -31,9 +35,11 @@ internal static class Common
         "Output: JSON Lines on stdout, one line per input, in input order; inputs are processed in chunks\n" +
         "of 64 lines (or --batch-size when larger) so large inputs stream with bounded memory.";
 
-    /// <summary>The --model folder, checked to exist (a missing folder is an error before anything loads).</summary>
+    /// <summary>The --model folder, checked to exist (a missing folder is an error before anything loads); a hub id
+    /// owner/name[@revision] resolved into the Hugging Face cache; without --model, the folder of the model built into ntr.</summary>
     public static string ModelDir(ParsedArgs a, CliContext? ctx = null)
     {
+        if (!a.Has("--model")) return EmbeddedModel.Directory();
         string dir = a.Required("--model");
         if (HubModels.LooksLikeHubId(dir, out var hubId)) return HubModels.Resolve(hubId!, ctx);
         if (!Directory.Exists(dir))
@@ -89,6 +95,25 @@ internal static class Common
             if (chunk.Count > 0) { process(chunk); ctx.Stdout.Flush(); }
             if (badLine != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(badLine);
         }
+    }
+
+    /// <summary>Usage check for commands taking TEXT or --input: the inputs are TEXT (the positional argument) when
+    /// given, else lines of --input/stdin; not both.</summary>
+    public static void CheckTextOrInput(ParsedArgs a)
+    {
+        if (a.Positionals.Count > 0 && a.Has("--input"))
+            throw new UsageException("give either TEXT or --input, not both", a.Spec.Name);
+        if (a.Positionals.Count > 0 && a.Has("--jsonl"))
+            throw new UsageException("options '--jsonl' and TEXT exclude each other (--jsonl describes --input/stdin lines)", a.Spec.Name);
+        if (a.Positionals.Count > 0 && a.Has("--stream"))
+            throw new UsageException("options '--stream' and TEXT exclude each other (--stream reads JSON Lines from stdin)", a.Spec.Name);
+    }
+
+    /// <summary>Like <see cref="StreamChunks"/>, but a positional TEXT is the one and only input.</summary>
+    public static void TextOrChunks(ParsedArgs a, CliContext ctx, Action<List<TextInput>> process)
+    {
+        if (a.Positionals.Count > 0) process([new TextInput(a.Positionals[0])]);
+        else StreamChunks(a, ctx, process);
     }
 
     /// <summary>Checks an --input file exists before the model loads (stdin needs no check).</summary>

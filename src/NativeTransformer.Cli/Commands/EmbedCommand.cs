@@ -8,13 +8,14 @@ internal static class EmbedCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Compute sentence embeddings (pooled last hidden state) for each input.",
-        "ntr embed --model DIR [--input FILE] [--jsonl | --stream] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "ntr embed [--model DIR|OWNER/NAME] [TEXT | --input FILE] [--jsonl | --stream] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input, Common.Jsonl, JsonlStreaming.Option,
          new("--pooling", "MODE", "mean, cls or max (default: the folder's sentence-transformers config, else mean)."),
          new("--normalize", null, "L2-normalise embeddings (default: on when the folder has a Normalize module)."),
          new("--no-normalize", null, "Do not L2-normalise embeddings."),
          .. Common.LoadOptionSpecs],
-        Details: "Each output line: {\"text\", \"text_pair\" (when given), \"embedding\": [floats]}.\n\n" + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
+        PositionalName: "TEXT",
+        Details: "Each output line: {\"text\", \"text_pair\" (when given), \"embedding\": [floats]}.\n\n" + Common.TextHelp + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
@@ -30,13 +31,14 @@ internal static class EmbedCommand
         if (a.Has("--normalize")) options = options with { Normalize = true };
         if (a.Has("--no-normalize")) options = options with { Normalize = false };
 
+        Common.CheckTextOrInput(a);
         string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
         using var model = TransformerModel.Load(dir, options);
         if (a.Has("--stream"))
             return JsonlStreaming.RunCommand(a, ctx, options.BatchSize, model.Embed, WriteFields);
         var json = new JsonLineWriter(ctx.Stdout);
-        Common.StreamChunks(a, ctx, chunk =>
+        Common.TextOrChunks(a, ctx, chunk =>
         {
             var embeddings = model.Embed(chunk);
             for (int i = 0; i < chunk.Count; i++) Write(json, chunk[i], embeddings[i]);

@@ -10,7 +10,7 @@ internal static class EncodeCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Run the encoder on a batch and write token ids, every hidden state and the heads' outputs to safetensors.",
-        "ntr encode --model DIR --input IN.json --output OUT.safetensors [--max-length N] [--threads N] [--batch-size N] [--int8]",
+        "ntr encode [--model DIR|OWNER/NAME] --input IN.json --output OUT.safetensors [--max-length N] [--threads N] [--batch-size N] [--int8]",
         [Common.Model,
          new("--input", "FILE", "JSON array of {\"text\": ..., \"text_pair\": ...} objects (text_pair optional). Required."),
          new("--output", "FILE", "safetensors file to write (replaced atomically). Required."),
@@ -28,7 +28,7 @@ internal static class EncodeCommand
         var options = Common.LoadOptions(a);
         string input = a.Required("--input");
         string output = a.Required("--output");
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
 
         List<TextInput> inputs;
         if (input == "-")

@@ -10,7 +10,7 @@ internal static class EvalCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Evaluate a model on a task's labelled data (SST-2, MRPC, STS-B) and print its figures.",
-        "ntr eval --model DIR --task sst2|mrpc|stsb --data FILE [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "ntr eval [--model DIR|OWNER/NAME] --task sst2|mrpc|stsb --data FILE [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model,
          new("--task", "TASK", "Task: sst2 (GLUE SST-2), mrpc (GLUE MRPC) or stsb (STS Benchmark). Required."),
          new("--data", "FILE", "The task's labelled data, e.g. ../shared/data/sst2/dev.tsv ('-': stdin). Required."),
@@ -39,7 +39,7 @@ internal static class EvalCommand
             throw new UsageException($"unknown task '{taskName}'; supported tasks: {string.Join(", ", EvalTasks.Names)}", Name);
         string data = a.Required("--data");
         var options = Common.LoadOptions(a);
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
 
         List<TaskExample> examples;
         using (var reader = LineReader.Open(data, ctx.Stdin))

@@ -8,7 +8,7 @@ internal static class FillMaskCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Predict the tokens behind each [MASK] with a masked-LM model (e.g. BertForMaskedLM).",
-        "ntr fill-mask --model DIR [--top-k K] [--input FILE | TEXT] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "ntr fill-mask [--model DIR|OWNER/NAME] [--top-k K] [--input FILE | TEXT] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input,
          new("--top-k", "K", "Candidates per [MASK] (default 5)."),
          .. Common.LoadOptionSpecs],
@@ -25,7 +25,7 @@ internal static class FillMaskCommand
         var options = Common.LoadOptions(a);
         if (a.Positionals.Count > 0 && a.Has("--input"))
             throw new UsageException("give either TEXT or --input, not both", Name);
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
         using var model = TransformerModel.Load(dir, options);
         if (!model.HasMaskedLm)

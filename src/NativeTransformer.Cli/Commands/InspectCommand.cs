@@ -11,24 +11,27 @@ internal static class InspectCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Validate a model folder and summarise it (architecture, sizes, parameters, tensors, heads).",
-        "ntr inspect --model DIR [--json]",
+        "ntr inspect [--model DIR] [--json]",
         [Common.Model, new("--json", null, "Print one JSON object instead of text.")],
         Details:
+            "Without --model it describes the model built into ntr (\"embedded\": true in JSON, \"source: embedded\"\n" +
+            "in text; directory is the cache folder it is extracted to).\n" +
             "The folder is checked exactly as loading would check it (config, tokenizer, every tensor's presence,\n" +
             "dtype and shape); a folder without weights is reported with has weights = no.\n" +
             "JSON keys: directory, model_type, architecture, layers, hidden_size, attention_heads,\n" +
-            "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights;\n" +
+            "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights, embedded;\n" +
             "heads_per_layer (pruned folders) and quantization (weights-tools quantize folders) when they apply.");
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
         var s = TransformerModel.Inspect(dir);
-        if (a.Has("--json")) WriteJson(ctx.Stdout, s); else ctx.Stdout.Write(FormatText(s));
+        bool embedded = !a.Has("--model");
+        if (a.Has("--json")) WriteJson(ctx.Stdout, s, embedded); else ctx.Stdout.Write(FormatText(s, embedded));
         return CliApp.ExitOk;
     }
 
-    internal static void WriteJson(TextWriter output, ModelSummary s)
+    internal static void WriteJson(TextWriter output, ModelSummary s, bool embedded = false)
     {
         var json = new JsonLineWriter(output);
         var w = json.Begin();
@@ -57,15 +60,17 @@ internal static class InspectCommand
             w.WriteEndArray();
         }
         if (s.Quantization is { } q) w.WriteString("quantization", q);
+        w.WriteBoolean("embedded", embedded);
         w.WriteEndObject();
         json.End();
     }
 
-    internal static string FormatText(ModelSummary s)
+    internal static string FormatText(ModelSummary s, bool embedded = false)
     {
         var inv = CultureInfo.InvariantCulture;
         var rows = new List<(string, string)>
         {
+            ("source", embedded ? $"embedded in ntr ({EmbeddedModel.Name}; pass --model DIR for another model)" : "--model folder"),
             ("directory", s.Directory),
             ("architecture", s.Architecture),
             ("model type", s.ModelType),

@@ -11,7 +11,7 @@ internal static class TokenizeCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Tokenize text with a model folder's WordPiece tokenizer (vocab.txt + tokenizer settings; no weights needed).",
-        "ntr tokenize --model DIR [--input FILE] [--jsonl] [--max-length N]",
+        "ntr tokenize [--model DIR|OWNER/NAME] [--input FILE] [--jsonl] [--max-length N]",
         [Common.Model, Common.Input, Common.Jsonl,
          new("--max-length", "N", "Truncate to N tokens incl. special tokens (default: no truncation).")],
         Details:
@@ -22,7 +22,7 @@ internal static class TokenizeCommand
     public static int Run(ParsedArgs a, CliContext ctx)
     {
         int? maxLength = a.PositiveInt("--max-length");
-        string dir = Common.ModelDir(a);
+        string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
         var tokenizer = WordPieceTokenizer.FromDirectory(dir);
         var json = new JsonLineWriter(ctx.Stdout);

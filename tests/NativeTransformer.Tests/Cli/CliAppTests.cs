@@ -59,14 +59,14 @@ public class CliAppTests
     [Fact]
     public void UnknownTopLevelOptionIsUsageError() => CliRunner.Run("--frob").AssertOneLineError(2, "'--frob'");
 
-    [Theory]
-    [InlineData("tokenize")]
-    [InlineData("embed")]
-    [InlineData("classify")]
-    [InlineData("fill-mask")]
-    [InlineData("inspect")]
-    public void MissingModelIsUsageError(string command) =>
-        CliRunner.Run(command).AssertOneLineError(2, "--model");
+    [Fact]
+    public void WithoutModelTheBuiltInModelIsUsed()
+    {
+        // No --model is not an error: every model command falls back to the model built into ntr.
+        var r = CliRunner.RunWithStdin("hello\n", "tokenize");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("\"tokens\":[\"[CLS]\",\"hello\",\"[SEP]\"]", r.Stdout);
+    }
 
     [Fact]
     public void EncodeAndEvalMissingRequiredOptions()

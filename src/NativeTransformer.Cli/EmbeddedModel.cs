@@ -1,0 +1,155 @@
+using System.Text;
+
+namespace NativeTransformer.Cli;
+
+/// <summary>
+/// The default model compiled into <c>ntr</c> (models/bert-tiny-sst2-int8, manifest resources named
+/// <see cref="ResourcePrefix"/> + file name). The library loads model FOLDERS memory-mapped, so the resources are
+/// extracted once into a per-user cache folder named after their contents and loaded from there like any other
+/// folder; later runs only stat the files. The name comes from the build: the csproj writes each file's SHA-256
+/// into the resource <see cref="ManifestResource"/> (hashing at run time would cost milliseconds per start and
+/// pull in OpenSSL, a native dependency). Extraction is safe under concurrent first runs: each process writes a
+/// private temp folder and renames it into place; a process that loses the rename race deletes its copy and uses
+/// the winner's, so a folder under the key's name is always complete.
+/// </summary>
+internal static class EmbeddedModel
+{
+    public const string ResourcePrefix = "ntr.embedded-model/";
+    public const string ManifestResource = "ntr.embedded-model.sha256";
+
+    /// <summary>The name the model is shown under (inspect, help).</summary>
+    public const string Name = "bert-tiny-sst2-int8";
+
+    private static string? _directory;
+
+    /// <summary>The extracted folder of the embedded model (extracting it on first use in this process).</summary>
+    public static string Directory()
+    {
+        return _directory ??= ExtractTo(CacheRoots());
+    }
+
+    /// <summary>Candidate cache roots, best first: $XDG_CACHE_HOME/ntr/embedded, ~/.cache/ntr/embedded, then a
+    /// per-user folder in the temp dir for machines whose home is read-only.</summary>
+    internal static IEnumerable<string> CacheRoots()
+    {
+        if (Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
+            yield return Path.Combine(xdg, "ntr", "embedded");
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        if (home.Length > 0) yield return Path.Combine(home, ".cache", "ntr", "embedded");
+        yield return Path.Combine(Path.GetTempPath(), "ntr-" + Environment.UserName, "embedded");
+    }
+
+    /// <summary>Extracts the embedded files into the first writable root; returns the model folder.</summary>
+    internal static string ExtractTo(IEnumerable<string> roots)
+    {
+        var files = ReadResources();
+        string hash = ContentKey();
+        var failures = new List<string>();
+        foreach (string root in roots)
+        {
+            try
+            {
+                return ExtractInto(root, hash, files);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failures.Add($"{root}: {e.Message}");
+            }
+        }
+        throw new IOException("cannot extract the embedded model into any cache folder (" + string.Join("; ", failures) + "); pass --model DIR");
+    }
+
+    /// <summary>One embedded file: its name in the model folder, its manifest resource and its length.</summary>
+    private sealed record EmbeddedFile(string Name, string Resource, long Length)
+    {
+        // In a Native AOT binary the resource is a view of the mapped executable: opening it copies nothing.
+        public Stream Open() => typeof(EmbeddedModel).Assembly.GetManifestResourceStream(Resource)!;
+    }
+
+    private static List<EmbeddedFile> ReadResources()
+    {
+        var asm = typeof(EmbeddedModel).Assembly;
+        var files = new List<EmbeddedFile>();
+        foreach (string res in asm.GetManifestResourceNames())
+        {
+            if (!res.StartsWith(ResourcePrefix, StringComparison.Ordinal)) continue;
+            using var s = asm.GetManifestResourceStream(res)!;
+            files.Add(new EmbeddedFile(res[ResourcePrefix.Length..], res, s.Length));
+        }
+        if (files.Count == 0)
+            throw new InvalidOperationException("this ntr was built without an embedded model; pass --model DIR");
+        files.Sort((x, y) => string.CompareOrdinal(x.Name, y.Name));
+        return files;
+    }
+
+    /// <summary>The cache folder name: 64-bit FNV-1a of the build-time manifest ("&lt;sha256&gt;  &lt;file&gt;" lines), so a
+    /// change to any file gives a new folder. A cheap managed hash is enough: its input already holds SHA-256s.</summary>
+    private static string ContentKey()
+    {
+        using var s = typeof(EmbeddedModel).Assembly.GetManifestResourceStream(ManifestResource)
+            ?? throw new InvalidOperationException($"this ntr was built without {ManifestResource}; pass --model DIR");
+        using var reader = new StreamReader(s, Encoding.UTF8);
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in Encoding.UTF8.GetBytes(reader.ReadToEnd().ReplaceLineEndings("\n")))
+        {
+            h ^= b;
+            h *= 1099511628211UL;
+        }
+        return h.ToString("x16");
+    }
+
+    private static string ExtractInto(string root, string hash, List<EmbeddedFile> files)
+    {
+        string final = Path.Combine(root, hash);
+        if (IsComplete(final, files)) return final;
+
+        System.IO.Directory.CreateDirectory(root);
+        string temp = Path.Combine(root, $".{hash}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            System.IO.Directory.CreateDirectory(temp);
+            foreach (var f in files)
+            {
+                using var fs = new FileStream(Path.Combine(temp, f.Name), FileMode.CreateNew, FileAccess.Write);
+                using (var s = f.Open()) s.CopyTo(fs);
+                fs.Flush(flushToDisk: true);
+            }
+            // Another process may have finished first: never touch a complete folder (others may be loading from it).
+            if (IsComplete(final, files)) return final;
+            if (System.IO.Directory.Exists(final))
+            {
+                // Present but incomplete (a user deleted a file): move it aside so the rename below can succeed.
+                string stale = Path.Combine(root, $".{hash}.stale-{Guid.NewGuid():N}");
+                try { System.IO.Directory.Move(final, stale); System.IO.Directory.Delete(stale, recursive: true); }
+                catch (IOException) { }
+            }
+            try
+            {
+                System.IO.Directory.Move(temp, final);
+            }
+            catch (IOException) when (IsComplete(final, files))
+            {
+                // Another process renamed its complete copy into place first: use that one.
+            }
+        }
+        finally
+        {
+            try { if (System.IO.Directory.Exists(temp)) System.IO.Directory.Delete(temp, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        if (!IsComplete(final, files)) throw new IOException($"{final}: extracted model folder is incomplete");
+        return final;
+    }
+
+    /// <summary>Every embedded file is present with its size (folders only appear by rename, so this is cheap
+    /// protection against a user deleting or truncating files, not a content check).</summary>
+    private static bool IsComplete(string dir, List<EmbeddedFile> files)
+    {
+        foreach (var f in files)
+        {
+            var info = new FileInfo(Path.Combine(dir, f.Name));
+            if (!info.Exists || info.Length != f.Length) return false;
+        }
+        return true;
+    }
+}

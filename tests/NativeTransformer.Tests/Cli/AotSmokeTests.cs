@@ -1,0 +1,135 @@
+using System.Diagnostics;
+
+namespace NativeTransformer.Tests.Cli;
+
+/// <summary>Publishes the Native AOT ntr once per test run (build/publish-aot.sh into a temp folder) and runs it
+/// with a fresh, private cache folder (XDG_CACHE_HOME), as on a machine that has never run ntr.</summary>
+public sealed class AotBinaryFixture : IDisposable
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("ntr-aot-smoke-").FullName;
+    public string Binary => Path.Combine(Root, "ntr");
+    public string Cache => Path.Combine(Root, "cache");
+    public TimeSpan PublishTime { get; }
+    public string PublishLog { get; } = "";
+    public int PublishExitCode { get; }
+
+    /// <summary>NT_AOT_SMOKE=0 skips the AOT smoke tests (and the publish): for quick local runs.</summary>
+    public static bool Disabled => Environment.GetEnvironmentVariable("NT_AOT_SMOKE") == "0";
+    public const string SkipReason = "NT_AOT_SMOKE=0: AOT smoke tests skipped";
+
+    public AotBinaryFixture()
+    {
+        if (Disabled) return;
+        var sw = Stopwatch.StartNew();
+        var r = AotProcess.Run("bash", [Path.Combine(TestPaths.RepoRoot, "build", "publish-aot.sh"), Binary], "", null, TimeSpan.FromMinutes(10));
+        PublishTime = sw.Elapsed;
+        PublishExitCode = r.ExitCode;
+        PublishLog = r.Stdout + r.Stderr;
+    }
+
+    internal SmokeOutput Run(string stdin, params string[] args) =>
+        AotProcess.Run(Binary, args, stdin, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Cache }, TimeSpan.FromMinutes(2));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>A [Fact] skipped when NT_AOT_SMOKE=0.</summary>
+public sealed class AotFactAttribute : FactAttribute
+{
+    public AotFactAttribute() { if (AotBinaryFixture.Disabled) Skip = AotBinaryFixture.SkipReason; }
+}
+
+/// <summary>A [Theory] skipped when NT_AOT_SMOKE=0.</summary>
+public sealed class AotTheoryAttribute : TheoryAttribute
+{
+    public AotTheoryAttribute() { if (AotBinaryFixture.Disabled) Skip = AotBinaryFixture.SkipReason; }
+}
+
+internal static class AotProcess
+{
+    public static SmokeOutput Run(string file, string[] args, string stdin, Dictionary<string, string>? env, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            UseShellExecute = false, WorkingDirectory = TestPaths.RepoRoot,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.Write(stdin);
+        p.StandardInput.Close();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)}: no exit within {timeout}");
+        }
+        return new SmokeOutput(p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
+/// <summary>
+/// The CLI smoke cases (<see cref="CliSmokeCases"/>, the same table <see cref="CliSmokeTests"/> runs in-process)
+/// against the Native AOT executable. Publishing takes about a minute on a 2-core machine (once per test run, in the
+/// class fixture, while other test classes run); NT_AOT_SMOKE=0 skips these tests.
+/// </summary>
+public class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBinaryFixture>
+{
+    private void AssertPublished() =>
+        Assert.True(aot.PublishExitCode == 0, $"build/publish-aot.sh failed (exit {aot.PublishExitCode}):\n{aot.PublishLog}");
+
+    [AotTheory]
+    [MemberData(nameof(CliSmokeCases.Names), MemberType = typeof(CliSmokeCases))]
+    public void AotBinary(string name)
+    {
+        AssertPublished();
+        var c = CliSmokeCases.Get(name);
+        CliSmokeCases.Verify(c, aot.Run(CliSmokeCases.StdinOf(c), c.Args));
+    }
+
+    [AotFact]
+    public void BinaryIsUnder15MB()
+    {
+        // (Warning-free: publish-aot.sh itself fails on any IL trim/AOT warning, so AssertPublished covers it.)
+        AssertPublished();
+        long size = new FileInfo(aot.Binary).Length;
+        Assert.InRange(size, 1L << 20, 15L << 20);
+    }
+
+    [AotFact]
+    public void LoadsNoNativeLibraryBeyondLibcAndLibm()
+    {
+        // glibc's loader lists every library it initialises, dlopen'ed ones (OpenSSL, ICU) included.
+        AssertPublished();
+        var r = AotProcess.Run(aot.Binary, ["classify", "a gorgeous, witty movie"], "",
+            new Dictionary<string, string> { ["XDG_CACHE_HOME"] = aot.Cache, ["LD_DEBUG"] = "libs" }, TimeSpan.FromMinutes(1));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var loaded = r.Stderr.Split('\n').Where(l => l.Contains("calling init: ")).Select(l => Path.GetFileName(l[(l.IndexOf("calling init: ") + 14)..].Trim())).ToArray();
+        Assert.Contains("libc.so.6", loaded);
+        Assert.All(loaded, lib => Assert.Matches(@"^(ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6)$", lib));
+    }
+
+    [AotFact]
+    public void ConcurrentFirstRunsShareOneExtraction()
+    {
+        AssertPublished();
+        var env = new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(aot.Root, "race-cache") };
+        var runs = Enumerable.Range(0, 4)
+            .Select(_ => Task.Run(() => AotProcess.Run(aot.Binary, ["classify", "a gorgeous, witty movie"], "", env, TimeSpan.FromMinutes(2))))
+            .ToArray();
+        foreach (var r in runs.Select(t => t.Result))
+        {
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Contains("\"label\":\"positive\"", r.Stdout);
+        }
+        // Exactly one complete folder; every loser's temp folder was removed.
+        string root = Path.Combine(aot.Root, "race-cache", "ntr", "embedded");
+        Assert.Single(Directory.GetDirectories(root));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(root), e => Path.GetFileName(e).StartsWith('.'));
+    }
+}
