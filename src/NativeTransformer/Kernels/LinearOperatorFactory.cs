@@ -22,8 +22,7 @@ public static class LinearOperatorFactory
         {
             SparseKernels.Always => true,
             SparseKernels.Never => false,
-            _ => (long)outFeatures * inFeatures > 0 && SparsePolicy.SparseIsFaster(
-                (double)SparseMatrix.CountZeros(weight, outFeatures, inFeatures) / ((long)outFeatures * inFeatures), outFeatures, inFeatures),
+            _ => SparsePolicy.ShouldUseSparse(weight, outFeatures, inFeatures),
         };
         return useSparse ? new SparseLinear(weight, bias, outFeatures, inFeatures) : new PackedLinear(weight, bias, outFeatures, inFeatures);
     }

@@ -67,4 +67,22 @@ public sealed class SparseModelTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--sparse", bad.Stderr);
     }
+
+    /// <summary>The early-exit check decides exactly as counting every zero would, around the threshold too.</summary>
+    [Fact]
+    public void ShouldUseSparseEqualsTheFullCount()
+    {
+        var rng = new Random(5);
+        foreach (var (n, k) in new[] { (1, 1), (7, 13), (64, 100), (300, 257) })
+            foreach (double target in new[] { 0, 0.5, 0.79, 0.8, 0.81, 0.94, 0.95, 0.96, 1 })
+                foreach (int rows in new[] { 1, 128 })
+                {
+                    var w = new float[n * k];
+                    int zeros = (int)Math.Round(target * w.Length);
+                    for (int i = 0; i < w.Length; i++) w[i] = i < zeros ? 0f : 1f + (float)rng.NextDouble();
+                    rng.Shuffle(w);
+                    double sparsity = (double)SparseMatrix.CountZeros(w, n, k) / w.Length;
+                    Assert.Equal(SparsePolicy.SparseIsFaster(sparsity, n, k, rows), SparsePolicy.ShouldUseSparse(w, n, k, rows));
+                }
+    }
 }
