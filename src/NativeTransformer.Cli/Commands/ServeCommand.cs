@@ -11,8 +11,8 @@ internal static class ServeCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Serve models over HTTP: OpenAI-style /v1/embeddings, /v1/classify, /v1/models, /health, /metrics.",
-        "ntr serve --model NAME=DIR [--model NAME=DIR ...] [--host ADDR] [--port N] [options]",
-        [new("--model", "NAME=DIR", "A model to serve under NAME (repeatable; DIR alone uses the folder name). Loaded on first use."),
+        "ntr serve [--model NAME=DIR [--model NAME=DIR ...]] [--host ADDR] [--port N] [options]",
+        [new("--model", "NAME=DIR", "A model to serve under NAME (repeatable; DIR alone uses the folder name; DIR may be a hub id owner/name[@rev]). Loaded on first use. Default: the model built into ntr."),
          new("--host", "ADDR", "Address to listen on: an IP, localhost, or * for all interfaces (default 127.0.0.1)."),
          new("--port", "N", "TCP port (default 8080; 0 picks a free port)."),
          new("--max-batch", "N", "Most inputs per forward pass; requests are merged up to this (default 32)."),
@@ -63,7 +63,8 @@ internal static class ServeCommand
 
     internal static ServeOptions Options(ParsedArgs a, IReadOnlyList<string> modelArgs)
     {
-        if (modelArgs.Count == 0) throw new UsageException("missing required option '--model' (NAME=DIR)", Name);
+        // No --model: the model built into ntr, under its own name (as every other command defaults to it).
+        if (modelArgs.Count == 0) modelArgs = [EmbeddedModel.Name + "=" + EmbeddedModel.Directory()];
         var models = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var m in modelArgs)
         {
@@ -73,8 +74,11 @@ internal static class ServeCommand
             if (name.Length == 0 || dir.Length == 0) throw new UsageException($"option '--model' needs NAME=DIR, got '{m}'", Name);
             if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
                 throw new UsageException($"model name '{name}' may only use letters, digits, '-', '_' and '.'", Name);
-            if (!models.TryAdd(name, dir)) throw new UsageException($"model name '{name}' is given twice", Name);
+            if (models.ContainsKey(name)) throw new UsageException($"model name '{name}' is given twice", Name);
+            // A hub id (owner/name[@rev]) is fetched into the Hugging Face cache before the server starts.
+            if (!Directory.Exists(dir) && !File.Exists(dir) && HubModels.LooksLikeHubId(dir, out var hubId)) dir = HubModels.Resolve(hubId!, null);
             if (!Directory.Exists(dir)) throw new InputException(File.Exists(dir) ? $"{dir}: is a file, expected a model folder" : $"{dir}: model folder not found");
+            models[name] = dir;
         }
         var o = new ServeOptions { Models = models, LoadOptions = Common.LoadOptions(a) };
         if (a.Get("--host") is string host) o = o with { Host = host };

@@ -20,7 +20,6 @@ public class ServeCommandTests
     }
 
     [Theory]
-    [InlineData("serve", "missing required option '--model'")]
     [InlineData("serve --model a=/nonexistent/folder", "model folder not found")]
     [InlineData("serve --model a=X --model a=Y", "given twice")]
     [InlineData("serve --model a=X --port 70000", "port number")]
@@ -34,6 +33,14 @@ public class ServeCommandTests
             new StringReader(""), new StringWriter(), stderr);
         Assert.NotEqual(CliApp.ExitOk, code);
         Assert.Contains(message, stderr.ToString());
+    }
+
+    [Fact]
+    public void WithoutModelItServesTheBuiltInModel()
+    {
+        var (models, rest) = ServeCommand.ExtractModels([]);
+        var o = ServeCommand.Options(ParsedArgs.Parse(ServeCommand.Spec, rest), models);
+        Assert.Equal(EmbeddedModel.Directory(), Assert.Single(o.Models, kv => kv.Key == EmbeddedModel.Name).Value);
     }
 
     [Fact]
