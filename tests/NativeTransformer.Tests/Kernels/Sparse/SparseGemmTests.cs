@@ -126,16 +126,12 @@ public unsafe class SparseGemmTests
         using var p2 = new WorkerPool(2);
         using var p3 = new WorkerPool(3);
         var rng = new Random(42);
-        foreach (var (m, n, k) in new[] { (1, 1000, 300), (3, 777, 260), (37, 129, 200), (100, 300, 513), (200, 64, 64) })
+        foreach (var (m, n, k) in GemmInvariance.ThreadShapes)
         {
             var x = Rand(rng, m * k); var w = SparseMatrix.FromDense(SparseWeight(rng, n, k, 0.7), n, k); var b = Rand(rng, n); var res = Rand(rng, m * n);
             foreach (var path in AllPaths)
-            {
-                if (!PackedGemm.IsSupported(path)) continue;
-                var one = Run(path, x, m, w, b, res, Epilogue.Gelu);
-                Assert.Equal(one, Run(path, x, m, w, b, res, Epilogue.Gelu, p2));
-                Assert.Equal(one, Run(path, x, m, w, b, res, Epilogue.Gelu, p3));
-            }
+                if (PackedGemm.IsSupported(path))
+                    GemmInvariance.AssertThreadCountInvariant(x, m, res, (xs, rows, r, pool) => Run(path, xs, rows, w, b, r, Epilogue.Gelu, pool), p2, p3);
         }
     }
 
@@ -145,18 +141,11 @@ public unsafe class SparseGemmTests
     {
         using var p2 = new WorkerPool(2);
         var rng = new Random(8);
-        int n = 161, k = 530, big = 41;
-        var x = Rand(rng, big * k); var w = SparseMatrix.FromDense(SparseWeight(rng, n, k, 0.9), n, k); var b = Rand(rng, n); var res = Rand(rng, big * n);
+        int n = 161, k = 530, rows = GemmInvariance.SliceRows;
+        var x = Rand(rng, rows * k); var w = SparseMatrix.FromDense(SparseWeight(rng, n, k, 0.9), n, k); var b = Rand(rng, n); var res = Rand(rng, rows * n);
         foreach (var path in AllPaths)
-        {
-            if (!PackedGemm.IsSupported(path)) continue;
-            var all = Run(path, x, big, w, b, res, Epilogue.Gelu, p2);
-            foreach (var (start, count) in new[] { (0, 1), (5, 1), (40, 1), (3, 2), (10, 3), (17, 4), (1, 7), (20, 16), (2, 39) })
-            {
-                var part = Run(path, x[(start * k)..((start + count) * k)], count, w, b, res[(start * n)..((start + count) * n)], Epilogue.Gelu);
-                Assert.Equal(all[(start * n)..((start + count) * n)], part);
-            }
-        }
+            if (PackedGemm.IsSupported(path))
+                GemmInvariance.AssertRowsIndependent(x, n, k, res, (xs, m, r, pool) => Run(path, xs, m, w, b, r, Epilogue.Gelu, pool), p2);
     }
 
     [Fact]
