@@ -96,6 +96,11 @@ internal sealed class ServeMetrics
         foreach (var (name, loaded) in list)
             sb.Append("ntr_model_loaded{model=\"").Append(Escape(name)).Append("\"} ").Append(loaded ? 1 : 0).Append('\n');
         Gauge(sb, "process_resident_memory_bytes", "Resident set size of the process.", Environment.WorkingSet);
+        // The managed side of RSS, to tell GC heap growth from native growth in soaks.
+        var gc = GC.GetGCMemoryInfo();
+        Gauge(sb, "dotnet_gc_heap_size_bytes", "Managed heap size after the last GC (live objects and fragmentation).", gc.HeapSizeBytes);
+        Gauge(sb, "dotnet_gc_committed_bytes", "Memory the GC has committed from the OS.", gc.TotalCommittedBytes);
+        Gauge(sb, "dotnet_gc_collections_gen2", "Gen-2 collections since start.", GC.CollectionCount(2));
         return sb.ToString();
     }
 

@@ -169,6 +169,7 @@ public class ServeEndpointTests
         Assert.Equal(1, samples["ntr_batch_size_bucket{le=\"1\"}"]);
         Assert.True(samples["ntr_request_duration_seconds_count"] >= 3);
         Assert.True(samples["process_resident_memory_bytes"] > 1e6);
+        Assert.True(samples["dotnet_gc_committed_bytes"] >= samples["dotnet_gc_heap_size_bytes"]);
         Assert.Contains("ntr_cache_hits_total", samples.Keys);
     }
 }
