@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using NativeTransformer.Kernels.Int8;
 using NativeTransformer.Kernels.Packed;
 
@@ -18,14 +20,25 @@ public abstract unsafe class LinearOperator
 {
     public int In { get; }
     public int Out { get; }
-    /// <summary>"fp32-packed" or "int8".</summary>
+    /// <summary>"fp32-packed", "fp32-sparse" or "int8".</summary>
     public abstract string Kind { get; }
     /// <summary>The SIMD path its kernel takes on this machine, e.g. "avx512" or "avx512bw".</summary>
     public abstract string Isa { get; }
     /// <summary>Bytes of weights this operator owns (its packed or quantized copy).</summary>
     public abstract long OwnedBytes { get; }
 
-    protected LinearOperator(int inFeatures, int outFeatures) { In = inFeatures; Out = outFeatures; }
+    private readonly float[] _bias; // pinned: its address is fixed for the operator's lifetime
+
+    /// <summary>The bias [Out] for the kernels, or null when the layer has none.</summary>
+    protected float* Bias { get; }
+    protected long BiasBytes => _bias.LongLength * sizeof(float);
+
+    protected LinearOperator(int inFeatures, int outFeatures, ReadOnlySpan<float> bias)
+    {
+        In = inFeatures; Out = outFeatures;
+        _bias = Pinned.Copy(bias);
+        Bias = _bias.Length == 0 ? null : (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_bias));
+    }
 
     /// <summary>Computes the layer. <paramref name="residual"/> may be null. Allocation-free.</summary>
     public abstract void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context);
@@ -35,48 +48,36 @@ public abstract unsafe class LinearOperator
 public sealed unsafe class PackedLinear : LinearOperator
 {
     private readonly PackedMatrix _w;
-    private readonly float[] _bias; // pinned
 
-    public PackedLinear(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures) : base(inFeatures, outFeatures)
-    {
+    public PackedLinear(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures) : base(inFeatures, outFeatures, bias) =>
         _w = PackedMatrix.Pack(weight, outFeatures, inFeatures);
-        _bias = Pinned.Copy(bias);
-    }
 
     public override string Kind => "fp32-packed";
     public override string Isa => PackedGemm.Isa;
-    public override long OwnedBytes => _w.Bytes + _bias.Length * sizeof(float);
+    public override long OwnedBytes => _w.Bytes + BiasBytes;
 
-    public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
-    {
-        fixed (float* b = _bias) PackedGemm.Compute(x, rows, _w, _bias.Length == 0 ? null : b, residual, y, epilogue, context.Pool);
-    }
+    public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context) =>
+        PackedGemm.Compute(x, rows, _w, Bias, residual, y, epilogue, context.Pool);
 }
 
 /// <summary>Dynamic int8: per-channel int8 weights quantized at load, activations per row at run time (<see cref="QGemm"/>).</summary>
 public sealed unsafe class QuantizedLinear : LinearOperator
 {
-    private readonly float[] _bias; // pinned
-
     public QuantizedMatrix Weights { get; }
 
-    public QuantizedLinear(QuantizedMatrix weights, ReadOnlySpan<float> bias) : base(weights.K, weights.N)
-    {
-        Weights = weights;
-        _bias = Pinned.Copy(bias);
-    }
+    public QuantizedLinear(QuantizedMatrix weights, ReadOnlySpan<float> bias) : base(weights.K, weights.N, bias) => Weights = weights;
 
     public QuantizedLinear(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures)
         : this(QuantizedMatrix.Quantize(weight, outFeatures, inFeatures), bias) { }
 
     public override string Kind => "int8";
     public override string Isa => QGemm.Isa;
-    public override long OwnedBytes => Weights.Bytes + _bias.Length * sizeof(float);
+    public override long OwnedBytes => Weights.Bytes + BiasBytes;
 
     public override void Forward(float* x, int rows, float* y, Epilogue epilogue, float* residual, KernelContext context)
     {
         var scratch = context.Int8Scratch ?? throw new InvalidOperationException("int8 layer run without an int8 scratch");
-        fixed (float* b = _bias) QGemm.Compute(x, rows, Weights, _bias.Length == 0 ? null : b, residual, y, epilogue, scratch, context.Pool);
+        QGemm.Compute(x, rows, Weights, Bias, residual, y, epilogue, scratch, context.Pool);
     }
 }
 
