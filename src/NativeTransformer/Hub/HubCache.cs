@@ -8,11 +8,14 @@ namespace NativeTransformer.Hub;
 /// </summary>
 internal sealed class HubCache(string cacheDirectory, string repoId)
 {
+    private readonly string _cacheDirectory = cacheDirectory;
     public string RepoDirectory { get; } = Path.Combine(cacheDirectory, "models--" + repoId.Replace("/", "--"));
     public string BlobsDirectory => Path.Combine(RepoDirectory, "blobs");
 
     public string BlobPath(string etag) => Path.Combine(BlobsDirectory, etag);
     public string IncompletePath(string etag) => BlobPath(etag) + ".incomplete";
+    /// <summary>Where huggingface_hub keeps its per-blob lock files: <c>{cache}/.locks/models--owner--name/&lt;etag&gt;.lock</c>.</summary>
+    public string LockPath(string etag) => Path.Combine(_cacheDirectory, ".locks", Path.GetFileName(RepoDirectory), etag + ".lock");
     public string SnapshotDirectory(string commit) => Path.Combine(RepoDirectory, "snapshots", commit);
     public string SnapshotPath(string commit, string fileName) => Path.Combine(SnapshotDirectory(commit), fileName.Replace('/', Path.DirectorySeparatorChar));
     private string RefPath(string revision) => Path.Combine(RepoDirectory, "refs", revision.Replace('/', Path.DirectorySeparatorChar));

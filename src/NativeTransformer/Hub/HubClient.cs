@@ -116,10 +116,13 @@ public sealed class HubClient : IDisposable
         var url = new Uri(_endpoint, $"{id.RepoId}/resolve/{commit}/{string.Join('/', file.Split('/').Select(Uri.EscapeDataString))}");
         var (etag, size) = await HeadAsync(url, id, file, ct).ConfigureAwait(false);
         string blob = cache.BlobPath(etag);
-        if (!File.Exists(blob) || (size is long s && new FileInfo(blob).Length != s))
+        bool Missing() => !File.Exists(blob) || (size is long s && new FileInfo(blob).Length != s);
+        if (Missing())
         {
             Directory.CreateDirectory(cache.BlobsDirectory);
-            await DownloadAsync(url, cache.IncompletePath(etag), blob, etag, size, id, file, ct).ConfigureAwait(false);
+            // Another process (or client) may be fetching the same blob into the same .incomplete file: one at a time.
+            using (await FileLock.AcquireAsync(cache.LockPath(etag), _options.LockTimeout, ct).ConfigureAwait(false))
+                if (Missing()) await DownloadAsync(url, cache.IncompletePath(etag), blob, etag, size, id, file, ct).ConfigureAwait(false);
         }
         pending.Add((file, etag));
     }

@@ -30,6 +30,9 @@ public sealed record HubOptions
     /// <summary>Attempts per file when the connection drops mid-download; each retry resumes with a Range request.</summary>
     public int MaxAttempts { get; init; } = 3;
 
+    /// <summary>How long to wait for another process that is downloading the same file into the same cache.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
     public string CacheDirectory => HubCache ?? Path.Combine(Home, "hub");
 
     /// <summary>HF_ENDPOINT, HF_HOME (else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface), HF_HUB_CACHE,

@@ -120,6 +120,38 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void ADownloadWaitsWhileAnotherProcessHoldsTheBlobLockThenUsesItsResult()
+    {
+        // Stand in for another process fetching the weights: hold huggingface_hub's lock file for that blob.
+        string lockPath = Path.Combine(_home, "hub", ".locks", "models--test-org--bert-mini-sst2", Sha256OfWeights + ".lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        var held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var resolve = Task.Run(() => Resolve());
+        Thread.Sleep(700);
+        Assert.False(resolve.IsCompleted);
+        Assert.DoesNotContain(_hub.Requests, r => r.Method == "GET" && r.Path.StartsWith("/cdn/"));
+
+        // The "other process" finishes the blob and lets go: the waiter finds it and downloads nothing.
+        string blobs = Path.Combine(RepoDir, "blobs");
+        File.Copy(TestPaths.Model("bert-mini-sst2/model.safetensors"), Path.Combine(blobs, Sha256OfWeights));
+        held.Dispose();
+        Assert.True(resolve.Wait(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain(_hub.Requests, r => r.Method == "GET" && r.Path.StartsWith("/cdn/"));
+        Assert.Equal(File.ReadAllBytes(TestPaths.Model("bert-mini-sst2/model.safetensors")), File.ReadAllBytes(Path.Combine(resolve.Result, "model.safetensors")));
+    }
+
+    [Fact]
+    public void AStuckLockIsAClearErrorAfterTheLockTimeout()
+    {
+        string lockPath = Path.Combine(_home, "hub", ".locks", "models--test-org--bert-mini-sst2", Sha256OfWeights + ".lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        using var held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        Assert.True(HubModelId.TryParse(RepoId, out var id));
+        var e = Assert.Throws<HubException>(() => HubClient.Resolve(id, Options() with { LockTimeout = TimeSpan.FromMilliseconds(300) }));
+        Assert.Contains(lockPath, e.Message);
+    }
+
+    [Fact]
     public void ACorruptedBodyIsAHashMismatchAndLeavesNoBlobOrSnapshot()
     {
         _hub.Corrupt = "model.safetensors";
