@@ -202,7 +202,9 @@ public sealed class HubClient : IDisposable
             throw new IOException($"the connection closed after {done} of {expected} bytes");
     }
 
-    /// <summary>Size check for every file; sha256 check when the etag is one (LFS files). A file that fails is deleted.</summary>
+    /// <summary>Size check for every file; content check against the etag: sha256 for LFS files (64 hex digits), the git
+    /// blob id — SHA-1 of <c>"blob {size}\0"</c> + content — for the small files the hub serves from git (40 hex digits).
+    /// A file that fails is deleted.</summary>
     private static void Verify(string incomplete, string etag, long? size, HubModelId id, string file)
     {
         long length = new FileInfo(incomplete).Length;
@@ -211,16 +213,23 @@ public sealed class HubClient : IDisposable
             File.Delete(incomplete);
             throw new HubException($"{id}: {file}: downloaded {length} bytes, the hub announced {s}; the partial file was removed");
         }
-        if (etag.Length == 64 && etag.All(char.IsAsciiHexDigit))
+        if (!etag.All(char.IsAsciiHexDigit) || etag.Length is not (64 or 40)) return;
+        string actual, kind = etag.Length == 64 ? "sha256" : "git blob sha1";
+        using (var f = File.OpenRead(incomplete)) actual = etag.Length == 64 ? Convert.ToHexStringLower(SHA256.HashData(f)) : GitBlobSha1(f, length);
+        if (!actual.Equals(etag, StringComparison.OrdinalIgnoreCase))
         {
-            string actual;
-            using (var f = File.OpenRead(incomplete)) actual = Convert.ToHexStringLower(SHA256.HashData(f));
-            if (!actual.Equals(etag, StringComparison.OrdinalIgnoreCase))
-            {
-                File.Delete(incomplete);
-                throw new HubException($"{id}: {file}: sha256 mismatch (expected {etag}, got {actual}); the download was discarded");
-            }
+            File.Delete(incomplete);
+            throw new HubException($"{id}: {file}: {kind} mismatch (expected {etag}, got {actual}); the download was discarded");
         }
+    }
+
+    private static string GitBlobSha1(Stream content, long length)
+    {
+        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        sha1.AppendData(System.Text.Encoding.ASCII.GetBytes($"blob {length}\0"));
+        var buffer = new byte[1 << 16];
+        for (int n; (n = content.Read(buffer)) > 0;) sha1.AppendData(buffer, 0, n);
+        return Convert.ToHexStringLower(sha1.GetHashAndReset());
     }
 
     /// <summary>Sends a request with the token (hub host only), following relative redirects (renamed repos) and,

@@ -164,6 +164,16 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void ACorruptedSmallFileIsAGitBlobHashMismatch()
+    {
+        _hub.Corrupt = "config.json";   // same size, one byte changed: only the git blob id can tell
+        var e = Assert.Throws<HubException>(() => Resolve());
+        Assert.Contains("git blob sha1 mismatch", e.Message);
+        Assert.Contains("config.json", e.Message);
+        Assert.False(Directory.Exists(Path.Combine(RepoDir, "snapshots")));
+    }
+
+    [Fact]
     public void UnknownRepositoryRevisionAndUnreachableHubAreClearErrors()
     {
         var e = Assert.Throws<HubException>(() => Resolve("test-org/no-such-model"));
