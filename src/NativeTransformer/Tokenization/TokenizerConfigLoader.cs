@@ -16,6 +16,9 @@ namespace NativeTransformer.Tokenization;
 /// </remarks>
 internal static class TokenizerConfigLoader
 {
+    /// <summary>Largest tokenizer JSON file read (bert-base's tokenizer.json is 700 KB; multilingual ones a few MB).</summary>
+    public const long MaxJsonBytes = 64 << 20;
+
     private static readonly JsonDocumentOptions JsonOptions = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
 
     /// <summary>Largest model_max_length taken at face value; bigger values (HF's int(1e30) "unset") mean unset.</summary>
@@ -67,6 +70,8 @@ internal static class TokenizerConfigLoader
         try
         {
             using var stream = File.OpenRead(path);
+            if (stream.Length > MaxJsonBytes)
+                throw new TokenizerException($"{name}: {stream.Length} bytes, over the {MaxJsonBytes}-byte limit; refusing to read it ({path})");
             var doc = JsonDocument.Parse(stream, JsonOptions);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
@@ -79,7 +84,7 @@ internal static class TokenizerConfigLoader
         {
             throw new TokenizerException($"{name} is not valid JSON ({path}): {ex.Message}", ex);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new TokenizerException($"cannot read {name} ({path}): {ex.Message}", ex);
         }
