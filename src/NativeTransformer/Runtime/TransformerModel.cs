@@ -75,6 +75,11 @@ public sealed class TransformerModel : IDisposable
             if (kept is not null) config = config.KeepLayers(kept);
             return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength);
         }
+        catch (WeightException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
+        {
+            weights.Dispose();
+            throw new WeightException(e.Key, $"{directory}: {e.Message}", e); // name the folder too: messages give the key only
+        }
         catch { weights.Dispose(); throw; }
     }
 

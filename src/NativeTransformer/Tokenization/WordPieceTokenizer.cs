@@ -107,6 +107,15 @@ public sealed class WordPieceTokenizer
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory)) throw new TokenizerException($"tokenizer directory not found: {directory}");
+        try { return ReadDirectory(directory); }
+        catch (TokenizerException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
+        {
+            throw new TokenizerException($"{directory}: {e.Message}", e);
+        }
+    }
+
+    private static WordPieceTokenizer ReadDirectory(string directory)
+    {
         string vocabPath = Path.Combine(directory, "vocab.txt");
         var vocab = Vocabulary.Load(vocabPath);
         var loaded = TokenizerConfigLoader.Load(directory);
