@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 
 namespace NativeTransformer.Weights;
@@ -13,29 +13,41 @@ public static class NonFinite
     private const uint ExponentMask = 0x7F80_0000;
 
     /// <summary>Number of NaN / ±Inf values in <paramref name="values"/>.</summary>
+    /// <remarks>Weights are almost always all finite, so the vector loop only asks "any non-finite in these 4 vectors?"
+    /// (AND, compare, OR, one test) and counts a block lane by lane in the rare case it has one.</remarks>
     public static long Count(ReadOnlySpan<float> values)
     {
         var bits = MemoryMarshal.Cast<float, uint>(values);
+        ref uint start = ref MemoryMarshal.GetReference(bits);
         long count = 0;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && bits.Length >= Vector<uint>.Count)
+        int i = 0, n = bits.Length;
+        if (Vector256.IsHardwareAccelerated)
         {
-            var mask = new Vector<uint>(ExponentMask);
-            var lanes = Vector<uint>.Zero;
-            // Each lane counts at most once per iteration; flush well before a lane could wrap.
-            const int Flush = 1 << 30;
-            int sinceFlush = 0;
-            for (; i <= bits.Length - Vector<uint>.Count; i += Vector<uint>.Count)
+            var mask = Vector256.Create(ExponentMask);
+            const int Block = 4 * 8;
+            for (; i <= n - Block; i += Block)
             {
-                var v = new Vector<uint>(bits.Slice(i, Vector<uint>.Count));
-                lanes -= Vector.Equals(v & mask, mask); // all-ones (= -1) where non-finite
-                if (++sinceFlush == Flush) { count += Sum(lanes); lanes = Vector<uint>.Zero; sinceFlush = 0; }
+                var any = Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)i) & mask, mask)
+                    | Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)(i + 8)) & mask, mask)
+                    | Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)(i + 16)) & mask, mask)
+                    | Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)(i + 24)) & mask, mask);
+                if (any != Vector256<uint>.Zero) count += CountScalar(values.Slice(i, Block));
             }
-            count += Sum(lanes);
         }
-        for (; i < bits.Length; i++)
-            if ((bits[i] & ExponentMask) == ExponentMask) count++;
-        return count;
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var mask = Vector128.Create(ExponentMask);
+            const int Block = 4 * 4;
+            for (; i <= n - Block; i += Block)
+            {
+                var any = Vector128.Equals(Vector128.LoadUnsafe(ref start, (nuint)i) & mask, mask)
+                    | Vector128.Equals(Vector128.LoadUnsafe(ref start, (nuint)(i + 4)) & mask, mask)
+                    | Vector128.Equals(Vector128.LoadUnsafe(ref start, (nuint)(i + 8)) & mask, mask)
+                    | Vector128.Equals(Vector128.LoadUnsafe(ref start, (nuint)(i + 12)) & mask, mask);
+                if (any != Vector128<uint>.Zero) count += CountScalar(values.Slice(i, Block));
+            }
+        }
+        return count + CountScalar(values[i..]);
     }
 
     /// <summary>The plain reference (the oracle of <see cref="Count"/>'s vector loop).</summary>
@@ -51,12 +63,5 @@ public static class NonFinite
     {
         for (int i = 0; i < values.Length; i++) if (!float.IsFinite(values[i])) return i;
         return -1;
-    }
-
-    private static long Sum(Vector<uint> lanes)
-    {
-        long s = 0;
-        for (int l = 0; l < Vector<uint>.Count; l++) s += lanes[l];
-        return s;
     }
 }
