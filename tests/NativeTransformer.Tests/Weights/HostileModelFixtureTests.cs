@@ -119,6 +119,10 @@ public sealed class HostileModelFixtureTests
         Assert.Contains("non-finite weights:", text);
         Assert.Contains("encoder.layer.0.attention.self.query.weight", text);
 
+        var stdout = new StringWriter();
+        Assert.Equal(0, global::NativeTransformer.WeightsTools.WeightsToolsApp.Run(["inspect", dir], stdout, new StringWriter()));
+        Assert.Contains("non-finite:        1 NaN/Inf in encoder.layer.0.attention.self.query.weight", stdout.ToString());
+
         var clean = TransformerModel.Inspect(FixturePath("model/clean"));
         Assert.Equal(0, clean.NonFiniteWeights);
         Assert.Empty(clean.NonFiniteTensors);
