@@ -49,7 +49,8 @@ public static class WeightsToolsApp
                         $"weight bytes:      {s.WeightBytes:N0}\n" +
                         $"tensors by dtype:  {string.Join(", ", s.TensorsByDType.Select(kv => $"{kv.Key}={kv.Value}"))}\n" +
                         $"output heads:      {string.Join(", ", s.OutputHeads)}\n" +
-                        $"has weights:       {(s.HasWeights ? "yes" : "no")}\n");
+                        $"has weights:       {(s.HasWeights ? "yes" : "no")}\n" +
+                        $"non-finite:        {(s.NonFiniteWeights == 0 ? "0" : $"{s.NonFiniteWeights:N0} NaN/Inf in {string.Join(", ", s.NonFiniteTensors)} (loading refuses them)")}\n");
                     InspectCommand.WriteSparsity(args[1], stdout);
                     return 0;
                 case "inspect":

@@ -19,7 +19,8 @@ internal static class InspectCommand
             "The folder is checked exactly as loading would check it (config, tokenizer, every tensor's presence,\n" +
             "dtype and shape); a folder without weights is reported with has weights = no.\n" +
             "JSON keys: directory, model_type, architecture, layers, hidden_size, attention_heads,\n" +
-            "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights, embedded;\n" +
+            "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights,\n" +
+            "non_finite_weights (NaN/Inf count in the weights the model reads; non_finite_tensors names them), embedded;\n" +
             "heads_per_layer (pruned folders) and quantization (weights-tools quantize folders) when they apply.");
 
     public static int Run(ParsedArgs a, CliContext ctx)
@@ -53,6 +54,13 @@ internal static class InspectCommand
         foreach (var h in s.OutputHeads) w.WriteStringValue(h);
         w.WriteEndArray();
         w.WriteBoolean("has_weights", s.HasWeights);
+        w.WriteNumber("non_finite_weights", s.NonFiniteWeights);
+        if (s.NonFiniteTensors.Count > 0)
+        {
+            w.WriteStartArray("non_finite_tensors");
+            foreach (var t in s.NonFiniteTensors) w.WriteStringValue(t);
+            w.WriteEndArray();
+        }
         if (s.HeadsPerLayer is { } perLayer)
         {
             w.WriteStartArray("heads_per_layer");
@@ -85,6 +93,7 @@ internal static class InspectCommand
                 : string.Join(", ", s.TensorsByDType.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"))),
             ("output heads", s.OutputHeads.Count == 0 ? "-" : string.Join(", ", s.OutputHeads)),
             ("has weights", s.HasWeights ? "yes" : "no"),
+            ("non-finite weights", s.NonFiniteWeights == 0 ? "0" : $"{s.NonFiniteWeights.ToString("N0", inv)} NaN/Inf in {string.Join(", ", s.NonFiniteTensors)} (loading refuses them)"),
         };
         if (s.HeadsPerLayer is { } perLayer) rows.Insert(6, ("heads per layer", string.Join(", ", perLayer)));
         if (s.Quantization is { } q) rows.Add(("quantization", q));

@@ -24,6 +24,7 @@ public sealed class WeightException : NativeTransformerException
 {
     public string Key { get; }
     public WeightException(string key, string message) : base(message) => Key = key;
+    public WeightException(string key, string message, Exception inner) : base(message, inner) => Key = key;
 }
 
 /// <summary>Bad user input handed to the runtime or the CLI (malformed JSON, non-UTF-8 text, bad option values).</summary>

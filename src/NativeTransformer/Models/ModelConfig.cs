@@ -65,12 +65,26 @@ public sealed record ModelConfig
     public int WeightedLayers => Family == ModelFamily.Albert ? NumHiddenGroups : NumLayers;
     public string Architecture => Architectures.Count > 0 ? Architectures[0] : ModelType;
 
-    /// <summary>Reads and validates <c>config.json</c>. Throws <see cref="ModelConfigException"/> naming the file.</summary>
+    /// <summary>Largest config.json read (a real one is a few KB; a big id2label stays far below this).</summary>
+    public const long MaxConfigBytes = 16 << 20;
+    /// <summary>Sanity ceilings checked before anything is sized from the config (BERT-family models have at most
+    /// 48 layers and 512 positions; these leave ample room while refusing a hostile 10^6-layer config).</summary>
+    public const int MaxLayers = 1024, MaxPositions = 1 << 20;
+
+    /// <summary>Reads and validates <c>config.json</c> (strict UTF-8, a leading BOM tolerated, at most
+    /// <see cref="MaxConfigBytes"/>). Throws <see cref="ModelConfigException"/> naming the file.</summary>
     public static ModelConfig Load(string path)
     {
         string text;
-        try { text = File.ReadAllText(path); }
+        try
+        {
+            long length = new FileInfo(path).Length;
+            if (length > MaxConfigBytes)
+                throw new ModelConfigException($"{path}: {length} bytes, over the {MaxConfigBytes}-byte limit for a config.json; refusing to read it");
+            text = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path)).TrimStart('\uFEFF');
+        }
         catch (FileNotFoundException) { throw new ModelConfigException($"{path}: not found (every model folder needs a config.json)"); }
+        catch (System.Text.DecoderFallbackException e) { throw new ModelConfigException($"{path}: not valid UTF-8 ({e.Message})", e); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ModelConfigException($"{path}: cannot read: {e.Message}", e); }
         return Parse(text, path);
     }
@@ -126,9 +140,16 @@ public sealed record ModelConfig
         if (inner != 1)
             throw new ModelConfigException($"{source}: inner_group_num {inner} is not supported (only 1)");
         // Refuse absurd sizes before anything is allocated from them (a 4 GB machine is the target).
-        CheckSize(checked((long)vocab * embed), "vocab_size × hidden", source);
-        CheckSize(checked((long)hidden * inter), "hidden × intermediate", source);
-        CheckSize(checked((long)maxPos * embed), "max_position_embeddings × hidden", source);
+        if (layers > MaxLayers)
+            throw new ModelConfigException($"{source}: \"{(distil ? "n_layers" : "num_hidden_layers")}\" {layers} is absurdly large (limit {MaxLayers}); refusing to load");
+        if (maxPos > MaxPositions)
+            throw new ModelConfigException($"{source}: \"max_position_embeddings\" {maxPos} is absurdly large (limit {MaxPositions}); refusing to load");
+        CheckSize((long)vocab * embed, "vocab_size × hidden", source);
+        CheckSize((long)hidden * inter, "hidden × intermediate", source);
+        CheckSize(3L * hidden * hidden, "3 × hidden × hidden (query/key/value)", source);
+        CheckSize((long)maxPos * embed, "max_position_embeddings × hidden", source);
+        CheckSize((long)typeVocab * embed, "type_vocab_size × hidden", source);
+        if (family == ModelFamily.Albert) CheckSize((long)embed * hidden, "embedding_size × hidden", source);
 
         double eps = distil ? 1e-12 : (r.LayerNormEps ?? 1e-12);
         if (!(eps > 0 && eps < 1)) throw new ModelConfigException($"{source}: layer_norm_eps {eps} is out of range");
@@ -137,9 +158,10 @@ public sealed record ModelConfig
         if (r.Id2Label != null)
             foreach (var (k, v) in r.Id2Label)
             {
-                if (!int.TryParse(k, out int id) || id < 0)
+                if (!int.TryParse(k, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
                     throw new ModelConfigException($"{source}: id2label key \"{k}\" is not a non-negative integer");
-                labels[id] = v;
+                if (v is null) throw new ModelConfigException($"{source}: id2label[\"{k}\"] is null, expected a label name");
+                if (!labels.TryAdd(id, v)) throw new ModelConfigException($"{source}: id2label names label {id} twice");
             }
 
         var pruned = PrunedHeadsFrom(r.PrunedHeads, family == ModelFamily.Albert ? groups : layers, heads, source);

@@ -28,13 +28,13 @@ internal sealed class RunState
     public RunState(ModelConfig c, int maxBatch, int maxSeq, WorkerPool pool, bool int8)
     {
         MaxBatch = maxBatch; MaxSeq = maxSeq;
-        int tokens = checked(maxBatch * maxSeq);
-        Embedded = c.EmbeddingSize == c.HiddenSize ? [] : Pinned.Allocate(checked(tokens * c.EmbeddingSize));
-        Hidden = Pinned.Allocate(checked(tokens * c.HiddenSize));
-        Qkv = Pinned.Allocate(checked(tokens * 3 * c.HiddenSize));
+        int tokens = Length(maxBatch, maxSeq, 1);
+        Embedded = c.EmbeddingSize == c.HiddenSize ? [] : Pinned.Allocate(Length(maxBatch, maxSeq, c.EmbeddingSize));
+        Hidden = Pinned.Allocate(Length(maxBatch, maxSeq, c.HiddenSize));
+        Qkv = Pinned.Allocate(Length(maxBatch, maxSeq, 3L * c.HiddenSize));
         Context = Pinned.Allocate(Hidden.Length);
         Attended = Pinned.Allocate(Hidden.Length);
-        Ffn = Pinned.Allocate(checked(tokens * c.IntermediateSize));
+        Ffn = Pinned.Allocate(Length(maxBatch, maxSeq, c.IntermediateSize));
         AttentionScratch = new float[pool.Threads][];
         for (int w = 0; w < AttentionScratch.Length; w++) AttentionScratch[w] = new float[AttentionKernel.ScratchLength(maxSeq, maxSeq, c.HeadSize)];
         Kernels = new KernelContext(pool, int8 ? new QGemmScratch(tokens, Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, c.EmbeddingSize))) : null);
@@ -43,4 +43,14 @@ internal sealed class RunState
     }
 
     public bool Fits(int batch, int seq) => batch <= MaxBatch && seq <= MaxSeq;
+
+    /// <summary>batch × seq × width as an array length, in 64-bit arithmetic: a batch whose buffers would pass .NET's
+    /// array limit is a typed <see cref="InputException"/>, never an overflow into a wrong (small) size.</summary>
+    public static int Length(int batch, int seq, long width)
+    {
+        long tokens = (long)batch * seq; // < 2^62: no overflow; the division below avoids one in tokens × width
+        return width <= 0 || tokens <= Array.MaxLength / width ? (int)(tokens * width)
+            : throw new InputException($"a batch of {batch} inputs × {seq} tokens × width {width} needs more floats per buffer " +
+                $"than the {Array.MaxLength} an array can hold; use a smaller batch size or max length");
+    }
 }

@@ -13,8 +13,11 @@ namespace NativeTransformer.Models;
 /// An encoder Linear weight stored as I8 (a <c>weights-tools quantize</c> folder, see <see cref="QuantizationFormat"/>)
 /// binds straight to a packed <see cref="QuantizedMatrix"/> with its <c>_scale</c> tensor; I8 word embeddings bind to an
 /// <see cref="Int8EmbeddingTable"/>. No fp32 copy of either is made.
+/// Every float tensor bound (Linear weights, biases, embeddings, LayerNorm, heads) is scanned for NaN/Inf once
+/// (<see cref="NonFinite"/>): with <paramref name="refuseNonFinite"/> the first one found is a <see cref="WeightException"/>,
+/// otherwise the counts are only recorded in <see cref="NonFiniteCounts"/> (inspect, or LoadOptions.AllowNonFiniteWeights).
 /// </summary>
-internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
+internal sealed class WeightBinder(ITensorSource source, ModelConfig config, bool refuseNonFinite = true)
 {
     private readonly CheckpointLayout _keys = CheckpointLayout.For(config.Family,
         CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
@@ -22,6 +25,11 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
 
     /// <summary>Keys the model read; the rest of the checkpoint is unused (buffers, other heads).</summary>
     public IReadOnlySet<string> UsedKeys => _used;
+
+    private readonly Dictionary<string, long> _nonFinite = new(StringComparer.Ordinal);
+
+    /// <summary>Bound float tensors holding NaN/Inf, with their count (only filled when not refusing them).</summary>
+    public IReadOnlyDictionary<string, long> NonFiniteCounts => _nonFinite;
 
     /// <summary>Binds the embeddings and the encoder layers; with <paramref name="keep"/> (ascending layer indices) only
     /// those layers, in order: the dropped layers' tensors are never looked at.</summary>
@@ -198,6 +206,31 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config)
         if (!info.Shape.SequenceEqual(shape.Select(d => (long)d)))
             throw new WeightException(key, $"{key}: shape {info.ShapeText}, expected [{string.Join(", ", shape)}] from config.json");
         _used.Add(key);
-        return source.GetFloat32(key);
+        var values = source.GetFloat32(key);
+        CheckFinite(key, values.Span);
+        return values;
     }
+
+    /// <summary>NaN/Inf in a weight silently turns every output it touches into NaN: refuse it at load, naming the tensor.</summary>
+    private void CheckFinite(string key, ReadOnlySpan<float> values)
+    {
+        if (_nonFinite.ContainsKey(key)) return; // the tied decoder re-reads the word embeddings
+        long bad = NonFinite.Count(values);
+        if (bad == 0) return;
+        if (refuseNonFinite)
+        {
+            int first = NonFinite.IndexOfFirst(values);
+            throw new WeightException(key, $"{FileOf(key)}: {key}: {bad} non-finite value(s) (NaN/Inf), the first at flat index {first} " +
+                $"({values[first]}); refusing to load (LoadOptions.AllowNonFiniteWeights loads it anyway)");
+        }
+        _nonFinite[key] = bad;
+    }
+
+    /// <summary>The file a tensor lives in, for error messages.</summary>
+    private string FileOf(string key) => source switch
+    {
+        SafetensorsFile f => f.Path,
+        ShardedTensorSource s => s.FileOf(key),
+        _ => "checkpoint",
+    };
 }

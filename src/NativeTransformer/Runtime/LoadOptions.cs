@@ -30,4 +30,8 @@ public sealed record LoadOptions
     /// <summary>Sparse fp32 kernels for pruned (mostly zero) weights: Auto picks one per Linear only where the measured
     /// policy (<see cref="Kernels.Sparse.SparsePolicy"/>) says it beats dense; Never / Always force the choice. int8 layers are unaffected.</summary>
     public Kernels.SparseKernels SparseKernels { get; init; } = Kernels.SparseKernels.Auto;
+    /// <summary>Load a checkpoint whose weights hold NaN or ±Inf. By default such a tensor is refused with a
+    /// <see cref="WeightException"/> naming it, because it turns every output it reaches into NaN; set this only to
+    /// study a broken checkpoint (<c>ntr inspect</c> reports the counts without loading).</summary>
+    public bool AllowNonFiniteWeights { get; init; }
 }

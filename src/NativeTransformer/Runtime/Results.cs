@@ -59,4 +59,11 @@ public sealed record ModelSummary(
     /* heads left in each layer; null unless config.json prunes heads (pruned_heads) */
     IReadOnlyList<int>? HeadsPerLayer = null,
     /* weights-tools quantize marker, e.g. "int8-symmetric-per-channel/v1 (embeddings int8)"; null for a plain checkpoint */
-    string? Quantization = null);
+    string? Quantization = null)
+{
+    /// <summary>NaN/±Inf values in the float weights the model reads (loading refuses them unless
+    /// <see cref="LoadOptions.AllowNonFiniteWeights"/>).</summary>
+    public long NonFiniteWeights { get; init; }
+    /// <summary>Keys of the tensors holding them, sorted.</summary>
+    public IReadOnlyList<string> NonFiniteTensors { get; init; } = [];
+}

@@ -67,13 +67,18 @@ public sealed class TransformerModel : IDisposable
         var weights = Checkpoint.Open(directory);
         try
         {
-            var binder = new WeightBinder(weights, config);
+            var binder = new WeightBinder(weights, config, refuseNonFinite: !options.AllowNonFiniteWeights);
             // Layer reduction: bind only the kept layers; the model then reports the reduced layer count.
             var kept = Compression.LayerSelection.Resolve(config.NumLayers, options);
             var encoder = binder.BindEncoder(kept);
             var heads = binder.BindHeads();
             if (kept is not null) config = config.KeepLayers(kept);
             return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength);
+        }
+        catch (WeightException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
+        {
+            weights.Dispose();
+            throw new WeightException(e.Key, $"{directory}: {e.Message}", e); // name the folder too: messages give the key only
         }
         catch { weights.Dispose(); throw; }
     }
@@ -89,14 +94,16 @@ public sealed class TransformerModel : IDisposable
         var byDType = new SortedDictionary<string, int>();
         var heads = new List<string>();
         string? quantization = null;
+        KeyValuePair<string, long>[] nonFinite = [];
         if (hasWeights)
         {
             using var weights = Checkpoint.Open(directory);
             if (weights is SafetensorsFile f && f.Metadata.TryGetValue(Compression.QuantizationFormat.MetadataKey, out var marker))
                 quantization = f.Metadata.TryGetValue(Compression.QuantizationFormat.EmbeddingsKey, out var e) ? $"{marker} (embeddings {e})" : marker;
-            var binder = new WeightBinder(weights, config);
+            var binder = new WeightBinder(weights, config, refuseNonFinite: false);
             binder.BindEncoder();
             var h = binder.BindHeads();
+            nonFinite = binder.NonFiniteCounts.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
             foreach (var t in weights.Tensors)
             {
                 byDType[t.DType.ToString()] = byDType.GetValueOrDefault(t.DType.ToString()) + 1;
@@ -110,7 +117,11 @@ public sealed class TransformerModel : IDisposable
         if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{(st.Normalize ? ", normalize" : "")})");
         var headsPerLayer = config.PrunedHeads.Count == 0 ? null : Enumerable.Range(0, config.NumLayers).Select(config.HeadsInLayer).ToArray();
         return new ModelSummary(Path.GetFullPath(directory), config.ModelType, config.Architecture, config.NumLayers, config.HiddenSize,
-            config.NumHeads, config.IntermediateSize, config.VocabSize, parameters, bytes, byDType, heads, hasWeights, headsPerLayer, quantization);
+            config.NumHeads, config.IntermediateSize, config.VocabSize, parameters, bytes, byDType, heads, hasWeights, headsPerLayer, quantization)
+        {
+            NonFiniteWeights = nonFinite.Sum(p => p.Value),
+            NonFiniteTensors = nonFinite.Select(p => p.Key).ToArray(),
+        };
     }
 
     /// <summary>Sentence embeddings, one [H] vector per input (pooling and normalisation from the folder or <see cref="LoadOptions"/>).</summary>
@@ -156,7 +167,7 @@ public sealed class TransformerModel : IDisposable
     public EncodeResult Encode(IReadOnlyList<TextInput> inputs)
     {
         var batch = PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId);
-        int h = Config.HiddenSize, size = batch.BatchSize * batch.SeqLen * h;
+        int h = Config.HiddenSize, size = RunState.Length(batch.BatchSize, batch.SeqLen, h);
         var hidden = new float[Config.NumLayers + 1][];
         for (int i = 0; i < hidden.Length; i++) hidden[i] = new float[size];
         float[]? pooler = null, logits = null, embeddings = null;

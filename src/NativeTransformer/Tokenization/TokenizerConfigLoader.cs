@@ -16,6 +16,9 @@ namespace NativeTransformer.Tokenization;
 /// </remarks>
 internal static class TokenizerConfigLoader
 {
+    /// <summary>Largest tokenizer JSON file read (bert-base's tokenizer.json is 700 KB; multilingual ones a few MB).</summary>
+    public const long MaxJsonBytes = 64 << 20;
+
     private static readonly JsonDocumentOptions JsonOptions = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
 
     /// <summary>Largest model_max_length taken at face value; bigger values (HF's int(1e30) "unset") mean unset.</summary>
@@ -30,14 +33,14 @@ internal static class TokenizerConfigLoader
 
         using (var tj = Open(directory, "tokenizer.json"))
         {
-            if (tj != null) { o = ApplyTokenizerJson(tj.RootElement, o, added); }
+            if (tj != null) { o = Named(directory, () => ApplyTokenizerJson(tj.RootElement, o, added)); }
         }
         using (var tc = Open(directory, "tokenizer_config.json"))
         {
             if (tc != null)
             {
                 var root = tc.RootElement;
-                o = ApplySpecialTokens(root, o, "tokenizer_config.json");
+                o = Named(directory, () => ApplySpecialTokens(root, o, "tokenizer_config.json"));
                 if (TryBool(root, "do_lower_case", out var lc)) o = o with { Lowercase = lc };
                 if (root.TryGetProperty("strip_accents", out var sa))
                     o = o with { StripAccents = sa.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => null } };
@@ -55,9 +58,16 @@ internal static class TokenizerConfigLoader
         }
         using (var sm = Open(directory, "special_tokens_map.json"))
         {
-            if (sm != null) o = ApplySpecialTokens(sm.RootElement, o, "special_tokens_map.json");
+            if (sm != null) o = Named(directory, () => ApplySpecialTokens(sm.RootElement, o, "special_tokens_map.json"));
         }
         return new Loaded(o, added);
+    }
+
+    /// <summary>Runs <paramref name="apply"/>, putting the folder in front of its errors (they name the file only).</summary>
+    private static TokenizerOptions Named(string directory, Func<TokenizerOptions> apply)
+    {
+        try { return apply(); }
+        catch (TokenizerException e) { throw new TokenizerException($"{directory}: {e.Message}", e); }
     }
 
     private static JsonDocument? Open(string directory, string name)
@@ -66,8 +76,15 @@ internal static class TokenizerConfigLoader
         if (!File.Exists(path)) return null;
         try
         {
-            using var stream = File.OpenRead(path);
-            var doc = JsonDocument.Parse(stream, JsonOptions);
+            long length = new FileInfo(path).Length;
+            if (length > MaxJsonBytes)
+                throw new TokenizerException($"{name}: {length} bytes, over the {MaxJsonBytes}-byte limit; refusing to read it ({path})");
+            ReadOnlyMemory<byte> bytes = File.ReadAllBytes(path);
+            if (bytes.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) bytes = bytes[3..];
+            // Checked up front: JsonDocument only validates UTF-8 when a string is read, and then throws InvalidOperationException.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+                throw new TokenizerException($"{name} is not valid UTF-8 ({path})");
+            var doc = JsonDocument.Parse(bytes, JsonOptions);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 doc.Dispose();
@@ -79,7 +96,7 @@ internal static class TokenizerConfigLoader
         {
             throw new TokenizerException($"{name} is not valid JSON ({path}): {ex.Message}", ex);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new TokenizerException($"cannot read {name} ({path}): {ex.Message}", ex);
         }
@@ -121,7 +138,7 @@ internal static class TokenizerConfigLoader
             if (Str(model, "unk_token") is { } unk) o = o with { UnkToken = unk };
             if (Str(model, "continuing_subword_prefix") is { } pfx) o = o with { ContinuingSubwordPrefix = pfx };
             if (model.TryGetProperty("max_input_chars_per_word", out var mc) && mc.ValueKind == JsonValueKind.Number && mc.TryGetInt32(out var mci))
-                o = o with { MaxInputCharsPerWord = mci };
+                o = o with { MaxInputCharsPerWord = mci >= 1 ? mci : throw new TokenizerException($"{F}: model.max_input_chars_per_word must be >= 1, got {mci}") };
         }
         if (root.TryGetProperty("post_processor", out var post) && post.ValueKind == JsonValueKind.Object)
         {
@@ -149,7 +166,7 @@ internal static class TokenizerConfigLoader
             foreach (var t in at.EnumerateArray())
             {
                 var content = Str(t, "content");
-                if (content == null || !t.TryGetProperty("id", out var idEl) || !idEl.TryGetInt32(out var id))
+                if (content == null || !t.TryGetProperty("id", out var idEl) || idEl.ValueKind != JsonValueKind.Number || !idEl.TryGetInt32(out var id))
                     throw new TokenizerException($"{F}: malformed entry in added_tokens");
                 TryBool(t, "lstrip", out var l);
                 TryBool(t, "rstrip", out var r);

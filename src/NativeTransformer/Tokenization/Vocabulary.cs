@@ -14,7 +14,11 @@ namespace NativeTransformer.Tokenization;
 /// </remarks>
 internal sealed class Vocabulary
 {
+    /// <summary>Largest vocab.txt read (bert-base is 230 KB, a 250k-token multilingual vocabulary a few MB).</summary>
+    public const long MaxFileBytes = 64 << 20;
+
     private readonly Dictionary<string, int> _map;
+    private readonly HashSet<string> _duplicated = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanLookup;
     private string[] _tokens;
 
@@ -26,6 +30,7 @@ internal sealed class Vocabulary
         {
             var t = tokens[i] ?? throw new TokenizerException($"vocabulary entry {i} is null");
             _tokens[i] = t;
+            if (_map.ContainsKey(t)) _duplicated.Add(t);
             _map[t] = i; // last duplicate wins, as in HF
         }
         _spanLookup = _map.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -37,6 +42,9 @@ internal sealed class Vocabulary
 
     /// <summary>How many lines repeat a token of an earlier line.</summary>
     public int DuplicateCount { get; }
+
+    /// <summary>True when <paramref name="token"/> is on more than one line.</summary>
+    public bool IsDuplicated(string token) => _duplicated.Contains(token);
 
     public string IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id]
         : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id outside the vocabulary (size {_tokens.Length})");
@@ -63,11 +71,14 @@ internal sealed class Vocabulary
         string content;
         try
         {
+            long length = new FileInfo(path).Length;
+            if (length > MaxFileBytes)
+                throw new TokenizerException($"{path}: {length} bytes, over the {MaxFileBytes}-byte limit for a vocabulary; refusing to read it");
             content = File.ReadAllText(path, new UTF8Encoding(false, true));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DecoderFallbackException)
         {
-            throw new TokenizerException($"cannot read {Path.GetFileName(path)}: {ex.Message}", ex);
+            throw new TokenizerException($"cannot read {Path.GetFileName(path)} ({path}): {ex.Message}", ex);
         }
         var lines = SplitLines(content);
         if (lines.Count == 0) throw new TokenizerException($"{Path.GetFileName(path)} is empty: {path}");

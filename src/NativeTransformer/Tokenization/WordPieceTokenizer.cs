@@ -94,6 +94,8 @@ public sealed class WordPieceTokenizer
     private int Require(string token, string what)
     {
         if (string.IsNullOrEmpty(token)) throw new TokenizerException($"{what} is empty");
+        // HF would silently take the last line; an ambiguous special token means the model may be fed the wrong row.
+        if (_vocab.IsDuplicated(token)) throw new TokenizerException($"{what} '{token}' appears on more than one line of the vocabulary");
         return _vocab.TryGetId(token, out var id) ? id
             : throw new TokenizerException($"{what} '{token}' is not in the vocabulary");
     }
@@ -105,11 +107,27 @@ public sealed class WordPieceTokenizer
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory)) throw new TokenizerException($"tokenizer directory not found: {directory}");
-        var vocab = Vocabulary.Load(Path.Combine(directory, "vocab.txt"));
+        try { return ReadDirectory(directory); }
+        catch (TokenizerException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
+        {
+            throw new TokenizerException($"{directory}: {e.Message}", e);
+        }
+    }
+
+    private static WordPieceTokenizer ReadDirectory(string directory)
+    {
+        string vocabPath = Path.Combine(directory, "vocab.txt");
+        var vocab = Vocabulary.Load(vocabPath);
         var loaded = TokenizerConfigLoader.Load(directory);
         var extra = new List<AddedToken>();
+        // Added tokens beyond vocab.txt get new ids; bounding them by the number of added tokens keeps the id table
+        // (and the check against config.json vocab_size) proportional to the files, whatever ids tokenizer.json claims.
+        long idLimit = (long)vocab.Count + loaded.AddedTokens.Count;
         foreach (var (content, id, l, r, _) in loaded.AddedTokens)
         {
+            if (id < 0 || id >= idLimit)
+                throw new TokenizerException($"{Path.Combine(directory, "tokenizer.json")}: added token '{content}' has id {id}; " +
+                    $"ids must be in 0..{idLimit - 1} (vocab.txt lines, then one per added token)");
             if (vocab.TryGetId(content, out var vid))
             {
                 if (vid != id && id < vocab.Count && vocab.IdToToken(id) != content)
@@ -122,7 +140,8 @@ public sealed class WordPieceTokenizer
                 extra.Add(new AddedToken(content, id, l, r));
             }
         }
-        return new WordPieceTokenizer(vocab, loaded.Options, extra);
+        try { return new WordPieceTokenizer(vocab, loaded.Options, extra); }
+        catch (TokenizerException e) { throw new TokenizerException($"{vocabPath}: {e.Message}", e); }
     }
 
     /// <summary>Reads a vocab.txt file; settings default to BERT-uncased unless <paramref name="options"/> is given.</summary>

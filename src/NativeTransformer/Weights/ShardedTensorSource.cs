@@ -44,6 +44,9 @@ internal sealed class ShardedTensorSource : ITensorSource
         return false;
     }
 
+    /// <summary>Path of the shard holding <paramref name="name"/> (for error messages).</summary>
+    public string FileOf(string name) => Shard(name).Path;
+
     public ReadOnlySpan<byte> GetBytes(string name) => Shard(name).GetBytes(name);
 
     public ReadOnlyMemory<float> GetFloat32(string name) => Shard(name).GetFloat32(name);
