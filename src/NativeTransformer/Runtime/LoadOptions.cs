@@ -30,4 +30,8 @@ public sealed record LoadOptions
     /// <summary>Sparse fp32 kernels for pruned (mostly zero) weights: Auto picks one per Linear only where the measured
     /// policy (<see cref="Kernels.Sparse.SparsePolicy"/>) says it beats dense; Never / Always force the choice. int8 layers are unaffected.</summary>
     public Kernels.SparseKernels SparseKernels { get; init; } = Kernels.SparseKernels.Auto;
+    /// <summary>Memory budget in bytes: <see cref="TransformerModel.Load"/> first estimates the process's peak RSS for these
+    /// options (<see cref="TransformerModel.EstimateMemory"/>: config, tokenizer and safetensors headers only) and throws
+    /// <see cref="MemoryBudgetException"/> before reading any weight when the estimate exceeds it. null = no budget.</summary>
+    public long? MaxMemoryBytes { get; init; }
 }
