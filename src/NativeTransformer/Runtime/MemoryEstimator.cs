@@ -58,7 +58,7 @@ internal static class MemoryEstimator
             long droppedBytes = f.Tensors.Where(t => IsInDroppedLayer(t.Name, dropped)).Sum(t => t.ByteLength);
             var table = f.Tensors.FirstOrDefault(t => t.Name == keys.WordEmbeddings);
             long untouched = table is null ? 0 : table.ByteLength - Math.Min(table.ByteLength, Math.Min(config.VocabSize, tokens) * FaultAroundBytes);
-            mapped += f.FileLength - droppedBytes - untouched;
+            mapped += f.DeclaredLength - droppedBytes - untouched;
             converted += f.Tensors.Where(t => t.DType is DType.F16 or DType.BF16 or DType.F64 && !IsInDroppedLayer(t.Name, dropped))
                 .Sum(t => t.ElementCount * sizeof(float));
         }

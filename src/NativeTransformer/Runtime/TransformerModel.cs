@@ -220,6 +220,11 @@ public sealed class TransformerModel : IDisposable
     public string KernelDescription => string.Join(", ", _encoder.Layers.SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
         .Select(o => $"{o.Kind} ({o.Isa})").Distinct());
 
+    /// <summary>Every distinct Linear operator the encoder runs (ALBERT's shared layers once), e.g. to check the memory estimate.</summary>
+    internal IEnumerable<LinearOperator> LinearOperators =>
+        _encoder.Layers.Distinct().SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
+            .Concat(_encoder.Projection is { } p ? [p] : []);
+
     /// <summary>The model's worker pool (tests).</summary>
     internal WorkerPool Pool => _pool;
 

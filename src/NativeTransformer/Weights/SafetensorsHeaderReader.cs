@@ -10,8 +10,9 @@ namespace NativeTransformer.Weights;
 /// </summary>
 internal static class SafetensorsHeaderReader
 {
-    /// <summary>One file's header: its tensors (absolute offsets) and its length on disk.</summary>
-    public sealed record FileHeader(string Path, long FileLength, IReadOnlyList<TensorInfo> Tensors, IReadOnlyDictionary<string, string> Metadata);
+    /// <summary>One file's header: its tensors (absolute offsets), its length on disk and the length the header declares
+    /// (8 + header + data section), which is what a load maps when the file is whole.</summary>
+    public sealed record FileHeader(string Path, long FileLength, long DeclaredLength, IReadOnlyList<TensorInfo> Tensors, IReadOnlyDictionary<string, string> Metadata);
 
     /// <summary>The headers of <c>model.safetensors</c>, or of every shard named by the index (same precedence as
     /// <see cref="Checkpoint.Open"/>). Empty when the folder has neither.</summary>
@@ -56,7 +57,8 @@ internal static class SafetensorsHeaderReader
             stream.ReadExactly(header);
             // dataSize -1: the data section is not looked at, so a truncated or garbage data section is not an error here.
             var parsed = SafetensorsHeaderParser.Parse(header, 8 + (long)n, -1, fullPath);
-            return new FileHeader(fullPath, length, parsed.Tensors, parsed.Metadata);
+            long declared = parsed.Tensors.Count == 0 ? 8 + (long)n : parsed.Tensors.Max(t => t.FileOffset + t.ByteLength);
+            return new FileHeader(fullPath, length, declared, parsed.Tensors, parsed.Metadata);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
