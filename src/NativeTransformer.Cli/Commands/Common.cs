@@ -20,7 +20,10 @@ internal static class Common
 
     public static readonly OptionSpec Sparse = new("--sparse", "MODE", "Sparse fp32 kernels for pruned weights: auto (default; only where measured faster), never, always.");
 
-    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse];
+    public static readonly OptionSpec MaxMemory = new("--max-memory", "SIZE",
+        "Refuse to load a model whose estimated peak memory exceeds SIZE, e.g. 512M, 2G, 1500MB (units K/M/G/T, with or without B or iB, are all powers of 1024). Checked before any weight is read.");
+
+    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse, MaxMemory];
 
     public const string TextHelp =
         "The input is TEXT when given (one text, e.g. ntr classify \"a gorgeous, witty movie\"), else the lines\n" +
@@ -54,6 +57,11 @@ internal static class Common
         if (a.PositiveInt("--max-length") is int m) o = o with { MaxLength = m };
         if (a.PositiveInt("--batch-size") is int b) o = o with { BatchSize = b };
         if (a.Has("--int8")) o = o with { Int8 = true };
+        if (a.Get("--max-memory") is string size)
+        {
+            try { o = o with { MaxMemoryBytes = ByteSize.Parse(size) }; }
+            catch (InputException e) { throw new UsageException($"option '--max-memory': {e.Message}", a.Spec.Name); }
+        }
         if (a.Has("--keep-layers") && a.Has("--drop-top"))
             throw new UsageException("options '--keep-layers' and '--drop-top' cannot be combined", a.Spec.Name);
         if (a.Get("--keep-layers") is string keep)

@@ -11,8 +11,8 @@ internal static class InspectCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Validate a model folder and summarise it (architecture, sizes, parameters, tensors, heads).",
-        "ntr inspect [--model DIR] [--json]",
-        [Common.Model, new("--json", null, "Print one JSON object instead of text.")],
+        "ntr inspect [--model DIR] [--json] [load options: --int8 --max-length N --batch-size N --threads N --drop-top K ... --max-memory SIZE]",
+        [Common.Model, new("--json", null, "Print one JSON object instead of text."), .. Common.LoadOptionSpecs],
         Details:
             "Without --model it describes the model built into ntr (\"embedded\": true in JSON, \"source: embedded\"\n" +
             "in text; directory is the cache folder it is extracted to).\n" +
@@ -21,18 +21,27 @@ internal static class InspectCommand
             "JSON keys: directory, model_type, architecture, layers, hidden_size, attention_heads,\n" +
             "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights,\n" +
             "non_finite_weights (NaN/Inf count in the weights the model reads; non_finite_tensors names them), embedded;\n" +
-            "heads_per_layer (pruned folders) and quantization (weights-tools quantize folders) when they apply.");
+            "heads_per_layer (pruned folders) and quantization (weights-tools quantize folders) when they apply.\n" +
+            "With weights it also prints the memory estimate for the given load options (what --max-memory is checked\n" +
+            "against): peak RSS of a process loading the model and running batches of --batch-size × --max-length,\n" +
+            "part by part (JSON: memory_estimate {total_bytes, model_bytes, baseline_bytes, runtime, batch_size,\n" +
+            "max_length, threads, parts: [{name, bytes, detail}]}, plus memory_budget_bytes and fits_budget with --max-memory).");
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
+        var options = Common.LoadOptions(a);
         string dir = Common.ModelDir(a, ctx);
         var s = TransformerModel.Inspect(dir);
         bool embedded = !a.Has("--model");
-        if (a.Has("--json")) WriteJson(ctx.Stdout, s, embedded); else ctx.Stdout.Write(FormatText(s, embedded));
+        var memory = s.HasWeights ? new MemoryReport(TransformerModel.EstimateMemory(dir, options), options.MaxMemoryBytes) : null;
+        if (a.Has("--json")) WriteJson(ctx.Stdout, s, embedded, memory); else ctx.Stdout.Write(FormatText(s, embedded, memory));
         return CliApp.ExitOk;
     }
 
-    internal static void WriteJson(TextWriter output, ModelSummary s, bool embedded = false)
+    /// <summary>The memory estimate for the command's load options, and the --max-memory budget when given.</summary>
+    internal sealed record MemoryReport(MemoryEstimate Estimate, long? Budget);
+
+    internal static void WriteJson(TextWriter output, ModelSummary s, bool embedded = false, MemoryReport? memory = null)
     {
         var json = new JsonLineWriter(output);
         var w = json.Begin();
@@ -69,11 +78,36 @@ internal static class InspectCommand
         }
         if (s.Quantization is { } q) w.WriteString("quantization", q);
         w.WriteBoolean("embedded", embedded);
+        if (memory is { Estimate: var e })
+        {
+            w.WriteStartObject("memory_estimate");
+            w.WriteNumber("total_bytes", e.TotalBytes);
+            w.WriteNumber("model_bytes", e.ModelBytes);
+            w.WriteNumber("baseline_bytes", e.ProcessBaselineBytes);
+            w.WriteString("runtime", e.Runtime);
+            w.WriteNumber("batch_size", e.BatchSize);
+            w.WriteNumber("max_length", e.MaxLength);
+            w.WriteNumber("threads", e.Threads);
+            w.WriteStartArray("parts");
+            foreach (var p in e.Parts)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", p.Name); w.WriteNumber("bytes", p.Bytes); w.WriteString("detail", p.Detail);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+            if (memory.Budget is long budget)
+            {
+                w.WriteNumber("memory_budget_bytes", budget);
+                w.WriteBoolean("fits_budget", e.TotalBytes <= budget);
+            }
+        }
         w.WriteEndObject();
         json.End();
     }
 
-    internal static string FormatText(ModelSummary s, bool embedded = false)
+    internal static string FormatText(ModelSummary s, bool embedded = false, MemoryReport? memory = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var rows = new List<(string, string)>
@@ -100,6 +134,12 @@ internal static class InspectCommand
         int width = rows.Max(r => r.Item1.Length) + 2;
         var sb = new StringBuilder();
         foreach (var (k, v) in rows) sb.Append((k + ":").PadRight(width + 1)).Append(v).Append('\n');
+        if (memory is { Estimate: var e })
+        {
+            sb.Append($"memory estimate (batch {e.BatchSize} × {e.MaxLength} tokens, {e.Threads} thread(s), {e.Runtime}):\n").Append(e.Describe());
+            if (memory.Budget is long budget)
+                sb.Append($"  budget {MemoryEstimate.Format(budget)}: {(e.TotalBytes <= budget ? "fits" : "does NOT fit")}\n");
+        }
         return sb.ToString();
     }
 }

@@ -25,7 +25,8 @@ internal static class ServeCommand
          new("--timeout-ms", "MS", "Per-request deadline incl. queueing and loading; beyond it: 504 (default 30000)."),
          new("--cache", "N", "LRU result cache entries, keyed by model, task and text (default 1024; 0 = off)."),
          new("--idle-unload", "SECONDS", "Unload a model after this many seconds without requests (default: never)."),
-         Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse],
+         Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse,
+         new("--max-memory", "SIZE", "Memory budget for the whole server, e.g. 2G: refuse to start when the estimated peak of ALL models loaded at once (each with --max-concurrency activation buffers of --max-batch × max length) plus the runtime exceeds it. Units as for the other commands.")],
         Details:
             "Endpoints:\n" +
             "  POST /v1/embeddings          {\"input\": \"text\" | [\"text\", ...], \"model\": NAME, \"encoding_format\": \"float\"|\"base64\"}\n" +
@@ -95,7 +96,25 @@ internal static class ServeCommand
         if (a.PositiveInt("--idle-unload") is int idle) o = o with { IdleUnload = TimeSpan.FromSeconds(idle) };
         try { o.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message, Name); }
+        if (o.LoadOptions.MaxMemoryBytes is long budget) CheckBudget(o, budget);
         return o;
+    }
+
+    /// <summary>The budget is for the process: models load on first use and may all be loaded at once, each keeping up to
+    /// --max-concurrency run states (batches of --max-batch), so the worst case is their sum plus one runtime baseline.
+    /// Checked from headers before the server starts.</summary>
+    private static void CheckBudget(ServeOptions o, long budget)
+    {
+        var load = o.LoadOptions with { BatchSize = Math.Max(o.LoadOptions.BatchSize, o.MaxBatch), MaxMemoryBytes = null };
+        var estimates = o.Models.Select(m => (m.Key, Estimate: TransformerModel.EstimateMemory(m.Value, load, o.MaxConcurrency))).ToList();
+        var first = estimates[0].Estimate;
+        var total = first with
+        {
+            Parts = estimates.SelectMany(m => m.Estimate.Parts.Select(p => p with { Name = $"{m.Key} {p.Name}" })).ToArray(),
+            RunStates = o.MaxConcurrency,
+        };
+        if (total.TotalBytes > budget)
+            throw new MemoryBudgetException($"ntr serve ({estimates.Count} model(s), all loaded at once)", total, budget, load);
     }
 
     private static int Port(ParsedArgs a)

@@ -22,6 +22,8 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
     public ModelConfig Config { get; } = config;
     public EncoderLayer[] Layers { get; } = layers;
     public WorkerPool Pool { get; } = pool;
+    /// <summary>ALBERT's E → H projection operator, or null.</summary>
+    public LinearOperator? Projection => projection;
 
     /// <summary>
     /// Runs the encoder on <paramref name="batch"/>. The last hidden state is left in

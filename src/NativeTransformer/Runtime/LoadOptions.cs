@@ -34,4 +34,8 @@ public sealed record LoadOptions
     /// <see cref="WeightException"/> naming it, because it turns every output it reaches into NaN; set this only to
     /// study a broken checkpoint (<c>ntr inspect</c> reports the counts without loading).</summary>
     public bool AllowNonFiniteWeights { get; init; }
+    /// <summary>Memory budget in bytes: <see cref="TransformerModel.Load"/> first estimates the process's peak RSS for these
+    /// options (<see cref="TransformerModel.EstimateMemory"/>: config, tokenizer and safetensors headers only) and throws
+    /// <see cref="MemoryBudgetException"/> before reading any weight when the estimate exceeds it. null = no budget.</summary>
+    public long? MaxMemoryBytes { get; init; }
 }

@@ -64,6 +64,12 @@ public sealed class TransformerModel : IDisposable
         ValidateOptions(options);
         var (config, tokenizer, st) = ReadFolder(directory);
         int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
+        if (options.MaxMemoryBytes is long budget)
+        {
+            // Before the weights are opened: a model that cannot fit is refused without reading (or mapping) a weight byte.
+            var estimate = MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, 1, SafetensorsHeaderReader.ReadFolder(directory));
+            if (estimate.TotalBytes > budget) throw new MemoryBudgetException(Path.GetFullPath(directory), estimate, budget, options);
+        }
         var weights = Checkpoint.Open(directory);
         try
         {
@@ -81,6 +87,25 @@ public sealed class TransformerModel : IDisposable
             throw new WeightException(e.Key, $"{directory}: {e.Message}", e); // name the folder too: messages give the key only
         }
         catch { weights.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// The peak memory (RSS) a process reaches loading <paramref name="directory"/> with <paramref name="options"/> and running
+    /// batches of up to BatchSize × MaxLength tokens with <paramref name="concurrentCalls"/> calls at once (each concurrent call
+    /// rents its own activation buffers). Reads config.json, the tokenizer files and the safetensors headers only — no weight
+    /// bytes — so it is fast and safe on untrusted folders. Throws what <see cref="Load"/> would for a bad config, tokenizer,
+    /// header or option.
+    /// </summary>
+    public static MemoryEstimate EstimateMemory(string directory, LoadOptions? options = null, int concurrentCalls = 1)
+    {
+        options ??= new LoadOptions();
+        ValidateOptions(options);
+        if (concurrentCalls < 1) throw new InputException($"concurrent calls must be positive, got {concurrentCalls}");
+        var (config, tokenizer, st) = ReadFolder(directory);
+        int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
+        var files = SafetensorsHeaderReader.ReadFolder(directory);
+        if (files.Count == 0) Checkpoint.Open(directory).Dispose(); // throws the loader's "no weights" error
+        return MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, concurrentCalls, files);
     }
 
     /// <summary>Validates a folder exactly as <see cref="Load"/> would (config, tokenizer, every tensor's presence,
@@ -205,6 +230,11 @@ public sealed class TransformerModel : IDisposable
     /// <summary>The kernels the encoder's Linear layers use, e.g. "int8 (avx512bw)" or "fp32-packed (avx512)".</summary>
     public string KernelDescription => string.Join(", ", _encoder.Layers.SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
         .Select(o => $"{o.Kind} ({o.Isa})").Distinct());
+
+    /// <summary>Every distinct Linear operator the encoder runs (ALBERT's shared layers once), e.g. to check the memory estimate.</summary>
+    internal IEnumerable<LinearOperator> LinearOperators =>
+        _encoder.Layers.Distinct().SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
+            .Concat(_encoder.Projection is { } p ? [p] : []);
 
     /// <summary>The model's worker pool (tests).</summary>
     internal WorkerPool Pool => _pool;
@@ -336,6 +366,7 @@ public sealed class TransformerModel : IDisposable
         if (o.Threads < 0) throw new InputException($"threads must be 0 (all cores) or positive, got {o.Threads}");
         if (o.BatchSize < 1) throw new InputException($"batch size must be positive, got {o.BatchSize}");
         if (o.MaxLength is < 3) throw new InputException($"max length must be at least 3 (room for [CLS], [SEP] and a token), got {o.MaxLength}");
+        if (o.MaxMemoryBytes is <= 0) throw new InputException($"max memory must be positive, got {o.MaxMemoryBytes}");
         if (o.KeepLayers is not null && o.DropTopLayers is not null) throw new InputException("choose one of keep-layers and drop-top, not both");
     }
 

@@ -37,7 +37,8 @@ internal static class SafetensorsHeaderParser
     private sealed record Entry(string Name, DType DType, long[] Shape, long Begin, long End, int HeaderIndex);
 
     /// <summary>Parses <paramref name="header"/>; <paramref name="dataStart"/> is 8 + header length (the absolute
-    /// offset of the data section) and <paramref name="dataSize"/> the number of bytes after it.</summary>
+    /// offset of the data section) and <paramref name="dataSize"/> the number of bytes after it, or -1 when unknown
+    /// (a header read without the data, e.g. for a memory estimate: then only the end-of-file checks are skipped).</summary>
     public static Header Parse(ReadOnlySpan<byte> header, long dataStart, long dataSize, string path)
     {
         if (!Utf8.IsValid(header))
@@ -255,7 +256,7 @@ internal static class SafetensorsHeaderParser
     private static List<TensorInfo> ValidateLayout(List<Entry> entries, long dataStart, long dataSize, string path)
     {
         foreach (var e in entries)
-            if (e.End > dataSize)
+            if (dataSize >= 0 && e.End > dataSize)
                 throw new SafetensorsException(SafetensorsError.OffsetsOutOfBounds, path, e.Name,
                     $"data_offsets [{e.Begin}, {e.End}] reach past the end of the {dataSize}-byte data section");
 
@@ -280,7 +281,7 @@ internal static class SafetensorsHeaderParser
             previous = e.Name;
             tensors.Add(new TensorInfo(e.Name, e.DType, e.Shape, checked(dataStart + e.Begin), e.End - e.Begin));
         }
-        if (position != dataSize)
+        if (dataSize >= 0 && position != dataSize)
             throw new SafetensorsException(SafetensorsError.OffsetsNotContiguous, path, previous,
                 $"the data section has {dataSize - position} trailing bytes not covered by any tensor (tensors end at {position} of {dataSize})");
         return tensors;

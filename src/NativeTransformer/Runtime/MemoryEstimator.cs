@@ -1,0 +1,167 @@
+using System.Runtime.CompilerServices;
+using NativeTransformer.Kernels;
+using NativeTransformer.Kernels.Int8;
+using NativeTransformer.Kernels.Packed;
+using NativeTransformer.Kernels.Sparse;
+using NativeTransformer.Models;
+using NativeTransformer.Weights;
+
+namespace NativeTransformer;
+
+/// <summary>
+/// Computes a <see cref="MemoryEstimate"/> from what a load would allocate, part by part, mirroring the loader:
+/// the mapped checkpoint, the packed (fp32) or quantized (int8) copy of every encoder Linear (query/key/value fused),
+/// converted copies, the run state of <see cref="RunState"/>, the tokenizer and the worker threads. Inputs are the
+/// config, the tokenizer and the safetensors headers: no weight byte is read.
+/// </summary>
+internal static class MemoryEstimator
+{
+    /// <summary>RSS of the JIT runtime running ntr with nothing loaded (runtime, JIT, loaded assemblies, GC heap
+    /// reserve), fitted on the measured table in the README (bert-tiny to MiniLM, 2-core Linux x64, .NET 10).</summary>
+    internal const long JitBaselineBytes = 45L << 20;
+    /// <summary>The same for the native AOT binary (build/publish-aot.sh: no JIT, no IL to load), fitted the same way.</summary>
+    internal const long AotBaselineBytes = 17L << 20;
+    /// <summary>Retained bytes per vocabulary entry: the token string, its dictionary entry and the id → token array.</summary>
+    internal const int TokenizerBytesPerToken = 120;
+    /// <summary>Pages Linux maps around a page fault on a file mapping that are already in the page cache
+    /// (/sys/kernel/debug/fault_around_bytes, 64 KiB by default).</summary>
+    internal const long FaultAroundBytes = 64 << 10;
+    /// <summary>Touched stack and thread bookkeeping of one worker thread.</summary>
+    internal const int WorkerThreadBytes = 256 << 10;
+
+    public static bool IsAot => !RuntimeFeature.IsDynamicCodeSupported;
+
+    public static MemoryEstimate Estimate(ModelConfig config, int tokenizerVocab, LoadOptions options, int maxLength, int runStates,
+        IReadOnlyList<SafetensorsHeaderReader.FileHeader> files)
+    {
+        var byName = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
+        foreach (var f in files) foreach (var t in f.Tensors) byName.TryAdd(t.Name, t);
+        var keys = CheckpointLayout.For(config.Family, CheckpointLayout.DetectPrefix(config.Family, byName.ContainsKey));
+        int threads = options.Threads > 0 ? options.Threads : CpuTopology.PhysicalCores;
+        var kept = Compression.LayerSelection.Resolve(config.NumLayers, options.KeepLayers, options.DropTopLayers)
+            ?? Enumerable.Range(0, config.NumLayers).ToArray();
+
+        // Distinct weighted layers that run (ALBERT: the groups its kept layers use).
+        var layers = kept.Select(i => config.Family == ModelFamily.Albert
+            ? (int)(i / ((double)config.NumLayers / config.NumHiddenGroups)) : i).Distinct().ToArray();
+        var dropped = Enumerable.Range(0, config.WeightedLayers).Except(layers).Select(keys.Layer).ToArray();
+
+        // 1. The mapping. Pages count in RSS once touched (file-backed). Packing reads every kept Linear and the small
+        // tensors are read whole, so those count in full; the layers a drop leaves out are never touched. The word
+        // embeddings are read one row per token: a batch touches at most B·L rows, and each first touch maps the
+        // fault-around window (64 KiB) of the page cache around it, so they count min(table, B·L · 64 KiB). A long-running
+        // process that sees many distinct tokens grows toward the whole table; those pages are clean and file-backed,
+        // which the kernel reclaims under pressure instead of failing. Non-F32 float tensors are converted to fp32 once.
+        long mapped = 0, converted = 0, tokens = (long)options.BatchSize * maxLength;
+        foreach (var f in files)
+        {
+            long droppedBytes = f.Tensors.Where(t => IsInDroppedLayer(t.Name, dropped)).Sum(t => t.ByteLength);
+            var table = f.Tensors.FirstOrDefault(t => t.Name == keys.WordEmbeddings);
+            long untouched = table is null ? 0 : table.ByteLength - Math.Min(table.ByteLength, Math.Min(config.VocabSize, tokens) * FaultAroundBytes);
+            mapped += f.DeclaredLength - droppedBytes - untouched;
+            converted += f.Tensors.Where(t => t.DType is DType.F16 or DType.BF16 or DType.F64 && !IsInDroppedLayer(t.Name, dropped))
+                .Sum(t => t.ElementCount * sizeof(float));
+        }
+
+        // 2. Linear copies, one per distinct layer, as EncoderLayerBuilder decides precision.
+        long fp32Packed = 0, int8Packed = 0, temporaries = 0;
+        int fp32Count = 0, int8Count = 0;
+        void Add(bool int8, int n, int k)
+        {
+            if (int8) { int8Packed += Int8Bytes(n, k); int8Count++; }
+            else { fp32Packed += Fp32Bytes(n, k, options.SparseKernels); fp32Count++; }
+        }
+        bool IsI8(string key) => byName.TryGetValue(key + ".weight", out var t) && t.DType == DType.I8;
+        bool Int8(string key, Int8Linears flag) => IsI8(key) || options.Int8 && options.Int8Layers.HasFlag(flag);
+        int h = config.HiddenSize, inter = config.IntermediateSize, e = config.EmbeddingSize;
+        foreach (int g in layers)
+        {
+            var k = keys.Layer(g);
+            int a = config.HeadsInLayer(g) * config.HeadSize;
+            bool qkvStored8 = IsI8(k.Query) || IsI8(k.Key) || IsI8(k.Value);
+            bool qkv8 = qkvStored8 || options.Int8 && options.Int8Layers.HasFlag(Int8Linears.Qkv);
+            Add(qkv8, 3 * a, h);
+            // The fp32 [3A, H] concatenation the fused operator is built from: garbage once packed, but the GC does
+            // not give it back before the load ends.
+            if (!qkvStored8) temporaries += 3L * a * h * sizeof(float) + 3L * a * sizeof(float);
+            Add(Int8(k.AttentionOutput, Int8Linears.AttentionOutput), h, a);
+            Add(Int8(k.Intermediate, Int8Linears.Intermediate), inter, h);
+            Add(Int8(k.Output, Int8Linears.Output), h, inter);
+        }
+        if (keys.EmbeddingProjection is not null) Add(false, h, e);
+
+        // 3. The tied masked-LM decoder of an int8-embeddings folder is dequantized once.
+        long dequantized = 0;
+        if (byName.ContainsKey(keys.MaskedLmTransform + ".weight") && !byName.ContainsKey(keys.MaskedLmDecoder)
+            && byName.TryGetValue(keys.WordEmbeddings, out var word) && word.DType == DType.I8)
+            dequantized = (long)config.VocabSize * e * sizeof(float);
+
+        bool anyInt8 = int8Count > 0;
+        long runState = RunStateBytes(config, options.BatchSize, maxLength, threads, anyInt8);
+
+        var parts = new List<MemoryPart>
+        {
+            new("mapped weights", mapped, $"{files.Count} safetensors file(s), resident once touched (word embeddings: the rows of one batch)"),
+            new("fp32 packed Linears", fp32Packed, $"{fp32Count} operators, panels of {PackedMatrix.PanelWidth} columns" +
+                (options.SparseKernels == SparseKernels.Always ? " (sparse: worst case, every weight nonzero)" : "")),
+            new("int8 Linears", int8Packed, $"{int8Count} operators, packed int8 + scales + column sums"),
+            new("load temporaries", temporaries, "fp32 query|key|value concatenations, garbage after packing"),
+            new("converted tensors", converted + dequantized, "fp32 copies of F16/BF16/F64 tensors" + (dequantized > 0 ? " and the dequantized masked-LM decoder" : "")),
+            new("run state", runStates * runState, $"{runStates} × activations for batch {options.BatchSize} × {maxLength} tokens, {threads} attention scratch(es)" + (anyInt8 ? ", int8 activation scratch" : "")),
+            new("tokenizer", (long)tokenizerVocab * TokenizerBytesPerToken, $"{tokenizerVocab} vocabulary entries"),
+            new("worker threads", (long)(threads - 1) * WorkerThreadBytes, $"{threads - 1} pool thread(s)"),
+        };
+        return new MemoryEstimate
+        {
+            Parts = parts, ProcessBaselineBytes = IsAot ? AotBaselineBytes : JitBaselineBytes, Runtime = IsAot ? "native-aot" : "jit",
+            BatchSize = options.BatchSize, MaxLength = maxLength, Threads = threads, RunStates = runStates,
+        };
+    }
+
+    private static bool IsInDroppedLayer(string name, LayerKeys[] dropped)
+    {
+        foreach (var k in dropped)
+            foreach (var key in (string[])[k.Query, k.Key, k.Value, k.AttentionOutput, k.AttentionNorm, k.Intermediate, k.Output, k.OutputNorm])
+                if (name.StartsWith(key, StringComparison.Ordinal) && name.Length > key.Length && name[key.Length] == '.') return true;
+        return false;
+    }
+
+    /// <summary>A <see cref="PackedLinear"/>: panels padded to 32 columns (+16 floats of alignment slack) and the bias. Under
+    /// <see cref="SparseKernels.Auto"/> a sparse operator is only picked at ≥ 80 % zeros, where it is smaller than this, so
+    /// dense is the bound; <see cref="SparseKernels.Always"/> is bounded by every weight being stored (value + column).</summary>
+    internal static long Fp32Bytes(int n, int k, SparseKernels sparse)
+    {
+        long bias = (long)n * sizeof(float);
+        if (sparse == SparseKernels.Always)
+        {
+            long slices = (n + SparseMatrix.SliceWidth - 1) / SparseMatrix.SliceWidth;
+            return slices * SparseMatrix.SliceWidth * k * (sizeof(float) + sizeof(int)) + (slices + 1) * sizeof(int) + bias;
+        }
+        long panels = (n + PackedMatrix.PanelWidth - 1) / PackedMatrix.PanelWidth;
+        return (panels * PackedMatrix.PanelWidth * k + 16) * sizeof(float) + bias;
+    }
+
+    /// <summary>A <see cref="QuantizedLinear"/>: int8 panels of 16 columns × K rounded to 4, padded scales and column sums, the bias.</summary>
+    internal static long Int8Bytes(int n, int k)
+    {
+        long npad = (long)(n + QuantizedMatrix.Nr - 1) / QuantizedMatrix.Nr * QuantizedMatrix.Nr;
+        return npad * ((k + 3) & ~3) + npad * (sizeof(float) + sizeof(int)) + (long)n * sizeof(float);
+    }
+
+    /// <summary>One <see cref="RunState"/> for batch × seq tokens, as its constructor allocates.</summary>
+    internal static long RunStateBytes(ModelConfig c, int batch, int seq, int threads, bool int8)
+    {
+        long tokens = (long)batch * seq;
+        long floats = (c.EmbeddingSize == c.HiddenSize ? 0 : tokens * c.EmbeddingSize)
+            + tokens * c.HiddenSize * 6      // Hidden, Qkv (3H), Context, Attended
+            + tokens * c.IntermediateSize    // Ffn
+            + (long)threads * AttentionKernel.ScratchLength(seq, seq, c.HeadSize);
+        long bytes = floats * sizeof(float);
+        if (int8)
+        {
+            long k4 = (Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, c.EmbeddingSize)) + 3) & ~3;
+            bytes += (tokens * k4 + 64) * (sizeof(byte) + sizeof(short)) + 2 * (tokens + 1) * sizeof(float);
+        }
+        return bytes;
+    }
+}
