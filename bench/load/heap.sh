@@ -27,8 +27,9 @@ gc() { curl -sf -X POST "http://127.0.0.1:$PORT/debug/gc"; }
 row() { # JSON from /debug/gc, round, requests/s, RSS before the forced GC -> table row
   python3 -c '
 import json, sys
-r = json.loads(sys.argv[1]); mb = lambda b: f"{b / 1048576:.2f}"
-print(f"| {sys.argv[2]} | {r[\"requests_served\"]} | {sys.argv[3]} | {mb(r[\"live_bytes\"])} | {mb(r[\"heap_size_bytes\"])} | {mb(r[\"committed_bytes\"])} | {sys.argv[4]} | {mb(r[\"resident_bytes\"])} | {r[\"gen2_collections\"]} |")' "$1" "$2" "$3" "$4"
+r = json.loads(sys.argv[1]); mb = lambda k: "%.2f" % (r[k] / 1048576)
+print("| %s | %d | %s | %s | %s | %s | %s | %s | %d |" % (sys.argv[2], r["requests_served"], sys.argv[3], mb("live_bytes"),
+      mb("heap_size_bytes"), mb("committed_bytes"), sys.argv[4], mb("resident_bytes"), r["gen2_collections"]))' "$1" "$2" "$3" "$4"
 }
 echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg); ${DOTNET_GCgen0size:+DOTNET_GCgen0size=$DOTNET_GCgen0size }${DOTNET_GCConserveMemory:+DOTNET_GCConserveMemory=$DOTNET_GCConserveMemory }${DOTNET_gcConcurrent:+DOTNET_gcConcurrent=$DOTNET_gcConcurrent }${SERVE_ARGS:-}"
 echo

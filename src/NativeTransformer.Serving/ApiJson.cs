@@ -22,7 +22,7 @@ internal sealed record Health(string Status, int ModelsLoaded);
 
 /// <summary>POST /debug/gc: the managed heap right after a forced full compacting collection.</summary>
 internal sealed record GcReport(long LiveBytes, long HeapSizeBytes, long FragmentedBytes, long CommittedBytes, long ResidentBytes,
-    int Gen0Collections, int Gen1Collections, int Gen2Collections, long RequestsServed);
+    int Gen0Collections, int Gen1Collections, int Gen2Collections, long RequestsServed, Dictionary<string, string> GcConfig);
 
 internal sealed record ErrorResponse(ErrorBody Error);
 internal sealed record ErrorBody(string Message, string Type);

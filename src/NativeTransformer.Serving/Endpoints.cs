@@ -78,7 +78,10 @@ internal sealed class Endpoints(ServeState state)
         var info = GC.GetGCMemoryInfo(GCKind.Any);
         var report = new GcReport(GC.GetTotalMemory(forceFullCollection: false), info.HeapSizeBytes, info.FragmentedBytes,
             info.TotalCommittedBytes, Environment.WorkingSet, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
-            state.Metrics.TotalRequests);
+            state.Metrics.TotalRequests,
+            // The settings the GC runs with (concurrent, conserve memory, limits): shows what the binary baked in
+            // and which DOTNET_GC* variables took effect.
+            GC.GetConfigurationVariables().ToDictionary(p => p.Key, p => Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture) ?? ""));
         return WriteAsync(ctx, 200, report, ApiJsonContext.Api.GcReport);
     }
 
