@@ -28,13 +28,14 @@ row() { # JSON from /debug/gc, round, requests/s, RSS before the forced GC -> ta
   python3 -c '
 import json, sys
 r = json.loads(sys.argv[1]); mb = lambda k: "%.2f" % (r[k] / 1048576)
-print("| %s | %d | %s | %s | %s | %s | %s | %s | %d |" % (sys.argv[2], r["requests_served"], sys.argv[3], mb("live_bytes"),
-      mb("heap_size_bytes"), mb("committed_bytes"), sys.argv[4], mb("resident_bytes"), r["gen2_collections"]))' "$1" "$2" "$3" "$4"
+print("| %s | %d | %s | %s | %s | %s | %s | %s | %d | %d |" % (sys.argv[2], r["requests_served"], sys.argv[3], mb("live_bytes"),
+      mb("heap_size_bytes"), mb("committed_bytes"), sys.argv[4], mb("resident_bytes"), r["gen0_collections"], r["gen2_collections"]))' "$1" "$2" "$3" "$4"
 }
+gc | python3 -c 'import json, sys; c = json.load(sys.stdin)["gc_config"]; print("GC: " + ", ".join(k + "=" + c[k] for k in ("ServerGC", "ConcurrentGC", "GCConserveMem", "GCHeapHardLimit") if k in c))' 2>/dev/null || true
 echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg); ${DOTNET_GCgen0size:+DOTNET_GCgen0size=$DOTNET_GCgen0size }${DOTNET_GCConserveMemory:+DOTNET_GCConserveMemory=$DOTNET_GCConserveMemory }${DOTNET_gcConcurrent:+DOTNET_gcConcurrent=$DOTNET_gcConcurrent }${SERVE_ARGS:-}"
 echo
-echo "| round | requests served | requests/s | live MB after forced GC | heap MB | GC committed MB | RSS MB before GC | RSS MB after | gen-2 GCs |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| round | requests served | requests/s | live MB after forced GC | heap MB | GC committed MB | RSS MB before GC | RSS MB after | gen-0 GCs | gen-2 GCs |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 before=$(rss); row "$(gc)" 0 - "$before"
 for r in $(seq 1 "$ROUNDS"); do
   rps=$(MODEL=m wrk -t2 -c"$CONC" -d"${ROUND}s" --timeout 10s -s bench/load/embed.lua "http://127.0.0.1:$PORT" | awk '/Requests\/sec/ {print $2}')
