@@ -36,8 +36,9 @@ curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || { echo "server did not st
 curl -sf -X POST "http://127.0.0.1:$PORT/v1/models/m/load" >/dev/null || true
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$PID/status"; }
 committed() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^dotnet_gc_committed_bytes / {printf "%.1f", $2/1048576}'; }
-live() { # "live_MB requests_served" after forced full GCs
-  curl -sf -X POST "http://127.0.0.1:$PORT/debug/gc" | python3 -c 'import json, sys; r = json.load(sys.stdin); print("%.2f %d" % (r["live_bytes"] / 1048576, r["requests_served"]))'
+live() { # "live_MB requests_served threads" after forced full GCs
+  curl -sf -X POST "http://127.0.0.1:$PORT/debug/gc" | python3 -c 'import json, sys; r = json.load(sys.stdin); print("%.2f %d" % (r["live_bytes"] / 1048576, r["requests_served"]))' | tr '\n' ' '
+  awk '/^Threads:/ {print $2}' "/proc/$PID/status"
 }
 gcmode() {
   curl -sf -X POST "http://127.0.0.1:$PORT/debug/gc" | python3 -c 'import json, sys; c = json.load(sys.stdin)["gc_config"]; print(", ".join(k + "=" + c.get(k, "?") for k in ("ConcurrentGC", "GCConserveMem")))'
@@ -74,13 +75,13 @@ done
 
 if [ "$SOAK" -gt 0 ]; then
   SAMPLES=$(mktemp)
-  read -r live0 served0 < <(live)
+  read -r live0 served0 threads0 < <(live)
   MODEL=m wrk -t2 -c8 -d"${SOAK}s" --timeout 10s --latency -s bench/load/embed.lua "http://127.0.0.1:$PORT" > "$SAMPLES.wrk" &
   WRK=$!
   while kill -0 $WRK 2>/dev/null; do echo "$(rss) $(committed)" >> "$SAMPLES"; sleep 5; done
-  read -r live1 served1 < <(live)
+  read -r live1 served1 threads1 < <(live)
   read -r rps p50 p99 err < <(parse < "$SAMPLES.wrk")
-  python3 - "$SAMPLES" "$SOAK" "$rps" "$p50" "$p99" "$err" "$live0" "$served0" "$live1" "$served1" <<'PY' | tee -a "$RESULTS"
+  python3 - "$SAMPLES" "$SOAK" "$rps" "$p50" "$p99" "$err" "$live0" "$served0" "$live1" "$served1" "$threads0" "$threads1" <<'PY' | tee -a "$RESULTS"
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 2]
 def quarters(xs):
@@ -90,7 +91,7 @@ rss, com = [float(r[0]) for r in rows], [float(r[1]) for r in rows]
 a = sys.argv
 print(f"\nSoak: concurrency 8 for {a[2]} s: {a[3]} requests/s, p50 {a[4]} ms, p99 {a[5]} ms, errors {a[6]}; over {len(rows)} samples "
       f"server RSS {quarters(rss)}; GC committed {quarters(com)}. Live managed heap after forced full GCs: {a[7]} MB after "
-      f"{a[8]} requests → {a[9]} MB after {a[10]} requests.")
+      f"{a[8]} requests → {a[9]} MB after {a[10]} requests (server threads {a[11]} → {a[12]}).")
 PY
   [ "$err" = "0" ] || FAILED=1
   rm -f "$SAMPLES" "$SAMPLES.wrk"
