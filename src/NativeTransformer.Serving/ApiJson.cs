@@ -20,6 +20,10 @@ internal sealed record ModelInfo(string Id, string Object, string OwnedBy, bool 
 
 internal sealed record Health(string Status, int ModelsLoaded);
 
+/// <summary>POST /debug/gc: the managed heap right after a forced full compacting collection.</summary>
+internal sealed record GcReport(long LiveBytes, long HeapSizeBytes, long FragmentedBytes, long CommittedBytes, long ResidentBytes,
+    int Gen0Collections, int Gen1Collections, int Gen2Collections, long RequestsServed, Dictionary<string, string> GcConfig);
+
 internal sealed record ErrorResponse(ErrorBody Error);
 internal sealed record ErrorBody(string Message, string Type);
 
@@ -30,6 +34,7 @@ internal sealed record ErrorBody(string Message, string Type);
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelInfo))]
 [JsonSerializable(typeof(Health))]
+[JsonSerializable(typeof(GcReport))]
 [JsonSerializable(typeof(ErrorResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext
 {

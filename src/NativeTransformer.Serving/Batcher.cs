@@ -26,6 +26,10 @@ internal sealed class Batcher
     private readonly TaskKind _kind;
     private readonly ServeState _state;
     private readonly Task _loop;
+    private int _waiting;
+
+    /// <summary>Requests queued here and not yet taken into a batch (the per-model queue depth in /metrics).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     public Batcher(ModelEntry entry, TaskKind kind, ServeState state)
     {
@@ -42,9 +46,10 @@ internal sealed class Batcher
             throw new ApiException(429, "queue_full", $"the server is busy: {_state.Options.MaxQueue} requests are already waiting; retry shortly") { RetryAfterSeconds = 1 };
         }
         var item = new WorkItem(texts, ct);
+        Interlocked.Increment(ref _waiting);
         if (!_queue.Writer.TryWrite(item))
         {
-            _state.Queue.Leave();
+            Left();
             throw new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 };
         }
         return item.Result.Task;
@@ -75,9 +80,16 @@ internal sealed class Batcher
         // Whatever is still queued at shutdown gets an answer rather than hanging.
         while (reader.TryRead(out var left))
         {
-            _state.Queue.Leave();
+            Left();
             left.Result.TrySetException(new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 });
         }
+    }
+
+    /// <summary>A request left the queue (taken into a batch, or refused): both the global and this model's count drop.</summary>
+    private void Left()
+    {
+        _state.Queue.Leave();
+        Interlocked.Decrement(ref _waiting);
     }
 
     private async Task<List<WorkItem>> GatherAsync(ChannelReader<WorkItem> reader, CancellationToken stop)
@@ -91,7 +103,7 @@ internal sealed class Batcher
             {
                 if (inputs > 0 && inputs + next.Texts.Length > max) break;   // a request is never split
                 reader.TryRead(out _);
-                _state.Queue.Leave();
+                Left();
                 if (next.Token.IsCancellationRequested) { next.Result.TrySetCanceled(next.Token); continue; }
                 if (batch.Count == 0) deadline = next.EnqueuedTicks + _state.Options.MaxWaitMs * Stopwatch.Frequency / 1000;
                 batch.Add(next);

@@ -63,8 +63,26 @@ internal sealed class Endpoints(ServeState state)
     {
         ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         string text = state.Metrics.Render(state.Queue.Count, Volatile.Read(ref state.InFlightBatches),
-            state.Models.Values.OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (e.Name, e.IsLoaded)));
+            state.Models.Values.OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (e.Name, e.IsLoaded, state.QueueDepth(e))));
         return ctx.Response.WriteAsync(text);
+    }
+
+    /// <summary>POST /debug/gc (only with <see cref="ServeOptions.DebugGcEndpoint"/>): collects everything that is
+    /// garbage — full blocking compacting GC, finalizers, and again for what they freed — and reports what is left.
+    /// Live bytes that keep rising with the request count across calls mean a leak; flat means RSS growth is GC budget.</summary>
+    public Task DebugGc(HttpContext ctx)
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        var report = new GcReport(GC.GetTotalMemory(forceFullCollection: false), info.HeapSizeBytes, info.FragmentedBytes,
+            info.TotalCommittedBytes, Environment.WorkingSet, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+            state.Metrics.TotalRequests,
+            // The settings the GC runs with (concurrent, conserve memory, limits): shows what the binary baked in
+            // and which DOTNET_GC* variables took effect.
+            GC.GetConfigurationVariables().ToDictionary(p => p.Key, p => Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture) ?? ""));
+        return WriteAsync(ctx, 200, report, ApiJsonContext.Api.GcReport);
     }
 
     /// <summary>Answers what the cache holds, queues the rest (identical texts of the request once) and waits,

@@ -51,6 +51,9 @@ internal sealed class ServeMetrics
     public long CacheHits => Interlocked.Read(ref _cacheHits);
     public long CacheMisses => Interlocked.Read(ref _cacheMisses);
 
+    /// <summary>Requests answered so far (all endpoints and statuses).</summary>
+    public long TotalRequests => _requests.Values.Sum();
+
     public void Request(string endpoint, int status, double seconds)
     {
         _requests.AddOrUpdate((endpoint, status), 1, (_, n) => n + 1);
@@ -72,7 +75,7 @@ internal sealed class ServeMetrics
         Interlocked.Add(ref _dedupedInputs, inputs - computed);
     }
 
-    public string Render(int queueDepth, int inFlightBatches, IEnumerable<(string Name, bool Loaded)> models)
+    public string Render(int queueDepth, int inFlightBatches, IEnumerable<(string Name, bool Loaded, int QueueDepth)> models)
     {
         var sb = new StringBuilder(4096);
         Header(sb, "ntr_requests_total", "counter", "HTTP requests by endpoint and status code.");
@@ -82,7 +85,11 @@ internal sealed class ServeMetrics
         BatchSize.Render(sb, "ntr_batch_size", "Inputs per batch (before de-duplicating identical texts).");
         Counter(sb, "ntr_batch_inputs_total", "Inputs that went through batches.", Interlocked.Read(ref _batchInputs));
         Counter(sb, "ntr_batch_deduplicated_inputs_total", "Inputs answered by an identical text in the same batch.", Interlocked.Read(ref _dedupedInputs));
-        Gauge(sb, "ntr_queue_depth", "Requests waiting for a batch.", queueDepth);
+        Gauge(sb, "ntr_queue_depth", "Requests waiting for a batch (all models; bounded by --max-queue).", queueDepth);
+        var list = models.ToList();
+        Header(sb, "ntr_model_queue_depth", "gauge", "Requests waiting for a batch of the named model.");
+        foreach (var m in list)
+            sb.Append("ntr_model_queue_depth{model=\"").Append(Escape(m.Name)).Append("\"} ").Append(m.QueueDepth).Append('\n');
         Gauge(sb, "ntr_batches_in_flight", "Batches being computed.", inFlightBatches);
         Counter(sb, "ntr_queue_rejected_total", "Requests refused because the queue was full (429).", Interlocked.Read(ref _rejected));
         Counter(sb, "ntr_request_timeouts_total", "Requests that hit the per-request timeout (504).", Interlocked.Read(ref _timeouts));
@@ -90,11 +97,10 @@ internal sealed class ServeMetrics
         Counter(sb, "ntr_cache_misses_total", "Inputs not found in the result cache.", CacheMisses);
         Counter(sb, "ntr_model_loads_total", "Model loads.", Interlocked.Read(ref _loads));
         Counter(sb, "ntr_model_unloads_total", "Model unloads (explicit or idle).", Interlocked.Read(ref _unloads));
-        var list = models.ToList();
         Gauge(sb, "ntr_models_loaded", "Models currently loaded.", list.Count(m => m.Loaded));
         Header(sb, "ntr_model_loaded", "gauge", "1 when the named model is loaded, else 0.");
-        foreach (var (name, loaded) in list)
-            sb.Append("ntr_model_loaded{model=\"").Append(Escape(name)).Append("\"} ").Append(loaded ? 1 : 0).Append('\n');
+        foreach (var m in list)
+            sb.Append("ntr_model_loaded{model=\"").Append(Escape(m.Name)).Append("\"} ").Append(m.Loaded ? 1 : 0).Append('\n');
         Gauge(sb, "process_resident_memory_bytes", "Resident set size of the process.", Environment.WorkingSet);
         // The managed side of RSS, to tell GC heap growth from native growth in soaks.
         var gc = GC.GetGCMemoryInfo();

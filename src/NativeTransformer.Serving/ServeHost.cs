@@ -54,6 +54,7 @@ public sealed class ServeHost : IAsyncDisposable
         Map(app, "POST", "/v1/models/{name}/unload", api.UnloadModel);
         Map(app, "GET", "/health", api.Health);
         Map(app, "GET", "/metrics", api.Metrics);
+        if (options.DebugGcEndpoint) Map(app, "POST", "/debug/gc", api.DebugGc);
         return new ServeHost(app, state);
     }
 

@@ -37,6 +37,10 @@ public sealed record ServeOptions
     /// <summary>How long shutdown waits for in-flight requests.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Serve POST /debug/gc: a forced full compacting collection, answering the live managed heap (bench and
+    /// tests use it to tell a leak from GC budget growth). Off by default; NTR_DEBUG_GC_ENDPOINT=1 turns it on.</summary>
+    public bool DebugGcEndpoint { get; init; } = Environment.GetEnvironmentVariable("NTR_DEBUG_GC_ENDPOINT") == "1";
+
     /// <summary>Test hook: awaited before each batch runs (lets a test hold a batch in flight).</summary>
     internal Func<BatchInfo, Task>? BeforeBatch { get; init; }
 

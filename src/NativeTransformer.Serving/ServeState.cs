@@ -55,6 +55,9 @@ internal sealed class ServeState : IAsyncDisposable
 
     public Batcher Batcher(ModelEntry entry, TaskKind kind) => _batchers[(entry.Name, kind)];
 
+    /// <summary>Requests waiting for a batch on <paramref name="entry"/> (embeddings and classification together).</summary>
+    public int QueueDepth(ModelEntry entry) => Batcher(entry, TaskKind.Embed).Waiting + Batcher(entry, TaskKind.Classify).Waiting;
+
     public ModelEntry Find(string name) => Models.TryGetValue(name, out var e) ? e
         : throw ApiException.NotFound($"model '{name}' is not served here; served models: {string.Join(", ", Models.Keys.Order(StringComparer.Ordinal))}");
 

@@ -165,6 +165,8 @@ public class ServeEndpointTests
         Assert.Equal(0, samples["ntr_model_loaded{model=\"sst\"}"]);
         Assert.Equal(1, samples["ntr_models_loaded"]);
         Assert.Equal(0, samples["ntr_queue_depth"]);
+        Assert.Equal(0, samples["ntr_model_queue_depth{model=\"mlm\"}"]);
+        Assert.Equal(0, samples["ntr_model_queue_depth{model=\"sst\"}"]);
         Assert.Equal(1, samples["ntr_batch_size_count"]);
         Assert.Equal(1, samples["ntr_batch_size_bucket{le=\"1\"}"]);
         Assert.True(samples["ntr_request_duration_seconds_count"] >= 3);

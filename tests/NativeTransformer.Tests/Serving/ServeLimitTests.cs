@@ -74,6 +74,8 @@ public class ServeLimitTests
             Assert.NotNull(refused.Headers.RetryAfter);
             await AssertError(refused, 429, "1 requests are already waiting");
             Assert.Equal(1, await server.MetricAsync("ntr_queue_rejected_total"));
+            Assert.Equal(1, await server.MetricAsync("ntr_queue_depth"));
+            Assert.Equal(1, await server.MetricAsync("ntr_model_queue_depth{model=\"mlm\"}"));   // the waiting request is mlm's
 
             gate.Release();
             using var a = await running;

@@ -1,0 +1,60 @@
+using System.Net;
+using Xunit.Abstractions;
+
+namespace NativeTransformer.Tests.Serving;
+
+/// <summary>ntr serve keeps nothing per request: the live managed heap after forced full GCs (POST /debug/gc) does not
+/// grow with the request count. Serial: the GC heap is process-wide, other tests' models would be counted too.</summary>
+[Collection(SerialCollection.Name)]
+public class ServeMemoryTests(ITestOutputHelper output)
+{
+    // What a leak would keep per request is at least its texts and its 128-float embedding (~700 bytes with object
+    // headers); 1,000 requests must not add more than 200 bytes each. Measured without a leak: a few KB either way.
+    private const long MaxGrowthPer1000Requests = 200_000;
+
+    [Fact]
+    public async Task LiveHeapDoesNotGrowWithRequests()
+    {
+        await using var server = await TestServer.StartAsync(o => o with { DebugGcEndpoint = true, CacheEntries = 0 });
+        int counter = 0;
+        await SendAsync(server, 1000, () => Interlocked.Increment(ref counter));
+        long after1000 = await LiveBytesAsync(server);
+        await SendAsync(server, 1000, () => Interlocked.Increment(ref counter));
+        long after2000 = await LiveBytesAsync(server);
+        output.WriteLine($"live heap after forced GC: {after1000:N0} bytes after 1,000 requests, {after2000:N0} after 2,000");
+        Assert.True(after2000 - after1000 < MaxGrowthPer1000Requests,
+            $"live heap after forced GC grew {after2000 - after1000:N0} bytes over 1,000 requests ({after1000:N0} -> {after2000:N0})");
+    }
+
+    [Fact]
+    public async Task TheDebugGcEndpointIsOffByDefault()
+    {
+        await using var server = await TestServer.StartAsync(o => o with { DebugGcEndpoint = false });
+        using var response = await server.PostAsync("/debug/gc", "");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    /// <summary><paramref name="count"/> embeddings requests from 8 concurrent clients, each text distinct (like
+    /// bench/load/embed.lua), every one answered 200.</summary>
+    private static async Task SendAsync(TestServer server, int count, Func<int> next)
+    {
+        int left = count;
+        var clients = Enumerable.Range(0, 8).Select(async _ =>
+        {
+            while (Interlocked.Decrement(ref left) >= 0)
+            {
+                using var response = await server.PostAsync("/v1/embeddings", TestServer.Body($"a gorgeous, witty, seductive movie ({next()})"));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                await response.Content.ReadAsByteArrayAsync();
+            }
+        });
+        await Task.WhenAll(clients);
+    }
+
+    private static async Task<long> LiveBytesAsync(TestServer server)
+    {
+        var json = await server.PostOkAsync("/debug/gc", "");
+        Assert.True(json.GetProperty("requests_served").GetInt64() > 0);
+        return json.GetProperty("live_bytes").GetInt64();
+    }
+}
