@@ -53,9 +53,10 @@ internal sealed class HttpRequestFuzzer(int seed)
         var sb = new StringBuilder("{");
         var fields = new List<string>();
         if (_r.Next(10) != 0)
-            fields.Add("\"input\":" + (_r.Next(3) == 0 ? Quote(Text()) : "[" + string.Join(",", Enumerable.Range(0, _r.Next(0, 12)).Select(_ => Quote(Text()))) + "]"));
-        if (_r.Next(10) != 0) fields.Add("\"model\":" + Quote(Models[_r.Next(Models.Length)]));
-        if (_r.Next(4) == 0) fields.Add("\"encoding_format\":" + Quote(_r.Next(3) switch { 0 => "float", 1 => "base64", _ => Word(5) }));
+            fields.Add("\"input\":" + (_r.Next(3) == 0 ? Quote(Text()) : "[" + string.Join(",", Enumerable.Range(0, _r.Next(15) == 0 ? _r.Next(0, 20) : _r.Next(1, 6)).Select(_ => Quote(Text()))) + "]"));
+        // Mostly a served model, so a good share of requests reach the batcher and the models.
+        if (_r.Next(10) != 0) fields.Add("\"model\":" + Quote(_r.Next(3) != 0 ? "sst" : Models[_r.Next(Models.Length)]));
+        if (_r.Next(4) == 0) fields.Add("\"encoding_format\":" + Quote(_r.Next(5) switch { 0 or 1 => "float", 2 or 3 => "base64", _ => Word(5) }));
         if (_r.Next(10) == 0) fields.Add(Quote(Word(6)) + ":" + RandomJson(1));
         Shuffle(fields);
         sb.Append(string.Join(",", fields)).Append('}');
@@ -67,12 +68,12 @@ internal sealed class HttpRequestFuzzer(int seed)
     private string Text()
     {
         var sb = new StringBuilder();
-        int n = _r.Next(10) == 0 ? _r.Next(500, 3000) : _r.Next(0, 12);
+        int n = _r.Next(20) == 0 ? _r.Next(300, 1500) : _r.Next(0, 12);
         for (int i = 0; i < n; i++)
         {
             sb.Append(Pieces[_r.Next(Pieces.Length)]);
-            if (_r.Next(40) == 0) sb.Append((char)_r.Next(0xD800, 0xE000));
-            if (_r.Next(40) == 0) sb.Append((char)_r.Next(0x20, 0xFFFF));
+            if (_r.Next(300) == 0) sb.Append((char)_r.Next(0xD800, 0xE000));
+            if (_r.Next(20) == 0) sb.Append((char)_r.Next(0x20, 0xFFFF));
         }
         return sb.ToString();
     }

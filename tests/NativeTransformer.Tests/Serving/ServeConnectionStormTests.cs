@@ -65,8 +65,8 @@ public class ServeConnectionStormTests(ITestOutputHelper output)
         Assert.Equal(ok + 1, await server.MetricAsync("ntr_requests_total{endpoint=\"/v1/embeddings\",status=\"200\"}"));
         Assert.Equal(shed, await server.MetricAsync("ntr_requests_total{endpoint=\"/v1/embeddings\",status=\"429\"}"));
         Assert.Equal(ok + 1, await server.MetricAsync("ntr_batch_inputs_total"));
-        await ServeFaultTests.AssertAtRest(server, connectionsLeft: 1);
-        await ServeFaultTests.AssertNoServerErrors(server);
+        await ServeChecks.AssertAtRest(server, connectionsLeft: 1);
+        await ServeChecks.AssertNoServerErrors(server);
 
         long heapAfter = GC.GetTotalMemory(forceFullCollection: true);
         output.WriteLine($"{Clients} connections in {connected:F2} s, answered in {answered:F2} s: {ok} x 200, {shed} x 429; " +

@@ -6,16 +6,16 @@ using Xunit.Abstractions;
 namespace NativeTransformer.Tests.Serving;
 
 /// <summary>
-/// Server faults on loopback: slow clients (slowloris, slow uploads, clients that never read), clients that
-/// vanish at every stage of a request. The server cuts what it must, answers everyone else, drops dead work,
-/// and its gauges (queue depth, batches in flight, open connections) return to rest.
+/// Slow clients on loopback (slowloris, slow uploads, clients that never read their answer): the server cuts
+/// them by its header timeout and minimum data rates while answering everyone else without delay, and its
+/// gauges (queue depth, batches in flight, open connections) return to rest.
 /// </summary>
-public class ServeFaultTests(ITestOutputHelper output)
+public class ServeSlowClientTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     /// <summary>Tight limits so a test sees them act within seconds (Kestrel checks them once a second).</summary>
-    private static ServeOptions Tight(ServeOptions o) => o with
+    internal static ServeOptions Tight(ServeOptions o) => o with
     {
         RequestHeadersTimeout = TimeSpan.FromSeconds(1),
         KeepAliveTimeout = TimeSpan.FromSeconds(2),
@@ -57,8 +57,8 @@ public class ServeFaultTests(ITestOutputHelper output)
         output.WriteLine($"25 slow clients cut within {(DateTime.UtcNow - start).TotalSeconds:F1} s");
         await stopTrickling.CancelAsync();
         foreach (var (c, t) in slow) { await t; c.Dispose(); }
-        await AssertAtRest(server, connectionsLeft: 1);
-        await AssertNoServerErrors(server);
+        await ServeChecks.AssertAtRest(server, connectionsLeft: 1);
+        await ServeChecks.AssertNoServerErrors(server);
     }
 
     [Fact]
@@ -77,9 +77,33 @@ public class ServeFaultTests(ITestOutputHelper output)
 
         for (int i = 0; i < 3; i++) await server.PostOkAsync("/v1/embeddings", TestServer.Body($"meanwhile {i}"));
         await TestServer.WaitUntilAsync(() => server.Host.State.Metrics.ConnectionsOpen == before, "the server to cut the client that never reads", 10_000);
-        await AssertAtRest(server, connectionsLeft: (int)before);
-        await AssertNoServerErrors(server);
+        await ServeChecks.AssertAtRest(server, connectionsLeft: (int)before);
+        await ServeChecks.AssertNoServerErrors(server);
     }
+
+    /// <summary>Sends <paramref name="text"/> a few bytes at a time (~10 bytes/s) until cancelled or cut off.</summary>
+    private static async Task Trickle(RawHttp c, string text, CancellationToken ct)
+    {
+        try
+        {
+            for (int i = 0; i < text.Length && !ct.IsCancellationRequested; i++)
+            {
+                await c.SendAsync(text[i..(i + 1)], ct);
+                await Task.Delay(100, ct);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException) { }
+    }
+}
+
+/// <summary>
+/// Clients that vanish at every stage of a request (mid-headers, mid-body, queued, inside a running batch,
+/// mid-response; with a FIN or a reset): nothing crashes, abandoned requests leave the queue at once and are
+/// never computed, they are counted as 499, and the gauges return to rest.
+/// </summary>
+public class ServeDisconnectTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     [Fact]
     public async Task ClientsThatVanishMidRequestLeaveNoDeadWork()
@@ -108,7 +132,7 @@ public class ServeFaultTests(ITestOutputHelper output)
             gate.Release();
             await TestServer.WaitUntilAsync(() => Volatile.Read(ref server.Host.State.InFlightBatches) == 0, "the held batch to end");
             Assert.Equal(0, await server.MetricAsync("ntr_batch_inputs_total"));   // nothing computed for the departed
-            await WaitForMetricAsync(server, "ntr_requests_total{endpoint=\"/v1/embeddings\",status=\"499\"}", 3);   // counted as client-closed
+            await ServeChecks.WaitForMetricAsync(server, "ntr_requests_total{endpoint=\"/v1/embeddings\",status=\"499\"}", 3);   // counted as client-closed
 
             // Mid-headers and mid-body, with a FIN and with a reset.
             foreach (bool reset in new[] { false, true })
@@ -131,12 +155,16 @@ public class ServeFaultTests(ITestOutputHelper output)
 
             var json = await server.PostOkAsync("/v1/embeddings", TestServer.Body("still fine"));
             Assert.Equal(128, json.GetProperty("data")[0].GetProperty("embedding").GetArrayLength());
-            await AssertAtRest(server, connectionsLeft: 1);
-            await AssertNoServerErrors(server);
+            await ServeChecks.AssertAtRest(server, connectionsLeft: 1);
+            await ServeChecks.AssertNoServerErrors(server);
         }
         finally { gate.Release(); }
     }
+}
 
+/// <summary>Checks shared by the server fault tests.</summary>
+internal static class ServeChecks
+{
     /// <summary>Queue empty, no batch running, only <paramref name="connectionsLeft"/> connections open (the
     /// test's own HttpClient), and /health answers.</summary>
     internal static async Task AssertAtRest(TestServer server, int connectionsLeft)
@@ -167,19 +195,5 @@ public class ServeFaultTests(ITestOutputHelper output)
         var errors = metrics.Split('\n').Where(l => l.StartsWith("ntr_requests_total{", StringComparison.Ordinal)
             && l.Contains("status=\"5", StringComparison.Ordinal) && !l.Contains("status=\"503\"", StringComparison.Ordinal)).ToList();
         Assert.True(errors.Count == 0, "server errors: " + string.Join("; ", errors));
-    }
-
-    /// <summary>Sends <paramref name="text"/> a few bytes at a time (~10 bytes/s) until cancelled or cut off.</summary>
-    private static async Task Trickle(RawHttp c, string text, CancellationToken ct)
-    {
-        try
-        {
-            for (int i = 0; i < text.Length && !ct.IsCancellationRequested; i++)
-            {
-                await c.SendAsync(text[i..(i + 1)], ct);
-                await Task.Delay(100, ct);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException) { }
     }
 }

@@ -39,8 +39,8 @@ public class ServeFuzzTests(ITestOutputHelper output)
         output.WriteLine($"{total} fuzzed requests: " + string.Join(", ", statuses.OrderBy(p => p.Key.Kind).ThenBy(p => p.Key.Status).Select(p => $"{p.Key.Kind} {p.Key.Status}: {p.Value}")));
         Assert.Contains(statuses.Keys, k => k.Status == 200);   // the generator does reach the models
         Assert.Contains(statuses.Keys, k => k.Status == 400);
-        await ServeFaultTests.AssertAtRest(server, connectionsLeft: Workers + 1);
-        await ServeFaultTests.AssertNoServerErrors(server);
+        await ServeChecks.AssertAtRest(server, connectionsLeft: Workers + 1);
+        await ServeChecks.AssertNoServerErrors(server);
     }
 
     private static async Task<int> SendAndCheck(TestServer server, FuzzRequest request, string where)

@@ -164,7 +164,7 @@ public sealed class ServeMalformedHttpTests(SharedServer shared) : IClassFixture
     {
         using var health = await shared.Server.Client.GetAsync("/health");
         Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
-        await ServeFaultTests.AssertNoServerErrors(shared.Server);
+        await ServeChecks.AssertNoServerErrors(shared.Server);
     }
 
     private static string Garbage()
