@@ -47,6 +47,17 @@ internal sealed class HttpRequestFuzzer(int seed)
         return new FuzzRequest(method, path, body, [.. headers], kind);
     }
 
+    /// <summary>A whole HTTP/1.1 request as bytes (request line, headers, body), then mutated at the byte level
+    /// like a body: breaks the framing (methods, targets, versions, header syntax, Content-Length) too.</summary>
+    public byte[] NextRaw()
+    {
+        var r = Next();
+        var head = new StringBuilder($"{r.Method} {r.Path} HTTP/1.1\r\nHost: localhost\r\n");
+        foreach (var (name, value) in r.Headers) head.Append(name).Append(": ").Append(value).Append("\r\n");
+        head.Append("Content-Length: ").Append(r.Body.Length).Append("\r\n\r\n");
+        return Mutate([.. Encoding.Latin1.GetBytes(head.ToString()), .. r.Body]);
+    }
+
     /// <summary>A well-formed request body: input a string or an array, a model name, maybe an encoding_format.</summary>
     private string ValidBody()
     {
