@@ -20,33 +20,43 @@ internal static class RequestParser
         catch (JsonException e) { throw ApiException.BadRequest("the request body is not valid JSON: " + e.Message); }
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw ApiException.BadRequest($"the request body must be a JSON object, got {Kind(root)}");
-
-            string model = root.TryGetProperty("model", out var m)
-                ? (m.ValueKind == JsonValueKind.String ? Text(m, "'model'") : throw ApiException.BadRequest($"'model' must be a string, got {Kind(m)}"))
-                : throw ApiException.BadRequest("'model' is missing: name one of the served models (GET /v1/models)");
-
-            if (!root.TryGetProperty("input", out var input))
-                throw ApiException.BadRequest("'input' is missing: give a string or an array of strings");
-            var inputs = Inputs(input, limits);
-
-            bool base64 = false;
-            if (root.TryGetProperty("encoding_format", out var f))
+            try { return Read(doc.RootElement, limits, embeddings); }
+            // A property name with a lone surrogate escape or invalid UTF-8 ("inpu\ud800t") makes TryGetProperty
+            // throw while it unescapes names (found by the HTTP fuzzer: it was a 500).
+            catch (InvalidOperationException)
             {
-                if (!embeddings) throw ApiException.BadRequest("'encoding_format' applies to /v1/embeddings only");
-                base64 = f.ValueKind == JsonValueKind.String ? Text(f, "'encoding_format'") switch
-                {
-                    "float" => false,
-                    "base64" => true,
-                    var other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\", got \"{other}\""),
-                } : throw ApiException.BadRequest($"'encoding_format' must be a string, got {Kind(f)}");
+                throw ApiException.BadRequest("the request body has a property name that is not valid text: invalid UTF-8 bytes or an unpaired surrogate escape (\\uD800-\\uDFFF)");
             }
-            if (root.TryGetProperty("dimensions", out _))
-                throw ApiException.BadRequest("'dimensions' is not supported: embeddings have the model's hidden size");
-            return new InferenceRequest(model, inputs, base64);
         }
+    }
+
+    private static InferenceRequest Read(JsonElement root, ServeOptions limits, bool embeddings)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw ApiException.BadRequest($"the request body must be a JSON object, got {Kind(root)}");
+
+        string model = root.TryGetProperty("model", out var m)
+            ? (m.ValueKind == JsonValueKind.String ? Text(m, "'model'") : throw ApiException.BadRequest($"'model' must be a string, got {Kind(m)}"))
+            : throw ApiException.BadRequest("'model' is missing: name one of the served models (GET /v1/models)");
+
+        if (!root.TryGetProperty("input", out var input))
+            throw ApiException.BadRequest("'input' is missing: give a string or an array of strings");
+        var inputs = Inputs(input, limits);
+
+        bool base64 = false;
+        if (root.TryGetProperty("encoding_format", out var f))
+        {
+            if (!embeddings) throw ApiException.BadRequest("'encoding_format' applies to /v1/embeddings only");
+            base64 = f.ValueKind == JsonValueKind.String ? Text(f, "'encoding_format'") switch
+            {
+                "float" => false,
+                "base64" => true,
+                var other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\", got \"{other}\""),
+            } : throw ApiException.BadRequest($"'encoding_format' must be a string, got {Kind(f)}");
+        }
+        if (root.TryGetProperty("dimensions", out _))
+            throw ApiException.BadRequest("'dimensions' is not supported: embeddings have the model's hidden size");
+        return new InferenceRequest(model, inputs, base64);
     }
 
     private static string[] Inputs(JsonElement input, ServeOptions limits)

@@ -83,6 +83,7 @@ public sealed class ServeMalformedHttpTests(SharedServer shared) : IClassFixture
         { "lone high surrogate escape", Bytes("{\"input\":\"a\\ud800b\",\"model\":\"mlm\"}"), "'input' is not valid text" },
         { "lone low surrogate escape", Bytes("{\"input\":[\"ok\",\"\\udc00\"],\"model\":\"mlm\"}"), "'input[1]' is not valid text" },
         { "reversed surrogate pair", Bytes("{\"input\":\"\\udc00\\ud800\",\"model\":\"mlm\"}"), "not valid text" },
+        { "surrogate in a property name", Bytes("{\"inpu\\ud800t\":\"x\",\"model\":\"mlm\"}"), "property name that is not valid text" },
         { "surrogate in the model name", Bytes("{\"input\":\"x\",\"model\":\"\\ud800\"}"), "'model' is not valid text" },
         { "UTF-16 body", Encoding.Unicode.GetBytes(Json), "not valid JSON" },
         { "deep nesting", Bytes("{\"input\":" + new string('[', 100_000) + new string(']', 100_000) + ",\"model\":\"mlm\"}"), "not valid JSON" },
