@@ -3,13 +3,38 @@ using System.Threading.Channels;
 
 namespace NativeTransformer.Serving;
 
-/// <summary>One request's texts waiting for a batch, and where its results go.</summary>
+/// <summary>One request's texts waiting for a batch, and where its results go. Either a batch takes it or its
+/// request gives up on it (client gone, timeout), whichever comes first.</summary>
 internal sealed class WorkItem(string[] texts, CancellationToken ct)
 {
-    public string[] Texts { get; } = texts;
+    private const int Queued = 0, Taken = 1, Abandoned = 2;
+    private int _state;
+
+    public string[] Texts { get; private set; } = texts;
     public CancellationToken Token { get; } = ct;
     public long EnqueuedTicks { get; } = Stopwatch.GetTimestamp();
     public TaskCompletionSource<InferenceResult[]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public CancellationTokenRegistration Registration { get; set; }
+
+    public bool IsAbandoned => Volatile.Read(ref _state) == Abandoned;
+
+    /// <summary>A batch claims the item; false when its request gave up first.</summary>
+    public bool TryTake()
+    {
+        if (Interlocked.CompareExchange(ref _state, Taken, Queued) != Queued) return false;
+        Registration.Dispose();
+        return true;
+    }
+
+    /// <summary>The request gave up while queued: the texts are dropped at once (the shell stays in the channel
+    /// until the batch loop passes it); false when a batch already took it.</summary>
+    public bool TryAbandon()
+    {
+        if (Interlocked.CompareExchange(ref _state, Abandoned, Queued) != Queued) return false;
+        Texts = [];
+        Result.TrySetCanceled(Token);
+        return true;
+    }
 }
 
 /// <summary>
@@ -52,6 +77,13 @@ internal sealed class Batcher
             Left();
             throw new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 };
         }
+        // A request that gives up while queued (client gone, timeout) leaves the queue now: it no longer counts
+        // against --max-queue or ntr_queue_depth, and it is never computed.
+        item.Registration = ct.Register(static o =>
+        {
+            var (item, batcher) = ((WorkItem, Batcher))o!;
+            if (item.TryAbandon()) batcher.Left();
+        }, (item, this));
         return item.Result.Task;
     }
 
@@ -80,6 +112,7 @@ internal sealed class Batcher
         // Whatever is still queued at shutdown gets an answer rather than hanging.
         while (reader.TryRead(out var left))
         {
+            if (!left.TryTake()) continue;   // abandoned: already left the queue
             Left();
             left.Result.TrySetException(new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 });
         }
@@ -101,10 +134,11 @@ internal sealed class Batcher
         {
             if (reader.TryPeek(out var next))
             {
+                if (next.IsAbandoned) { reader.TryRead(out _); continue; }
                 if (inputs > 0 && inputs + next.Texts.Length > max) break;   // a request is never split
                 reader.TryRead(out _);
+                if (!next.TryTake()) continue;   // abandoned just now: it left the queue itself
                 Left();
-                if (next.Token.IsCancellationRequested) { next.Result.TrySetCanceled(next.Token); continue; }
                 if (batch.Count == 0) deadline = next.EnqueuedTicks + _state.Options.MaxWaitMs * Stopwatch.Frequency / 1000;
                 batch.Add(next);
                 inputs += next.Texts.Length;
@@ -128,6 +162,10 @@ internal sealed class Batcher
             int inputs = batch.Sum(i => i.Texts.Length);
             if (_state.Options.BeforeBatch is { } hook)
                 await hook(new BatchInfo(_entry.Name, _kind, batch.Count, inputs)).ConfigureAwait(false);
+            // Requests that gave up while the batch waited (client gone, timeout) are not computed.
+            batch.RemoveAll(item => item.Token.IsCancellationRequested && item.Result.TrySetCanceled(item.Token));
+            if (batch.Count == 0) return;
+            inputs = batch.Sum(i => i.Texts.Length);
             using var lease = await _entry.AcquireAsync(CancellationToken.None).ConfigureAwait(false);
 
             // Identical texts across the batch's requests are computed once.

@@ -142,6 +142,13 @@ internal sealed class Endpoints(ServeState state)
             }
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { throw TooLarge(null, max); }
+        // Kestrel reports some broken chunked framing (a chunk size overflowing 32 bits) as a plain IOException
+        // rather than BadHttpRequestException: the client's fault, so 400, not 500. A reset is not this case.
+        catch (IOException e) when (e is not Microsoft.AspNetCore.Connections.ConnectionResetException && !ctx.RequestAborted.IsCancellationRequested)
+        {
+            ctx.Response.Headers.Connection = "close";   // the framing is lost: the connection cannot carry another request
+            throw ApiException.BadRequest("the request body could not be read: " + e.Message);
+        }
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 

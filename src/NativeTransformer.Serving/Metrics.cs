@@ -46,6 +46,7 @@ internal sealed class ServeMetrics
     private readonly ConcurrentDictionary<(string Endpoint, int Status), long> _requests = new();
     public Histogram BatchSize { get; } = new(1, 2, 4, 8, 16, 32, 64, 128, 256);
     public Histogram Latency { get; } = new(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10);
+    private long _connectionsOpen, _connectionsTotal;
     private long _cacheHits, _cacheMisses, _batchInputs, _dedupedInputs, _rejected, _timeouts, _loads, _unloads;
 
     public long CacheHits => Interlocked.Read(ref _cacheHits);
@@ -59,6 +60,11 @@ internal sealed class ServeMetrics
         _requests.AddOrUpdate((endpoint, status), 1, (_, n) => n + 1);
         Latency.Observe(seconds);
     }
+
+    /// <summary>TCP connections open now (counted by the listener's connection middleware).</summary>
+    public long ConnectionsOpen => Interlocked.Read(ref _connectionsOpen);
+    public void ConnectionOpened() { Interlocked.Increment(ref _connectionsOpen); Interlocked.Increment(ref _connectionsTotal); }
+    public void ConnectionClosed() => Interlocked.Decrement(ref _connectionsOpen);
 
     public void CacheHit() => Interlocked.Increment(ref _cacheHits);
     public void CacheMiss() => Interlocked.Increment(ref _cacheMisses);
@@ -91,6 +97,8 @@ internal sealed class ServeMetrics
         foreach (var m in list)
             sb.Append("ntr_model_queue_depth{model=\"").Append(Escape(m.Name)).Append("\"} ").Append(m.QueueDepth).Append('\n');
         Gauge(sb, "ntr_batches_in_flight", "Batches being computed.", inFlightBatches);
+        Gauge(sb, "ntr_connections_open", "TCP connections open now.", ConnectionsOpen);
+        Counter(sb, "ntr_connections_total", "TCP connections accepted since start.", Interlocked.Read(ref _connectionsTotal));
         Counter(sb, "ntr_queue_rejected_total", "Requests refused because the queue was full (429).", Interlocked.Read(ref _rejected));
         Counter(sb, "ntr_request_timeouts_total", "Requests that hit the per-request timeout (504).", Interlocked.Read(ref _timeouts));
         Counter(sb, "ntr_cache_hits_total", "Inputs answered from the result cache.", CacheHits);

@@ -13,39 +13,50 @@ internal static class RequestParser
 {
     public static InferenceRequest Parse(ReadOnlyMemory<byte> body, ServeOptions limits, bool embeddings)
     {
+        if (body.Span.StartsWith("\uFEFF"u8)) body = body[3..];   // a UTF-8 byte order mark: allowed to be ignored (RFC 8259)
         if (body.IsEmpty) throw ApiException.BadRequest("the request body is empty; expected a JSON object with 'input' and 'model'");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 }); }
         catch (JsonException e) { throw ApiException.BadRequest("the request body is not valid JSON: " + e.Message); }
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw ApiException.BadRequest($"the request body must be a JSON object, got {Kind(root)}");
-
-            string model = root.TryGetProperty("model", out var m)
-                ? (m.ValueKind == JsonValueKind.String ? m.GetString()! : throw ApiException.BadRequest($"'model' must be a string, got {Kind(m)}"))
-                : throw ApiException.BadRequest("'model' is missing: name one of the served models (GET /v1/models)");
-
-            if (!root.TryGetProperty("input", out var input))
-                throw ApiException.BadRequest("'input' is missing: give a string or an array of strings");
-            var inputs = Inputs(input, limits);
-
-            bool base64 = false;
-            if (root.TryGetProperty("encoding_format", out var f))
+            try { return Read(doc.RootElement, limits, embeddings); }
+            // A property name with a lone surrogate escape or invalid UTF-8 ("inpu\ud800t") makes TryGetProperty
+            // throw while it unescapes names (found by the HTTP fuzzer: it was a 500).
+            catch (InvalidOperationException)
             {
-                if (!embeddings) throw ApiException.BadRequest("'encoding_format' applies to /v1/embeddings only");
-                base64 = f.ValueKind == JsonValueKind.String ? f.GetString() switch
-                {
-                    "float" => false,
-                    "base64" => true,
-                    var other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\", got \"{other}\""),
-                } : throw ApiException.BadRequest($"'encoding_format' must be a string, got {Kind(f)}");
+                throw ApiException.BadRequest("the request body has a property name that is not valid text: invalid UTF-8 bytes or an unpaired surrogate escape (\\uD800-\\uDFFF)");
             }
-            if (root.TryGetProperty("dimensions", out _))
-                throw ApiException.BadRequest("'dimensions' is not supported: embeddings have the model's hidden size");
-            return new InferenceRequest(model, inputs, base64);
         }
+    }
+
+    private static InferenceRequest Read(JsonElement root, ServeOptions limits, bool embeddings)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw ApiException.BadRequest($"the request body must be a JSON object, got {Kind(root)}");
+
+        string model = root.TryGetProperty("model", out var m)
+            ? (m.ValueKind == JsonValueKind.String ? Text(m, "'model'") : throw ApiException.BadRequest($"'model' must be a string, got {Kind(m)}"))
+            : throw ApiException.BadRequest("'model' is missing: name one of the served models (GET /v1/models)");
+
+        if (!root.TryGetProperty("input", out var input))
+            throw ApiException.BadRequest("'input' is missing: give a string or an array of strings");
+        var inputs = Inputs(input, limits);
+
+        bool base64 = false;
+        if (root.TryGetProperty("encoding_format", out var f))
+        {
+            if (!embeddings) throw ApiException.BadRequest("'encoding_format' applies to /v1/embeddings only");
+            base64 = f.ValueKind == JsonValueKind.String ? Text(f, "'encoding_format'") switch
+            {
+                "float" => false,
+                "base64" => true,
+                var other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\", got \"{other}\""),
+            } : throw ApiException.BadRequest($"'encoding_format' must be a string, got {Kind(f)}");
+        }
+        if (root.TryGetProperty("dimensions", out _))
+            throw ApiException.BadRequest("'dimensions' is not supported: embeddings have the model's hidden size");
+        return new InferenceRequest(model, inputs, base64);
     }
 
     private static string[] Inputs(JsonElement input, ServeOptions limits)
@@ -54,7 +65,7 @@ internal static class RequestParser
         switch (input.ValueKind)
         {
             case JsonValueKind.String:
-                texts = [input.GetString()!];
+                texts = [Text(input, "'input'")];
                 break;
             case JsonValueKind.Array:
                 int n = input.GetArrayLength();
@@ -69,7 +80,8 @@ internal static class RequestParser
                         throw ApiException.BadRequest(item.ValueKind is JsonValueKind.Number or JsonValueKind.Array
                             ? $"'input[{i}]' is {Kind(item)}: token id arrays are not supported, send text"
                             : $"'input[{i}]' must be a string, got {Kind(item)}");
-                    texts[i++] = item.GetString()!;
+                    texts[i] = Text(item, $"'input[{i}]'");
+                    i++;
                 }
                 break;
             default:
@@ -79,6 +91,18 @@ internal static class RequestParser
             if (texts[i].Length > limits.MaxTextChars)
                 throw ApiException.BadRequest($"'input[{i}]' is {texts[i].Length} characters long; the limit is {limits.MaxTextChars}");
         return texts;
+    }
+
+    /// <summary>A JSON string's text. The parser accepts strings it cannot turn into UTF-16 (invalid UTF-8 bytes,
+    /// a lone surrogate escape such as \ud800); GetString then throws InvalidOperationException, which would
+    /// otherwise surface as a 500.</summary>
+    private static string Text(JsonElement e, string what)
+    {
+        try { return e.GetString()!; }
+        catch (InvalidOperationException)
+        {
+            throw ApiException.BadRequest($"{what} is not valid text: invalid UTF-8 bytes or an unpaired surrogate escape (\\uD800-\\uDFFF)");
+        }
     }
 
     private static string Kind(JsonElement e) => e.ValueKind switch

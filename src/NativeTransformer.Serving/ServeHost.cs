@@ -3,6 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using KestrelServerLimits = Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits;
+using KestrelServerOptions = Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions;
+using ListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
+using MinDataRate = Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -36,14 +40,15 @@ public sealed class ServeHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
+        var metrics = new ServeMetrics();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
-            Listen(k, options.Host, options.Port);
+            SetLimits(k.Limits, options);
+            Listen(k, options.Host, options.Port, metrics);
         });
         var app = builder.Build();
-        var state = new ServeState(options);
+        var state = new ServeState(options, metrics);
         var api = new Endpoints(state);
 
         app.Use(next => ctx => Observe(ctx, next, state));
@@ -79,10 +84,33 @@ public sealed class ServeHost : IAsyncDisposable
     private static void Map(WebApplication app, string method, string pattern, RequestDelegate handler) =>
         app.MapMethods(pattern, [method], handler);
 
-    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions k, string host, int port)
+    /// <summary>Limits that keep hostile or broken clients from holding connections, memory or file descriptors:
+    /// a connection cap, header and keep-alive timeouts (slowloris, idle sockets) and minimum upload/download
+    /// rates (slow bodies, clients that never read their response). Header sizes keep Kestrel's defaults
+    /// (request line 8 KB: 414; headers 32 KB / 100 fields: 431).</summary>
+    private static void SetLimits(KestrelServerLimits limits, ServeOptions o)
     {
-        if (ServeOptions.ListenAddress(host) is { } ip) k.Listen(ip, port);
-        else k.ListenAnyIP(port);
+        limits.MaxRequestBodySize = o.MaxBodyBytes;
+        limits.MaxConcurrentConnections = o.MaxConnections;
+        limits.MaxConcurrentUpgradedConnections = 0;   // no WebSockets or other upgrades here
+        limits.KeepAliveTimeout = o.KeepAliveTimeout;
+        limits.RequestHeadersTimeout = o.RequestHeadersTimeout;
+        var rate = o.MinDataRateBytesPerSecond > 0 ? new MinDataRate(o.MinDataRateBytesPerSecond, o.MinDataRateGrace) : null;
+        limits.MinRequestBodyDataRate = rate;
+        limits.MinResponseDataRate = rate;
+    }
+
+    /// <summary>Listens on host:port, counting open connections for /metrics (ntr_connections_open).</summary>
+    private static void Listen(KestrelServerOptions k, string host, int port, ServeMetrics metrics)
+    {
+        void Count(ListenOptions l) => l.Use(next => async connection =>
+        {
+            metrics.ConnectionOpened();
+            try { await next(connection).ConfigureAwait(false); }
+            finally { metrics.ConnectionClosed(); }
+        });
+        if (ServeOptions.ListenAddress(host) is { } ip) k.Listen(ip, port, Count);
+        else k.ListenAnyIP(port, Count);
     }
 
     /// <summary>Outermost middleware: turns errors into JSON {"error":{"message","type"}}, gives routing's bare
@@ -90,6 +118,7 @@ public sealed class ServeHost : IAsyncDisposable
     private static async Task Observe(HttpContext ctx, RequestDelegate next, ServeState state)
     {
         long start = Stopwatch.GetTimestamp();
+        int? clientClosed = null;
         try
         {
             await next(ctx).ConfigureAwait(false);
@@ -98,12 +127,18 @@ public sealed class ServeHost : IAsyncDisposable
             else if (!ctx.Response.HasStarted && ctx.Response.StatusCode == 404 && ctx.GetEndpoint() is null)
                 await WriteError(ctx, new ApiException(404, "not_found_error", $"no endpoint {ctx.Request.Method} {ctx.Request.Path}")).ConfigureAwait(false);
         }
+        // Whatever fails once the client is gone (or Kestrel cut a too-slow connection) has nobody to answer:
+        // cancellation, a reset socket, a body cut short. Not a server error; counted as 499 like nginx.
+        // A reset can surface (ConnectionResetException from a body read) before RequestAborted is signalled.
+        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested || e is Microsoft.AspNetCore.Connections.ConnectionResetException)
+        {
+            clientClosed = ClientClosedRequest;
+        }
         catch (ApiException e) when (!ctx.Response.HasStarted) { await WriteError(ctx, e).ConfigureAwait(false); }
         catch (BadHttpRequestException e) when (!ctx.Response.HasStarted)
         {
             await WriteError(ctx, new ApiException(e.StatusCode, "invalid_request_error", e.Message)).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { /* client went away */ }
         catch (Exception e) when (!ctx.Response.HasStarted)
         {
             await WriteError(ctx, new ApiException(500, "internal_error", $"{e.GetType().Name}: {e.Message}")).ConfigureAwait(false);
@@ -111,9 +146,12 @@ public sealed class ServeHost : IAsyncDisposable
         finally
         {
             string endpoint = ctx.GetEndpoint() is RouteEndpoint re ? re.RoutePattern.RawText ?? "?" : "unmatched";
-            state.Metrics.Request(endpoint, ctx.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            state.Metrics.Request(endpoint, clientClosed ?? ctx.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
     }
+
+    /// <summary>The status /metrics records for a request whose client went away before its answer (nginx's 499).</summary>
+    internal const int ClientClosedRequest = 499;
 
     private static Task WriteError(HttpContext ctx, ApiException e)
     {

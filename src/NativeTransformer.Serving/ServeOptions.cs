@@ -34,6 +34,20 @@ public sealed record ServeOptions
     public int CacheEntries { get; init; } = 1024;
     /// <summary>Unload a model after this long without requests (null = never).</summary>
     public TimeSpan? IdleUnload { get; init; }
+    /// <summary>Open connections at most (Kestrel MaxConcurrentConnections); one more is closed at once without
+    /// a response. Bounds memory and file descriptors under a connection flood.</summary>
+    public int MaxConnections { get; init; } = 4096;
+    /// <summary>An idle keep-alive connection is closed after this long.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>A client must send its request line and headers within this (slowloris); else 408 and close.</summary>
+    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Slowest request-body upload and response download tolerated, in bytes per second, once
+    /// <see cref="MinDataRateGrace"/> has passed; a slower connection is closed (slow uploads get 408).</summary>
+    public double MinDataRateBytesPerSecond { get; init; } = 240;
+    /// <summary>How long a transfer may run below <see cref="MinDataRateBytesPerSecond"/> before it is cut (over 1 s:
+    /// Kestrel checks rates once a second).</summary>
+    public TimeSpan MinDataRateGrace { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long shutdown waits for in-flight requests.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -55,6 +69,12 @@ public sealed record ServeOptions
         if (MaxBodyBytes <= 0) throw new ArgumentException("max body bytes must be positive");
         if (MaxWaitMs < 0) throw new ArgumentException("max wait must be 0 or more milliseconds");
         if (CacheEntries < 0) throw new ArgumentException("cache entries must be 0 or more");
+        Positive(MaxConnections, "max connections");
+        if (KeepAliveTimeout <= TimeSpan.Zero || RequestHeadersTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("keep-alive and request-headers timeouts must be positive");
+        if (!(MinDataRateBytesPerSecond >= 0)) throw new ArgumentException("minimum data rate must be 0 or more bytes per second");
+        if (MinDataRateGrace <= TimeSpan.FromSeconds(1))
+            throw new ArgumentException($"minimum data rate grace period must be over 1 s (Kestrel checks once a second), got {MinDataRateGrace.TotalSeconds} s");
         if (Port is < 0 or > 65535) throw new ArgumentException($"port {Port} is out of range 0..65535");
         ListenAddress(Host);
     }

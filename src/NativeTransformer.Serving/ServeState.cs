@@ -29,7 +29,7 @@ internal sealed class ServeState : IAsyncDisposable
 
     public ServeOptions Options { get; }
     public IReadOnlyDictionary<string, ModelEntry> Models { get; }
-    public ServeMetrics Metrics { get; } = new();
+    public ServeMetrics Metrics { get; }
     public ResultCache Cache { get; }
     public QueueGate Queue { get; }
     /// <summary>Slots for batches running at once (all models).</summary>
@@ -38,9 +38,10 @@ internal sealed class ServeState : IAsyncDisposable
     /// <summary>Cancelled once the HTTP server has drained: the batch loops stop.</summary>
     public CancellationToken Stopping => _stopping.Token;
 
-    public ServeState(ServeOptions options)
+    public ServeState(ServeOptions options, ServeMetrics? metrics = null)
     {
         Options = options;
+        Metrics = metrics ?? new ServeMetrics();
         // One forward pass per batch: the library's own split size follows --max-batch.
         var load = options.LoadOptions with { BatchSize = Math.Max(options.LoadOptions.BatchSize, options.MaxBatch) };
         Models = options.Models.ToDictionary(p => p.Key, p => new ModelEntry(p.Key, p.Value, load, Metrics), StringComparer.Ordinal);

@@ -19,6 +19,7 @@ internal static class ServeCommand
          new("--max-wait-ms", "MS", "How long a batch waits for more requests after its first (default 5)."),
          new("--max-concurrency", "N", "Batches computed at once, all models together (default 1)."),
          new("--max-queue", "N", "Requests waiting for a batch; beyond it: 429 with Retry-After (default 256)."),
+         new("--max-connections", "N", "Open connections at most; more are closed at once without an answer (default 4096)."),
          new("--max-body-bytes", "N", "Largest request body; beyond it: 413 (default 1048576)."),
          new("--max-inputs", "N", "Most inputs in one request (default 256)."),
          new("--max-text-chars", "N", "Longest input text in characters (default 20000)."),
@@ -88,6 +89,7 @@ internal static class ServeCommand
         if (a.Has("--max-wait-ms")) o = o with { MaxWaitMs = a.NonNegativeInt("--max-wait-ms") };
         if (a.PositiveInt("--max-concurrency") is int mc) o = o with { MaxConcurrency = mc };
         if (a.PositiveInt("--max-queue") is int mq) o = o with { MaxQueue = mq };
+        if (a.PositiveInt("--max-connections") is int conns) o = o with { MaxConnections = conns };
         if (a.PositiveInt("--max-body-bytes") is int bytes) o = o with { MaxBodyBytes = bytes };
         if (a.PositiveInt("--max-inputs") is int mi) o = o with { MaxInputs = mi };
         if (a.PositiveInt("--max-text-chars") is int chars) o = o with { MaxTextChars = chars };

@@ -10,13 +10,14 @@ public class ServeCommandTests
     public void OptionsMapOntoServeOptions()
     {
         string[] args = ["--model", "a=" + TestServer.MlmDir, "--model=" + TestServer.SstDir, "--port", "0", "--max-batch", "8",
-            "--max-wait-ms", "0", "--max-queue", "3", "--cache", "0", "--idle-unload", "60", "--threads", "1"];
+            "--max-wait-ms", "0", "--max-queue", "3", "--cache", "0", "--idle-unload", "60", "--threads", "1", "--max-connections", "100"];
         var (models, rest) = ServeCommand.ExtractModels(args);
         var o = ServeCommand.Options(ParsedArgs.Parse(ServeCommand.Spec, rest), models);
         Assert.Equal(TestServer.MlmDir, o.Models["a"]);
         Assert.Equal(TestServer.SstDir, o.Models["bert-tiny-sst2"]);   // DIR alone: named after the folder
         Assert.Equal((0, 8, 0, 3, 0, 1), (o.Port, o.MaxBatch, o.MaxWaitMs, o.MaxQueue, o.CacheEntries, o.LoadOptions.Threads));
         Assert.Equal(TimeSpan.FromSeconds(60), o.IdleUnload);
+        Assert.Equal(100, o.MaxConnections);
     }
 
     [Theory]
