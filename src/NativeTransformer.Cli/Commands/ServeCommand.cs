@@ -25,7 +25,7 @@ internal static class ServeCommand
          new("--timeout-ms", "MS", "Per-request deadline incl. queueing and loading; beyond it: 504 (default 30000)."),
          new("--cache", "N", "LRU result cache entries, keyed by model, task and text (default 1024; 0 = off)."),
          new("--idle-unload", "SECONDS", "Unload a model after this many seconds without requests (default: never)."),
-         Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse],
+         Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.NoPackCache],
         Details:
             "Endpoints:\n" +
             "  POST /v1/embeddings          {\"input\": \"text\" | [\"text\", ...], \"model\": NAME, \"encoding_format\": \"float\"|\"base64\"}\n" +

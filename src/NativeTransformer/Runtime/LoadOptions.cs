@@ -30,4 +30,12 @@ public sealed record LoadOptions
     /// <summary>Sparse fp32 kernels for pruned (mostly zero) weights: Auto picks one per Linear only where the measured
     /// policy (<see cref="Kernels.Sparse.SparsePolicy"/>) says it beats dense; Never / Always force the choice. int8 layers are unaffected.</summary>
     public Kernels.SparseKernels SparseKernels { get; init; } = Kernels.SparseKernels.Auto;
+    /// <summary>Folder of the packed-weights cache, or null (default) for none. With a folder, the first load of a model
+    /// writes its fp32 Linear weights in the GEMM's panel layout there and later loads memory-map them instead of
+    /// repacking (faster cold start, identical results); a missing, damaged or stale cache file is rebuilt, and a folder
+    /// that cannot be written only costs the speed-up. <see cref="DefaultPackedWeightsCache"/> is the one the CLI uses.</summary>
+    public string? PackedWeightsCache { get; init; }
+
+    /// <summary>The per-user packed-weights cache folder: $XDG_CACHE_HOME/ntr/packed, else ~/.cache/ntr/packed.</summary>
+    public static string DefaultPackedWeightsCache() => Weights.PackedCache.PackedWeightsCache.DefaultDirectory();
 }
