@@ -103,7 +103,7 @@ internal static class PackedCacheFormat
 
     /// <summary>
     /// A Fletcher-style sum over 64-bit words (4 interleaved lanes: word i feeds lane i mod 4; per lane s1 += word,
-    /// s2 += s1), folded with FNV-1a. Detects damage (flipped bits, zeroed or swapped blocks), not tampering. The length
+    /// s2 += s1), folded through a 64-bit mixer. Detects damage (flipped bits, zeroed or swapped blocks), not tampering. The length
     /// must be a multiple of 8. This is the SIMD version of <see cref="ChecksumReference"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -129,15 +129,25 @@ internal static class PackedCacheFormat
     {
         var words = MemoryMarshal.Cast<byte, ulong>(data);
         Span<ulong> a = stackalloc ulong[4], b = stackalloc ulong[4];
+        a.Clear(); b.Clear(); // explicit, so the oracle stays right if SkipLocalsInit is ever turned on
         for (int i = 0; i < words.Length; i++) { a[i % 4] += words[i]; b[i % 4] += a[i % 4]; }
         return Fold(a, b, data.Length);
     }
 
+    // Each lane value goes through murmur3's 64-bit finalizer (a bijection with full avalanche): a plain FNV-style
+    // fold lets a high-bit change in s1 cancel against the matching change in s2.
     private static ulong Fold(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, int length)
     {
         ulong h = 14695981039346656037UL;
-        foreach (ulong x in a) h = (h ^ x) * 1099511628211UL;
-        foreach (ulong x in b) h = (h ^ x) * 1099511628211UL;
-        return (h ^ (ulong)length) * 1099511628211UL;
+        foreach (ulong x in a) h = Mix(h ^ x);
+        foreach (ulong x in b) h = Mix(h ^ x);
+        return Mix(h ^ (ulong)length);
+    }
+
+    private static ulong Mix(ulong x)
+    {
+        x ^= x >> 33; x *= 0xff51afd7ed558ccdUL;
+        x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53UL;
+        return x ^ (x >> 33);
     }
 }
