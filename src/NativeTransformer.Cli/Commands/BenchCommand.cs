@@ -17,8 +17,8 @@ internal static class BenchCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Time the encoder forward pass on random token ids (fixed seed, full attention mask).",
-        "ntr bench [--model DIR|OWNER/NAME] [--batch B] [--seq S] [--threads T] [--int8] [--keep-layers LIST | --drop-top K] [--sparse auto|never|always] [--max-memory SIZE] [--warmup N] [--iterations N] [--json]",
-        [Common.Model, Batch, Seq, Common.Threads, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.MaxMemory, Warmup, Iterations, Json],
+        "ntr bench [--model DIR|OWNER/NAME] [--batch B] [--seq S] [--threads T] [--int8] [--keep-layers LIST | --drop-top K] [--sparse auto|never|always] [--max-memory SIZE] [--no-pack-cache] [--warmup N] [--iterations N] [--json]",
+        [Common.Model, Batch, Seq, Common.Threads, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.MaxMemory, Common.NoPackCache, Warmup, Iterations, Json],
         Details:
             "Prints CPU, kernel ISA, threads, batch, sequence length, warm-up, p50/p90 latency, sequences/s and\n" +
             "peak RSS. With --json one object on stdout: {\"p50_ms\", \"p90_ms\", \"seq_per_s\", \"peak_rss_mb\", \"isa\",\n" +

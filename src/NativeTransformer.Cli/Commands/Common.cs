@@ -23,7 +23,22 @@ internal static class Common
     public static readonly OptionSpec MaxMemory = new("--max-memory", "SIZE",
         "Refuse to load a model whose estimated peak memory exceeds SIZE, e.g. 512M, 2G, 1500MB (units K/M/G/T, with or without B or iB, are all powers of 1024). Checked before any weight is read.");
 
-    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse, MaxMemory];
+    public static readonly OptionSpec NoPackCache = new("--no-pack-cache", null, "Do not read or write the packed-weights cache (" + PackCacheEnv + "=0 does the same; " + PackCacheEnv + "=DIR moves it from ~/.cache/ntr/packed).");
+
+    public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse, MaxMemory, NoPackCache];
+
+    /// <summary>Environment variable: 0 / off disables the packed-weights cache, an absolute path relocates it.</summary>
+    public const string PackCacheEnv = "NTR_PACK_CACHE";
+
+    /// <summary>The packed-weights cache folder for this run, or null when --no-pack-cache / NTR_PACK_CACHE=0 turns it off.</summary>
+    public static string? PackCacheDirectory(ParsedArgs a)
+    {
+        if (a.Has("--no-pack-cache")) return null;
+        string? env = Environment.GetEnvironmentVariable(PackCacheEnv);
+        if (env is "0" or "off" or "false") return null;
+        if (env is { Length: > 0 } && Path.IsPathRooted(env)) return env;
+        return NativeTransformer.LoadOptions.DefaultPackedWeightsCache();
+    }
 
     public const string TextHelp =
         "The input is TEXT when given (one text, e.g. ntr classify \"a gorgeous, witty movie\"), else the lines\n" +
@@ -52,7 +67,7 @@ internal static class Common
 
     public static LoadOptions LoadOptions(ParsedArgs a)
     {
-        var o = new LoadOptions();
+        var o = new LoadOptions { PackedWeightsCache = PackCacheDirectory(a) };
         if (a.PositiveInt("--threads") is int t) o = o with { Threads = t };
         if (a.PositiveInt("--max-length") is int m) o = o with { MaxLength = m };
         if (a.PositiveInt("--batch-size") is int b) o = o with { BatchSize = b };

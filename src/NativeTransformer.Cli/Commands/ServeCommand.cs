@@ -26,7 +26,7 @@ internal static class ServeCommand
          new("--timeout-ms", "MS", "Per-request deadline incl. queueing and loading; beyond it: 504 (default 30000)."),
          new("--cache", "N", "LRU result cache entries, keyed by model, task and text (default 1024; 0 = off)."),
          new("--idle-unload", "SECONDS", "Unload a model after this many seconds without requests (default: never)."),
-         Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse,
+         Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.NoPackCache,
          new("--max-memory", "SIZE", "Memory budget for the whole server, e.g. 2G: refuse to start when the estimated peak of ALL models loaded at once (each with --max-concurrency activation buffers of --max-batch × max length) plus the runtime exceeds it. Units as for the other commands.")],
         Details:
             "Endpoints:\n" +

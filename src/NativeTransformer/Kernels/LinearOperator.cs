@@ -33,6 +33,9 @@ public abstract unsafe class LinearOperator
     protected float* Bias { get; }
     protected long BiasBytes => _bias.LongLength * sizeof(float);
 
+    /// <summary>The bias values (empty when the layer has none), e.g. to store the operator in a cache.</summary>
+    public ReadOnlySpan<float> BiasValues => _bias;
+
     protected LinearOperator(int inFeatures, int outFeatures, ReadOnlySpan<float> bias)
     {
         In = inFeatures; Out = outFeatures;
@@ -49,8 +52,14 @@ public sealed unsafe class PackedLinear : LinearOperator
 {
     private readonly PackedMatrix _w;
 
-    public PackedLinear(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures) : base(inFeatures, outFeatures, bias) =>
-        _w = PackedMatrix.Pack(weight, outFeatures, inFeatures);
+    public PackedLinear(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures)
+        : this(PackedMatrix.Pack(weight, outFeatures, inFeatures), bias) { }
+
+    /// <summary>Over an already packed weight (e.g. one mapped from the packed-weights cache).</summary>
+    public PackedLinear(PackedMatrix weights, ReadOnlySpan<float> bias) : base(weights.K, weights.N, bias) => _w = weights;
+
+    /// <summary>The packed weight.</summary>
+    public PackedMatrix Weights => _w;
 
     public override string Kind => "fp32-packed";
     public override string Isa => PackedGemm.Isa;

@@ -31,9 +31,14 @@ internal sealed record EncoderLayer(
 /// <summary>Builds <see cref="EncoderLayer"/>s from checkpoint weights: the one place that decides precision per layer.</summary>
 internal static class EncoderLayerBuilder
 {
-    public static EncoderLayer[] Build(EncoderWeights weights, bool int8, Int8Linears which, Func<LinearWeights, LinearOperator>? fp32 = null)
+    /// <summary>Builds the fp32 operator for a Linear named <paramref name="key"/> [<paramref name="outFeatures"/>,
+    /// <paramref name="inFeatures"/>]. <paramref name="weights"/> is called only if the weights are needed: a builder that
+    /// finds the operator ready-made (the packed-weights cache) never reads them, nor stacks query/key/value.</summary>
+    public delegate LinearOperator Fp32Builder(string key, int outFeatures, int inFeatures, Func<LinearWeights> weights);
+
+    public static EncoderLayer[] Build(EncoderWeights weights, bool int8, Int8Linears which, Fp32Builder? fp32 = null)
     {
-        fp32 ??= w => new PackedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In);
+        fp32 ??= (_, _, _, get) => { var w = get(); return new PackedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In); };
         var built = new Dictionary<EncoderLayerWeights, EncoderLayer>(ReferenceEqualityComparer.Instance); // ALBERT shares layers
         return weights.Layers.Select(l =>
         {
@@ -41,13 +46,17 @@ internal static class EncoderLayerBuilder
             // A weight stored as int8 in the checkpoint always runs int8, whatever the options say.
             LinearOperator Make(LinearWeights w, Int8Linears kind) =>
                 w.Quantized is { } q ? new QuantizedLinear(QuantizedMatrix.FromInt8(q.Values, q.Scales.Span, q.Rows, q.Cols), w.Bias.Span)
-                : int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w);
+                : int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w.Key, w.Out, w.In, () => w);
             LinearWeights[] qkvParts = [l.Query, l.Key, l.Value];
-            var qkv = qkvParts.Any(p => p.Quantized is not null) ? ConcatQuantized(qkvParts) : Make(Concat(qkvParts), Int8Linears.Qkv);
+            var qkv = qkvParts.Any(p => p.Quantized is not null) ? ConcatQuantized(qkvParts)
+                : int8 && which.HasFlag(Int8Linears.Qkv) ? Make(Concat(qkvParts), Int8Linears.Qkv)
+                : fp32(ConcatKey(qkvParts), qkvParts.Sum(p => p.Out), qkvParts[0].In, () => Concat(qkvParts));
             return built[l] = new EncoderLayer(qkv, Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
                 Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm);
         }).ToArray();
     }
+
+    private static string ConcatKey(LinearWeights[] parts) => string.Join("+", parts.Select(p => p.Key));
 
     /// <summary>Stacks Linear layers with the same input size into one: weights by rows, biases end to end.</summary>
     private static LinearWeights Concat(params LinearWeights[] parts)
@@ -61,7 +70,7 @@ internal static class EncoderLayerBuilder
             p.Bias.Span.CopyTo(b.AsSpan(r));
             r += p.Out;
         }
-        return new LinearWeights(string.Join("+", parts.Select(p => p.Key)), w, b, rows, k);
+        return new LinearWeights(ConcatKey(parts), w, b, rows, k);
     }
 
     /// <summary>Int8 stacking when any part is stored int8, packed once straight from the checkpoint's bytes (the fp32 parts

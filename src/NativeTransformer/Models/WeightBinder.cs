@@ -14,10 +14,11 @@ namespace NativeTransformer.Models;
 /// binds straight to a packed <see cref="QuantizedMatrix"/> with its <c>_scale</c> tensor; I8 word embeddings bind to an
 /// <see cref="Int8EmbeddingTable"/>. No fp32 copy of either is made.
 /// Every float tensor bound (Linear weights, biases, embeddings, LayerNorm, heads) is scanned for NaN/Inf once
-/// (<see cref="NonFinite"/>): with <paramref name="refuseNonFinite"/> the first one found is a <see cref="WeightException"/>,
-/// otherwise the counts are only recorded in <see cref="NonFiniteCounts"/> (inspect, or LoadOptions.AllowNonFiniteWeights).
+/// (<see cref="NonFinite"/>) as <paramref name="nonFinite"/> says: Refuse makes the first one found a <see cref="WeightException"/>,
+/// Count only records them in <see cref="NonFiniteCounts"/> (inspect, or LoadOptions.AllowNonFiniteWeights), Skip does not
+/// scan (the packed-weights cache vouches that these exact files were scanned clean before).
 /// </summary>
-internal sealed class WeightBinder(ITensorSource source, ModelConfig config, bool refuseNonFinite = true)
+internal sealed class WeightBinder(ITensorSource source, ModelConfig config, NonFiniteCheck nonFinite = NonFiniteCheck.Refuse)
 {
     private readonly CheckpointLayout _keys = CheckpointLayout.For(config.Family,
         CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
@@ -214,10 +215,10 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, boo
     /// <summary>NaN/Inf in a weight silently turns every output it touches into NaN: refuse it at load, naming the tensor.</summary>
     private void CheckFinite(string key, ReadOnlySpan<float> values)
     {
-        if (_nonFinite.ContainsKey(key)) return; // the tied decoder re-reads the word embeddings
+        if (nonFinite == NonFiniteCheck.Skip || _nonFinite.ContainsKey(key)) return; // the tied decoder re-reads the word embeddings
         long bad = NonFinite.Count(values);
         if (bad == 0) return;
-        if (refuseNonFinite)
+        if (nonFinite == NonFiniteCheck.Refuse)
         {
             int first = NonFinite.IndexOfFirst(values);
             throw new WeightException(key, $"{FileOf(key)}: {key}: {bad} non-finite value(s) (NaN/Inf), the first at flat index {first} " +
@@ -234,3 +235,6 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, boo
         _ => "checkpoint",
     };
 }
+
+/// <summary>What <see cref="WeightBinder"/> does about NaN/Inf in the float tensors it binds.</summary>
+internal enum NonFiniteCheck { Refuse, Count, Skip }

@@ -38,4 +38,12 @@ public sealed record LoadOptions
     /// options (<see cref="TransformerModel.EstimateMemory"/>: config, tokenizer and safetensors headers only) and throws
     /// <see cref="MemoryBudgetException"/> before reading any weight when the estimate exceeds it. null = no budget.</summary>
     public long? MaxMemoryBytes { get; init; }
+    /// <summary>Folder of the packed-weights cache, or null (default) for none. With a folder, the first load of a model
+    /// writes its fp32 Linear weights in the GEMM's panel layout there and later loads memory-map them instead of
+    /// repacking (faster cold start, identical results); a missing, damaged or stale cache file is rebuilt, and a folder
+    /// that cannot be written only costs the speed-up. <see cref="DefaultPackedWeightsCache"/> is the one the CLI uses.</summary>
+    public string? PackedWeightsCache { get; init; }
+
+    /// <summary>The per-user packed-weights cache folder: $XDG_CACHE_HOME/ntr/packed, else ~/.cache/ntr/packed.</summary>
+    public static string DefaultPackedWeightsCache() => Weights.PackedCache.PackedWeightsCache.DefaultDirectory();
 }

@@ -26,6 +26,7 @@ public sealed class TransformerModel : IDisposable
     private readonly PoolingMode _pooling;
     private readonly bool _normalize;
     private readonly bool _int8;
+    private readonly Weights.PackedCache.PackedWeightsCache? _packCache; // owns the mapping cached operators read from
 
     public ModelConfig Config { get; }
     public WordPieceTokenizer Tokenizer { get; }
@@ -41,16 +42,18 @@ public sealed class TransformerModel : IDisposable
     public int NumLabels => _heads.Classifier?.Out ?? 0;
 
     private TransformerModel(ModelConfig config, WordPieceTokenizer tokenizer, SentenceTransformersConfig? st, ITensorSource weights,
-        EncoderWeights encoder, HeadWeights heads, LoadOptions options, int maxLength)
+        EncoderWeights encoder, HeadWeights heads, LoadOptions options, int maxLength, Weights.PackedCache.PackedWeightsCache? packCache)
     {
         Config = config; Tokenizer = tokenizer; SentenceTransformers = st; _weights = weights; _heads = heads; _options = options;
-        MaxLength = maxLength;
+        MaxLength = maxLength; _packCache = packCache;
         _pool = new WorkerPool(options.Threads);
         Func<LinearWeights, LinearOperator> fp32 = w => LinearOperatorFactory.Fp32(w.Weight.Span, w.Bias.Span, w.Out, w.In, options.SparseKernels);
-        var layers = EncoderLayerBuilder.Build(encoder, options.Int8, options.Int8Layers, fp32);
+        EncoderLayerBuilder.Fp32Builder fp32Layer = packCache is null ? (_, _, _, get) => fp32(get()) : (key, o, i, get) => packCache.Get(key, o, i, get, fp32);
+        var layers = EncoderLayerBuilder.Build(encoder, options.Int8, options.Int8Layers, fp32Layer);
         // An int8 checkpoint runs int8 layers even without LoadOptions.Int8: the activation scratch follows the layers.
         _int8 = layers.Any(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output }.Any(o => o is QuantizedLinear));
-        var projection = encoder.Embeddings.Projection is { } p ? fp32(p) : null;
+        var projection = encoder.Embeddings.Projection is { } p ? fp32Layer(p.Key, p.Out, p.In, () => p) : null;
+        packCache?.SaveIfChanged();
         _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool);
         _pooling = options.Pooling ?? st?.Pooling ?? PoolingMode.Mean;
         _normalize = options.Normalize ?? st?.Normalize ?? false;
@@ -71,22 +74,28 @@ public sealed class TransformerModel : IDisposable
             if (estimate.TotalBytes > budget) throw new MemoryBudgetException(Path.GetFullPath(directory), estimate, budget, options);
         }
         var weights = Checkpoint.Open(directory);
+        Weights.PackedCache.PackedWeightsCache? packCache = null;
         try
         {
-            var binder = new WeightBinder(weights, config, refuseNonFinite: !options.AllowNonFiniteWeights);
+            if (options.PackedWeightsCache is { } cacheDir) packCache = Weights.PackedCache.PackedWeightsCache.Open(directory, cacheDir, options.SparseKernels);
+            // The NaN/Inf scan reads every weight page; a cache file written after a clean scan of these same files skips it.
+            var check = packCache?.SourceValidated == true ? NonFiniteCheck.Skip
+                : options.AllowNonFiniteWeights ? NonFiniteCheck.Count : NonFiniteCheck.Refuse;
+            var binder = new WeightBinder(weights, config, check);
             // Layer reduction: bind only the kept layers; the model then reports the reduced layer count.
             var kept = Compression.LayerSelection.Resolve(config.NumLayers, options);
             var encoder = binder.BindEncoder(kept);
             var heads = binder.BindHeads();
+            if (check == NonFiniteCheck.Refuse && kept is null) packCache?.MarkSourceValidated(); // every tensor scanned, all finite
             if (kept is not null) config = config.KeepLayers(kept);
-            return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength);
+            return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength, packCache);
         }
         catch (WeightException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
         {
-            weights.Dispose();
+            packCache?.Dispose(); weights.Dispose();
             throw new WeightException(e.Key, $"{directory}: {e.Message}", e); // name the folder too: messages give the key only
         }
-        catch { weights.Dispose(); throw; }
+        catch { packCache?.Dispose(); weights.Dispose(); throw; }
     }
 
     /// <summary>
@@ -125,7 +134,7 @@ public sealed class TransformerModel : IDisposable
             using var weights = Checkpoint.Open(directory);
             if (weights is SafetensorsFile f && f.Metadata.TryGetValue(Compression.QuantizationFormat.MetadataKey, out var marker))
                 quantization = f.Metadata.TryGetValue(Compression.QuantizationFormat.EmbeddingsKey, out var e) ? $"{marker} (embeddings {e})" : marker;
-            var binder = new WeightBinder(weights, config, refuseNonFinite: false);
+            var binder = new WeightBinder(weights, config, NonFiniteCheck.Count);
             binder.BindEncoder();
             var h = binder.BindHeads();
             nonFinite = binder.NonFiniteCounts.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
@@ -374,5 +383,9 @@ public sealed class TransformerModel : IDisposable
     {
         _pool.Dispose();
         _weights.Dispose();
+        _packCache?.Dispose();
     }
+
+    /// <summary>The packed-weights cache of this load, or null (tests).</summary>
+    internal Weights.PackedCache.PackedWeightsCache? PackCache => _packCache;
 }

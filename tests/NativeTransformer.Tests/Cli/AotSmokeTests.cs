@@ -134,4 +134,23 @@ public class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBinaryFixtur
         Assert.Single(Directory.GetDirectories(root));
         Assert.DoesNotContain(Directory.GetFileSystemEntries(root), e => Path.GetFileName(e).StartsWith('.'));
     }
+
+    [AotFact]
+    public void SecondRunMapsThePackedWeightsCacheWithIdenticalOutput()
+    {
+        AssertPublished();
+        string packed = Path.Combine(aot.Root, "packed");
+        var env = new Dictionary<string, string> { ["XDG_CACHE_HOME"] = aot.Cache, ["NTR_PACK_CACHE"] = packed };
+        string[] args = ["embed", "--model", TestPaths.Model("bert-tiny-sst2"), "a gorgeous, witty movie"];
+        var first = AotProcess.Run(aot.Binary, args, "", env, TimeSpan.FromMinutes(1));
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var file = Assert.Single(Directory.GetFiles(packed, "*.ntrpack"));
+        var written = File.GetLastWriteTimeUtc(file);
+        var second = AotProcess.Run(aot.Binary, args, "", env, TimeSpan.FromMinutes(1));
+        var uncached = AotProcess.Run(aot.Binary, [.. args, "--no-pack-cache"], "", env, TimeSpan.FromMinutes(1));
+        Assert.Equal(first.Stdout, second.Stdout);
+        Assert.Equal(first.Stdout, uncached.Stdout);
+        Assert.Single(Directory.GetFiles(packed, "*.ntrpack")); // a hit rewrites nothing (it only refreshes the time)
+        Assert.True(File.GetLastWriteTimeUtc(file) >= written);
+    }
 }
