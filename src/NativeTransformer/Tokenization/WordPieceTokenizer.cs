@@ -108,8 +108,14 @@ public sealed class WordPieceTokenizer
         var vocab = Vocabulary.Load(Path.Combine(directory, "vocab.txt"));
         var loaded = TokenizerConfigLoader.Load(directory);
         var extra = new List<AddedToken>();
+        // Ids past vocab.txt number the added tokens after it (as HF assigns them); a bigger id would only make us
+        // allocate a table up to it (found by fuzzing: ids of -2^31 and 2·10^9 escaped as non-library exceptions).
+        int maxId = vocab.Count + loaded.AddedTokens.Count - 1;
         foreach (var (content, id, l, r, _) in loaded.AddedTokens)
         {
+            if (id < 0 || id > maxId)
+                throw new TokenizerException($"tokenizer.json: added token '{content}' has id {id}; ids must be in 0..{maxId} " +
+                    $"(vocab.txt has {vocab.Count} tokens, followed by at most {loaded.AddedTokens.Count} added ones)");
             if (vocab.TryGetId(content, out var vid))
             {
                 if (vid != id && id < vocab.Count && vocab.IdToToken(id) != content)

@@ -38,15 +38,17 @@ public sealed class TokenizerLinearTimeTests(ITestOutputHelper output)
         var tok = TokenizerFuzzTests.Tokenizers.Value[0];
         _ = tok.Encode("warm up");
 
-        var best = TimeSpan.MaxValue;
-        for (int attempt = 0; attempt < 2 && best > TimeSpan.FromSeconds(2); attempt++) // a second try absorbs a noisy neighbour
-        {
-            var sw = Stopwatch.StartNew();
-            var e = tok.Encode(text, maxLength: 512);
-            best = TimeSpan.FromTicks(Math.Min(best.Ticks, sw.Elapsed.Ticks));
-            Assert.InRange(e.Length, 2, 512);
-        }
-        output.WriteLine($"{kind}: {best.TotalMilliseconds:0} ms for {text.Length} units");
-        Assert.True(best < TimeSpan.FromSeconds(2), $"{kind}: 1 MB took {best.TotalSeconds:0.00} s");
+        // Process CPU time, not wall clock: the bound is about the algorithm, and shared CI machines are often
+        // oversubscribed (load 60 on 2 cores was seen here). Nothing else runs in this process meanwhile (serial collection).
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        var e = tok.Encode(text, maxLength: 512);
+        wall.Stop();
+        process.Refresh();
+        var cpu = process.TotalProcessorTime - cpuBefore;
+        Assert.InRange(e.Length, 2, 512);
+        output.WriteLine($"{kind}: {cpu.TotalMilliseconds:0} ms CPU, {wall.ElapsedMilliseconds} ms wall for {text.Length} units");
+        Assert.True(cpu < TimeSpan.FromSeconds(2), $"{kind}: 1 MB took {cpu.TotalSeconds:0.00} s of CPU");
     }
 }
