@@ -53,7 +53,7 @@ public sealed class SafetensorsFuzzTests(ITestOutputHelper output)
         string path = dir.File("input.safetensors");
         int opened = 0;
 
-        var result = FuzzRunner.Run("safetensors", FuzzBudget.For(ciInputs: 1500, ciSeed: 20240607),
+        var result = FuzzRunner.Run("safetensors", FuzzBudget.For(ciInputs: 600, ciSeed: 20240607),
             r => mutator.Mutate(seeds[r.Next(seeds.Length)], r),
             bytes =>
             {

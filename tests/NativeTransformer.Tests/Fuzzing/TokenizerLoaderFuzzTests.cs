@@ -57,7 +57,7 @@ public sealed class TokenizerLoaderFuzzTests(ITestOutputHelper output)
         TokenizerInvariants.EncodeAndCheck(WordPieceTokenizer.FromDirectory(dir.Path), "the seed folder loads", null, 16);
         int loaded = 0;
 
-        var result = FuzzRunner.Run("tokenizer-loader", FuzzBudget.For(ciInputs: 300, ciSeed: 31337),
+        var result = FuzzRunner.Run("tokenizer-loader", FuzzBudget.For(ciInputs: 200, ciSeed: 31337),
             r =>
             {
                 int f = r.Next(Files.Length);
