@@ -152,7 +152,8 @@ public sealed record ModelConfig
         if (family == ModelFamily.Albert) CheckSize((long)embed * hidden, "embedding_size × hidden", source);
 
         double eps = distil ? 1e-12 : (r.LayerNormEps ?? 1e-12);
-        if (!(eps > 0 && eps < 1)) throw new ModelConfigException($"{source}: layer_norm_eps {eps} is out of range");
+        // Checked as float too: 1e-120 is a positive double but a zero float, and LayerNorm divides by sqrt(var + eps).
+        if (!(eps > 0 && eps < 1 && (float)eps > 0)) throw new ModelConfigException($"{source}: layer_norm_eps {eps} is out of range (0 < eps < 1, representable as float32)");
 
         var labels = new Dictionary<int, string>();
         if (r.Id2Label != null)

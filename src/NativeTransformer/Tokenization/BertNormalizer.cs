@@ -92,7 +92,8 @@ internal sealed class BertNormalizer
             if (UnicodeTables.CombiningClass(t.Chars[i]) == 0) { i++; continue; }
             int runStart = i;
             while (i < n && UnicodeTables.CombiningClass(t.Chars[i]) != 0) i++;
-            // insertion sort (runs are short), stable
+            if (i - runStart > 32) { SortLongRun(t, runStart, i); continue; }
+            // insertion sort (real runs are short), stable
             for (int a = runStart + 1; a < i; a++)
             {
                 int cp = t.Chars[a], st = t.Start[a], en = t.End[a], cc = UnicodeTables.CombiningClass(cp);
@@ -104,6 +105,24 @@ internal sealed class BertNormalizer
                 }
                 t.Chars[b + 1] = cp; t.Start[b + 1] = st; t.End[b + 1] = en;
             }
+        }
+    }
+
+    /// <summary>Stable O(n log n) sort of a long run of non-starters: insertion sort is quadratic, and a hostile
+    /// text can be one run of a million combining marks (found by fuzzing: 1 MB took minutes).</summary>
+    private static void SortLongRun(NormalizedText t, int from, int to)
+    {
+        int len = to - from;
+        var keys = new long[len]; // (combining class, position): unique keys make the unstable Array.Sort stable
+        var order = new int[len];
+        for (int k = 0; k < len; k++) { keys[k] = ((long)UnicodeTables.CombiningClass(t.Chars[from + k]) << 32) | (uint)k; order[k] = k; }
+        Array.Sort(keys, order);
+        var chars = t.Chars.AsSpan(from, len).ToArray();
+        var starts = t.Start.AsSpan(from, len).ToArray();
+        var ends = t.End.AsSpan(from, len).ToArray();
+        for (int k = 0; k < len; k++)
+        {
+            t.Chars[from + k] = chars[order[k]]; t.Start[from + k] = starts[order[k]]; t.End[from + k] = ends[order[k]];
         }
     }
 

@@ -28,6 +28,18 @@ internal static class TokenizerConfigLoader
 
     public static Loaded Load(string directory)
     {
+        string current = "tokenizer.json";
+        try { return Load(directory, ref current); }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument validates structure on parse but string contents only when read: invalid UTF-8 bytes or a
+            // lone-surrogate escape ("\ud800") inside a string surface here, as InvalidOperationException.
+            throw new TokenizerException($"{current}: a string is not valid UTF-8 / UTF-16 ({Path.Combine(directory, current)}): {e.Message}", e);
+        }
+    }
+
+    private static Loaded Load(string directory, ref string current)
+    {
         var o = new TokenizerOptions();
         var added = new List<(string, int, bool, bool, bool)>();
 
@@ -35,6 +47,7 @@ internal static class TokenizerConfigLoader
         {
             if (tj != null) { o = Named(directory, () => ApplyTokenizerJson(tj.RootElement, o, added)); }
         }
+        current = "tokenizer_config.json";
         using (var tc = Open(directory, "tokenizer_config.json"))
         {
             if (tc != null)
@@ -56,6 +69,7 @@ internal static class TokenizerConfigLoader
                 }
             }
         }
+        current = "special_tokens_map.json";
         using (var sm = Open(directory, "special_tokens_map.json"))
         {
             if (sm != null) o = Named(directory, () => ApplySpecialTokens(sm.RootElement, o, "special_tokens_map.json"));

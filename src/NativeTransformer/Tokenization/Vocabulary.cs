@@ -32,6 +32,7 @@ internal sealed class Vocabulary
             _tokens[i] = t;
             if (_map.ContainsKey(t)) _duplicated.Add(t);
             _map[t] = i; // last duplicate wins, as in HF
+            MaxTokenLength = Math.Max(MaxTokenLength, t.Length);
         }
         _spanLookup = _map.GetAlternateLookup<ReadOnlySpan<char>>();
         DuplicateCount = tokens.Count - _map.Count;
@@ -39,6 +40,9 @@ internal sealed class Vocabulary
 
     /// <summary>Number of ids (lines of vocab.txt, plus added tokens registered beyond them).</summary>
     public int Count => _tokens.Length;
+
+    /// <summary>Length in UTF-16 units of the longest token: no longer string can be found (bounds WordPiece's search).</summary>
+    public int MaxTokenLength { get; private set; }
 
     /// <summary>How many lines repeat a token of an earlier line.</summary>
     public int DuplicateCount { get; }
@@ -62,6 +66,7 @@ internal sealed class Vocabulary
         for (int i = old; i < id; i++) _tokens[i] ??= "";
         _tokens[id] = token;
         _map[token] = id;
+        MaxTokenLength = Math.Max(MaxTokenLength, token.Length);
     }
 
     /// <summary>Reads vocab.txt (UTF-8, BOM tolerated).</summary>

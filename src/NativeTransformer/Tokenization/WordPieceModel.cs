@@ -62,7 +62,10 @@ internal sealed class WordPieceModel
         int start = 0;
         while (start < units)
         {
-            int end = units;
+            // Longest match first, but never try a candidate longer than the longest vocabulary token: same result,
+            // and a 100-character word costs O(n·L) lookups instead of O(n²) (each hashing up to n characters).
+            int end = Math.Min(units, start + Math.Max(1, _vocab.MaxTokenLength - (start == 0 ? 0 : _prefix.Length)));
+            if (end < units && char.IsHighSurrogate(word[end - 1]) && char.IsLowSurrogate(word[end])) end++; // never split a pair
             int foundId = -1;
             ReadOnlySpan<char> cand = default;
             while (start < end)

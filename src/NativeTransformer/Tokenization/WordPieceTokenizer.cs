@@ -121,7 +121,8 @@ public sealed class WordPieceTokenizer
         var loaded = TokenizerConfigLoader.Load(directory);
         var extra = new List<AddedToken>();
         // Added tokens beyond vocab.txt get new ids; bounding them by the number of added tokens keeps the id table
-        // (and the check against config.json vocab_size) proportional to the files, whatever ids tokenizer.json claims.
+        // (and the check against config.json vocab_size) proportional to the files, whatever ids tokenizer.json claims
+        // (found by the hostile corpus and by fuzzing: ids of -2^31 and 2·10^9 escaped as non-library exceptions).
         long idLimit = (long)vocab.Count + loaded.AddedTokens.Count;
         foreach (var (content, id, l, r, _) in loaded.AddedTokens)
         {
