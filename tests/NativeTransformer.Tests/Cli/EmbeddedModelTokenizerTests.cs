@@ -1,4 +1,3 @@
-using NativeTransformer.Runtime;
 using NativeTransformer.Tokenization;
 
 namespace NativeTransformer.Tests.Cli;
