@@ -1,21 +1,25 @@
+using System.Globalization;
+using System.IO.Compression;
 using System.Text;
 
 namespace NativeTransformer.Cli;
 
 /// <summary>
 /// The default model compiled into <c>ntr</c> (models/bert-tiny-sst2-int8, manifest resources named
-/// <see cref="ResourcePrefix"/> + file name). The library loads model FOLDERS memory-mapped, so the resources are
-/// extracted once into a per-user cache folder named after their contents and loaded from there like any other
-/// folder; later runs only stat the files. The name comes from the build: the csproj writes each file's SHA-256
-/// into the resource <see cref="ManifestResource"/> (hashing at run time would cost milliseconds per start and
-/// pull in OpenSSL, a native dependency). Extraction is safe under concurrent first runs: each process writes a
+/// <see cref="ResourcePrefix"/> + file name + ".deflate", Deflate-compressed by the build to keep the binary small).
+/// The library loads model FOLDERS memory-mapped, so the resources are inflated once into a per-user cache folder
+/// named after their contents and loaded from there like any other folder; later runs only stat the files. The
+/// name and the file sizes come from the build: the csproj writes "&lt;sha256&gt;  &lt;length&gt;  &lt;file&gt;" per file into
+/// the resource <see cref="ManifestResource"/> (hashing at run time would cost milliseconds per start and pull in
+/// OpenSSL, a native dependency). Extraction is safe under concurrent first runs: each process writes a
 /// private temp folder and renames it into place; a process that loses the rename race deletes its copy and uses
 /// the winner's, so a folder under the key's name is always complete.
 /// </summary>
 internal static class EmbeddedModel
 {
     public const string ResourcePrefix = "ntr.embedded-model/";
-    public const string ManifestResource = "ntr.embedded-model.sha256";
+    public const string ManifestResource = "ntr.embedded-model.manifest";
+    private const string CompressedSuffix = ".deflate";
 
     /// <summary>The name the model is shown under (inspect, help).</summary>
     public const string Name = "bert-tiny-sst2-int8";
@@ -42,8 +46,9 @@ internal static class EmbeddedModel
     /// <summary>Extracts the embedded files into the first writable root; returns the model folder.</summary>
     internal static string ExtractTo(IEnumerable<string> roots)
     {
-        var files = ReadResources();
-        string hash = ContentKey();
+        string manifest = ReadManifest();
+        var files = ParseManifest(manifest);
+        string hash = ContentKey(manifest);
         var failures = new List<string>();
         foreach (string root in roots)
         {
@@ -59,22 +64,34 @@ internal static class EmbeddedModel
         throw new IOException("cannot extract the embedded model into any cache folder (" + string.Join("; ", failures) + "); pass --model DIR");
     }
 
-    /// <summary>One embedded file: its name in the model folder, its manifest resource and its length.</summary>
-    private sealed record EmbeddedFile(string Name, string Resource, long Length)
+    /// <summary>One embedded file: its name in the model folder and its length once inflated.</summary>
+    private sealed record EmbeddedFile(string Name, long Length)
     {
-        // In a Native AOT binary the resource is a view of the mapped executable: opening it copies nothing.
-        public Stream Open() => typeof(EmbeddedModel).Assembly.GetManifestResourceStream(Resource)!;
+        // In a Native AOT binary the resource is a view of the mapped executable: only the inflated copy is written.
+        public Stream Open() => new DeflateStream(
+            typeof(EmbeddedModel).Assembly.GetManifestResourceStream(ResourcePrefix + Name + CompressedSuffix)
+                ?? throw new InvalidOperationException($"this ntr lacks the embedded file {Name}; pass --model DIR"),
+            CompressionMode.Decompress);
     }
 
-    private static List<EmbeddedFile> ReadResources()
+    private static string ReadManifest()
     {
-        var asm = typeof(EmbeddedModel).Assembly;
+        using var s = typeof(EmbeddedModel).Assembly.GetManifestResourceStream(ManifestResource)
+            ?? throw new InvalidOperationException("this ntr was built without an embedded model; pass --model DIR");
+        using var reader = new StreamReader(s, Encoding.UTF8);
+        return reader.ReadToEnd().ReplaceLineEndings("\n");
+    }
+
+    /// <summary>The manifest's "&lt;sha256&gt;  &lt;length&gt;  &lt;file&gt;" lines as files, sorted by name.</summary>
+    private static List<EmbeddedFile> ParseManifest(string manifest)
+    {
         var files = new List<EmbeddedFile>();
-        foreach (string res in asm.GetManifestResourceNames())
+        foreach (string line in manifest.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!res.StartsWith(ResourcePrefix, StringComparison.Ordinal)) continue;
-            using var s = asm.GetManifestResourceStream(res)!;
-            files.Add(new EmbeddedFile(res[ResourcePrefix.Length..], res, s.Length));
+            string[] parts = line.Split("  ");
+            if (parts.Length != 3 || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long length))
+                throw new InvalidOperationException($"{ManifestResource}: malformed line '{line}'");
+            files.Add(new EmbeddedFile(parts[2], length));
         }
         if (files.Count == 0)
             throw new InvalidOperationException("this ntr was built without an embedded model; pass --model DIR");
@@ -82,15 +99,12 @@ internal static class EmbeddedModel
         return files;
     }
 
-    /// <summary>The cache folder name: 64-bit FNV-1a of the build-time manifest ("&lt;sha256&gt;  &lt;file&gt;" lines), so a
+    /// <summary>The cache folder name: 64-bit FNV-1a of the build-time manifest (SHA-256 and length per file), so a
     /// change to any file gives a new folder. A cheap managed hash is enough: its input already holds SHA-256s.</summary>
-    private static string ContentKey()
+    private static string ContentKey(string manifest)
     {
-        using var s = typeof(EmbeddedModel).Assembly.GetManifestResourceStream(ManifestResource)
-            ?? throw new InvalidOperationException($"this ntr was built without {ManifestResource}; pass --model DIR");
-        using var reader = new StreamReader(s, Encoding.UTF8);
         ulong h = 14695981039346656037UL;
-        foreach (byte b in Encoding.UTF8.GetBytes(reader.ReadToEnd().ReplaceLineEndings("\n")))
+        foreach (byte b in Encoding.UTF8.GetBytes(manifest))
         {
             h ^= b;
             h *= 1099511628211UL;
@@ -113,6 +127,7 @@ internal static class EmbeddedModel
                 using var fs = new FileStream(Path.Combine(temp, f.Name), FileMode.CreateNew, FileAccess.Write);
                 using (var s = f.Open()) s.CopyTo(fs);
                 fs.Flush(flushToDisk: true);
+                if (fs.Length != f.Length) throw new IOException($"embedded {f.Name}: inflated to {fs.Length} bytes, the manifest says {f.Length}");
             }
             // Another process may have finished first: never touch a complete folder (others may be loading from it).
             if (IsComplete(final, files)) return final;

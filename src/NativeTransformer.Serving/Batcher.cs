@@ -194,7 +194,7 @@ internal sealed class Batcher
 
     private InferenceResult[] Compute(TransformerModel model, List<string> texts)
     {
-        var tokens = texts.Select(t => model.Tokenizer.Encode(t, null, model.MaxLength).Length).ToArray();
+        var tokens = texts.ConvertAll(t => model.Tokenizer.Encode(t, null, model.MaxLength).Length);
         if (_kind == TaskKind.Embed)
         {
             var embeddings = model.Embed(texts);

@@ -9,12 +9,11 @@ using ListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
 using MinDataRate = Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace NativeTransformer.Serving;
 
 /// <summary>
-/// The <c>ntr serve</c> HTTP server: Kestrel on the slim (AOT-compatible) builder with the endpoints of
+/// The <c>ntr serve</c> HTTP server: Kestrel on the empty (AOT-compatible, smallest) builder with the endpoints of
 /// <see cref="Endpoints"/>. Start, read <see cref="Address"/>, and stop gracefully (SIGTERM / Ctrl-C or
 /// <see cref="StopAsync"/>): the listener closes at once, in-flight requests finish, then the batch loops stop.
 /// </summary>
@@ -37,8 +36,12 @@ public sealed class ServeHost : IAsyncDisposable
     public static ServeHost Create(ServeOptions options)
     {
         options.Validate();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.ClearProviders();
+        // The EMPTY builder, not the slim one: no configuration files or environment sources, no logging
+        // providers, no HTTPS/HTTP-3 in Kestrel (UseKestrelCore), routing without regex constraints
+        // (AddRoutingCore). Everything here is configured in code, which makes the Native AOT ntr ~0.6 MB smaller.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
         var metrics = new ServeMetrics();
         builder.WebHost.ConfigureKestrel(k =>

@@ -138,7 +138,8 @@ internal static class JsonlStreaming
     private static List<(int Line, bool Error)> WriteBatch<TResult>(List<StreamRecord> batch, JsonLineWriter json,
         Func<IReadOnlyList<TextInput>, IReadOnlyList<TResult>> compute, Action<Utf8JsonWriter, TResult> writeResult)
     {
-        var inputs = batch.Where(r => r.Input is not null).Select(r => r.Input!.Value).ToList();
+        var inputs = new List<TextInput>(batch.Count);
+        foreach (var r in batch) if (r.Input is { } input) inputs.Add(input);
         var results = new (TResult? Value, string? Error)[inputs.Count];
         if (inputs.Count > 0)
         {

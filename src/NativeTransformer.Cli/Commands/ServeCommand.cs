@@ -108,15 +108,18 @@ internal static class ServeCommand
     private static void CheckBudget(ServeOptions o, long budget)
     {
         var load = o.LoadOptions with { BatchSize = Math.Max(o.LoadOptions.BatchSize, o.MaxBatch), MaxMemoryBytes = null };
-        var estimates = o.Models.Select(m => (m.Key, Estimate: TransformerModel.EstimateMemory(m.Value, load, o.MaxConcurrency))).ToList();
-        var first = estimates[0].Estimate;
-        var total = first with
+        // Loops, not LINQ over tuples: each generic instantiation over a struct costs tens of KB in the AOT binary.
+        MemoryEstimate? first = null;
+        var parts = new List<MemoryPart>();
+        foreach (var (name, dir) in o.Models)
         {
-            Parts = estimates.SelectMany(m => m.Estimate.Parts.Select(p => p with { Name = $"{m.Key} {p.Name}" })).ToArray(),
-            RunStates = o.MaxConcurrency,
-        };
+            var estimate = TransformerModel.EstimateMemory(dir, load, o.MaxConcurrency);
+            first ??= estimate;
+            foreach (var p in estimate.Parts) parts.Add(p with { Name = $"{name} {p.Name}" });
+        }
+        var total = first! with { Parts = parts.ToArray(), RunStates = o.MaxConcurrency };
         if (total.TotalBytes > budget)
-            throw new MemoryBudgetException($"ntr serve ({estimates.Count} model(s), all loaded at once)", total, budget, load);
+            throw new MemoryBudgetException($"ntr serve ({o.Models.Count} model(s), all loaded at once)", total, budget, load);
     }
 
     private static int Port(ParsedArgs a)

@@ -126,7 +126,7 @@ public static class StructuredPruneFolder
     {
         if (!source.TryGetInfo(key, out var info)) throw new WeightException(key, $"{key}: missing from the checkpoint");
         if (info.DType != DType.F32) throw new WeightException(key, $"{key}: dtype {info.DType}; structured pruning reads F32 weights only");
-        if (!info.Shape.SequenceEqual(shape.Select(x => (long)x)))
+        if (!info.Shape.AsSpan().SequenceEqual(Array.ConvertAll(shape, x => (long)x)))
             throw new WeightException(key, $"{key}: shape {info.ShapeText}, expected [{string.Join(", ", shape)}] from config.json");
         return source.GetFloat32(key).ToArray();
     }

@@ -63,10 +63,12 @@ public static class Evaluator
 
         if (task == EvalTask.Stsb)
         {
-            var gold = examples.Select(e => e.Label).ToArray();
+            var gold = new double[examples.Count];
+            for (int i = 0; i < gold.Length; i++) gold[i] = examples[i].Label;
             return new EvalResult(task, examples.Count, Spearman: Metrics.Spearman(similarities, gold), Pearson: Metrics.Pearson(similarities, gold));
         }
-        var labels = examples.Select(e => (int)e.Label).ToArray();
+        var labels = new int[examples.Count];
+        for (int i = 0; i < labels.Length; i++) labels[i] = (int)examples[i].Label;
         return new EvalResult(task, examples.Count, Correct: Metrics.CountCorrect(predictions, labels),
             F1: task == EvalTask.Mrpc ? Metrics.F1(predictions, labels) : 0);
     }

@@ -204,7 +204,7 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
         var info = Info(key);
         if (info.DType is not (DType.F32 or DType.F16 or DType.BF16 or DType.F64))
             throw new WeightException(key, $"{key}: dtype {info.DType}, expected a floating-point type (F32, F16, BF16 or F64)");
-        if (!info.Shape.SequenceEqual(shape.Select(d => (long)d)))
+        if (!info.Shape.AsSpan().SequenceEqual(Array.ConvertAll(shape, d => (long)d)))
             throw new WeightException(key, $"{key}: shape {info.ShapeText}, expected [{string.Join(", ", shape)}] from config.json");
         _used.Add(key);
         var values = source.GetFloat32(key);

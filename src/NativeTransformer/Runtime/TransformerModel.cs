@@ -172,7 +172,7 @@ public sealed class TransformerModel : IDisposable
         return result;
     }
 
-    public float[][] Embed(IReadOnlyList<string> texts) => Embed(texts.Select(t => new TextInput(t)).ToArray());
+    public float[][] Embed(IReadOnlyList<string> texts) => Embed(Inputs(texts));
 
     /// <summary>Label, probability and logits per input. Throws when the checkpoint has no classification head.</summary>
     public Classification[] Classify(IReadOnlyList<TextInput> inputs)
@@ -195,7 +195,16 @@ public sealed class TransformerModel : IDisposable
         return result;
     }
 
-    public Classification[] Classify(IReadOnlyList<string> texts) => Classify(texts.Select(t => new TextInput(t)).ToArray());
+    public Classification[] Classify(IReadOnlyList<string> texts) => Classify(Inputs(texts));
+
+    // A loop, not texts.Select(t => new TextInput(t)): every value type LINQ selects into multiplies its iterator
+    // classes in the Native AOT binary (tens of KB each), so hot-path code here avoids Select into structs.
+    private static TextInput[] Inputs(IReadOnlyList<string> texts)
+    {
+        var inputs = new TextInput[texts.Count];
+        for (int i = 0; i < inputs.Length; i++) inputs[i] = new TextInput(texts[i]);
+        return inputs;
+    }
 
     /// <summary>All inputs as ONE padded batch (in the given order), every hidden state kept, plus every head the model has.</summary>
     public EncodeResult Encode(IReadOnlyList<TextInput> inputs)

@@ -53,7 +53,9 @@ internal static class SafetensorsLayout
         if (metadata is not null && metadata.Count > 0)
         {
             json.Append("\"__metadata__\":{");
-            var entries = metadata.Select(kv => (Key: kv.Key, Bytes: StrictUtf8.GetBytes(kv.Key), kv.Value)).ToArray();
+            var entries = new (string Key, byte[] Bytes, string Value)[metadata.Count];
+            int n = 0;
+            foreach (var kv in metadata) entries[n++] = (kv.Key, StrictUtf8.GetBytes(kv.Key), kv.Value);
             Array.Sort(entries, (a, b) => a.Bytes.AsSpan().SequenceCompareTo(b.Bytes));
             for (int i = 0; i < entries.Length; i++)
             {

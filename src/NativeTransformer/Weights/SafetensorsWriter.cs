@@ -104,7 +104,9 @@ public static class SafetensorsWriter
         byte[] header;
         try
         {
-            placed = SafetensorsLayout.Place(list.Select(t => (t.Name, t.DType, t.Shape, (long)t.Data.Length)).ToList());
+            var entries = new List<(string, DType, long[], long)>(list.Count);
+            foreach (var t in list) entries.Add((t.Name, t.DType, t.Shape, (long)t.Data.Length));
+            placed = SafetensorsLayout.Place(entries);
             header = SafetensorsLayout.BuildHeader(placed, metadata);
         }
         catch (EncoderFallbackException e)

@@ -7,7 +7,7 @@ namespace NativeTransformer.Tests.Cli;
 public class EmbeddedModelTests
 {
     private static readonly string[] ModelFiles =
-        ["config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"];
+        ["config.json", "model.safetensors", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"];
 
     [Fact]
     public void ExtractsTheCommittedFolderByteForByte()
