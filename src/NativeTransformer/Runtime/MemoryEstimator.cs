@@ -32,8 +32,13 @@ internal static class MemoryEstimator
     public static bool IsAot => !RuntimeFeature.IsDynamicCodeSupported;
 
     public static MemoryEstimate Estimate(ModelConfig config, int tokenizerVocab, LoadOptions options, int maxLength, int runStates,
-        IReadOnlyList<SafetensorsHeaderReader.FileHeader> files)
+        IReadOnlyList<SafetensorsHeaderReader.FileHeader> files, PackedCacheUse cache = PackedCacheUse.None)
     {
+        // The NaN/Inf scan at load reads every float tensor bound, so all of them become resident — unless a packed-weights
+        // cache file vouches for these files (then nothing is scanned). A cache hit also means the fp32 encoder Linears
+        // come from the cache file (same bytes as packing them) without reading their source or concatenating Q/K/V.
+        bool scanned = cache != PackedCacheUse.HitValidated;
+        bool fromCache = cache is PackedCacheUse.Hit or PackedCacheUse.HitValidated;
         var byName = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         foreach (var f in files) foreach (var t in f.Tensors) byName.TryAdd(t.Name, t);
         var keys = CheckpointLayout.For(config.Family, CheckpointLayout.DetectPrefix(config.Family, byName.ContainsKey));
@@ -45,6 +50,16 @@ internal static class MemoryEstimator
         var layers = kept.Select(i => config.Family == ModelFamily.Albert
             ? (int)(i / ((double)config.NumLayers / config.NumHiddenGroups)) : i).Distinct().ToArray();
         var dropped = Enumerable.Range(0, config.WeightedLayers).Except(layers).Select(keys.Layer).ToArray();
+        // The fp32 encoder Linear weights a cache hit serves (int8-at-load ones are packed from their source).
+        var cachedWeights = new HashSet<string>(StringComparer.Ordinal);
+        foreach (int g in layers)
+        {
+            var k = keys.Layer(g);
+            foreach (var (key, flag) in (ReadOnlySpan<(string, Int8Linears)>)[(k.Query, Int8Linears.Qkv), (k.Key, Int8Linears.Qkv), (k.Value, Int8Linears.Qkv),
+                         (k.AttentionOutput, Int8Linears.AttentionOutput), (k.Intermediate, Int8Linears.Intermediate), (k.Output, Int8Linears.Output)])
+                if (!(options.Int8 && options.Int8Layers.HasFlag(flag))) cachedWeights.Add(key + ".weight");
+        }
+        bool IsCachedLinearWeight(string name) => cachedWeights.Contains(name);
 
         // 1. The mapping. Pages count in RSS once touched (file-backed). Packing reads every kept Linear and the small
         // tensors are read whole, so those count in full; the layers a drop leaves out are never touched. The word
@@ -57,7 +72,10 @@ internal static class MemoryEstimator
         {
             long droppedBytes = f.Tensors.Where(t => IsInDroppedLayer(t.Name, dropped)).Sum(t => t.ByteLength);
             var table = f.Tensors.FirstOrDefault(t => t.Name == keys.WordEmbeddings);
-            long untouched = table is null ? 0 : table.ByteLength - Math.Min(table.ByteLength, Math.Min(config.VocabSize, tokens) * FaultAroundBytes);
+            bool tableScanned = scanned && table is not null && table.DType != DType.I8;
+            long untouched = table is null || tableScanned ? 0 : table.ByteLength - Math.Min(table.ByteLength, Math.Min(config.VocabSize, tokens) * FaultAroundBytes);
+            if (fromCache && !scanned)
+                untouched += f.Tensors.Where(t => t.DType != DType.I8 && !IsInDroppedLayer(t.Name, dropped) && IsCachedLinearWeight(t.Name)).Sum(t => t.ByteLength);
             mapped += f.DeclaredLength - droppedBytes - untouched;
             converted += f.Tensors.Where(t => t.DType is DType.F16 or DType.BF16 or DType.F64 && !IsInDroppedLayer(t.Name, dropped))
                 .Sum(t => t.ElementCount * sizeof(float));
@@ -83,7 +101,7 @@ internal static class MemoryEstimator
             Add(qkv8, 3 * a, h);
             // The fp32 [3A, H] concatenation the fused operator is built from: garbage once packed, but the GC does
             // not give it back before the load ends.
-            if (!qkvStored8) temporaries += 3L * a * h * sizeof(float) + 3L * a * sizeof(float);
+            if (!qkv8 && !fromCache) temporaries += 3L * a * h * sizeof(float) + 3L * a * sizeof(float);
             Add(Int8(k.AttentionOutput, Int8Linears.AttentionOutput), h, a);
             Add(Int8(k.Intermediate, Int8Linears.Intermediate), inter, h);
             Add(Int8(k.Output, Int8Linears.Output), h, inter);
@@ -101,7 +119,8 @@ internal static class MemoryEstimator
 
         var parts = new List<MemoryPart>
         {
-            new("mapped weights", mapped, $"{files.Count} safetensors file(s), resident once touched (word embeddings: the rows of one batch)"),
+            new("mapped weights", mapped, $"{files.Count} safetensors file(s), resident once touched" + (scanned
+                ? " (every float tensor is read by the NaN/Inf check)" : " (word embeddings: the rows of one batch; cached Linears not read)")),
             new("fp32 packed Linears", fp32Packed, $"{fp32Count} operators, panels of {PackedMatrix.PanelWidth} columns" +
                 (options.SparseKernels == SparseKernels.Always ? " (sparse: worst case, every weight nonzero)" : "")),
             new("int8 Linears", int8Packed, $"{int8Count} operators, packed int8 + scales + column sums"),
@@ -117,6 +136,9 @@ internal static class MemoryEstimator
             BatchSize = options.BatchSize, MaxLength = maxLength, Threads = threads, RunStates = runStates,
         };
     }
+
+    /// <summary>How a load will use the packed-weights cache (<see cref="Weights.PackedCache.PackedWeightsCache.Probe"/>).</summary>
+    public enum PackedCacheUse { None, Miss, Hit, HitValidated }
 
     private static bool IsInDroppedLayer(string name, LayerKeys[] dropped)
     {

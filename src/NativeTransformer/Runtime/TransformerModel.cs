@@ -70,7 +70,8 @@ public sealed class TransformerModel : IDisposable
         if (options.MaxMemoryBytes is long budget)
         {
             // Before the weights are opened: a model that cannot fit is refused without reading (or mapping) a weight byte.
-            var estimate = MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, 1, SafetensorsHeaderReader.ReadFolder(directory));
+            var estimate = MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, 1, SafetensorsHeaderReader.ReadFolder(directory),
+                Weights.PackedCache.PackedWeightsCache.Probe(directory, options.PackedWeightsCache, options.SparseKernels));
             if (estimate.TotalBytes > budget) throw new MemoryBudgetException(Path.GetFullPath(directory), estimate, budget, options);
         }
         var weights = Checkpoint.Open(directory);
@@ -114,7 +115,8 @@ public sealed class TransformerModel : IDisposable
         int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
         var files = SafetensorsHeaderReader.ReadFolder(directory);
         if (files.Count == 0) Checkpoint.Open(directory).Dispose(); // throws the loader's "no weights" error
-        return MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, concurrentCalls, files);
+        return MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, concurrentCalls, files,
+            Weights.PackedCache.PackedWeightsCache.Probe(directory, options.PackedWeightsCache, options.SparseKernels));
     }
 
     /// <summary>Validates a folder exactly as <see cref="Load"/> would (config, tokenizer, every tensor's presence,

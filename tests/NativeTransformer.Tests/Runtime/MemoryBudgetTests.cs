@@ -161,7 +161,7 @@ public class MemoryBudgetTests
         string model = TestPaths.Model("bert-mini-sst2");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "ntr.dll"), "bench", "--model", model, "--batch", "32", "--seq", "128",
-                     "--warmup", "0", "--iterations", "1", "--json"]) psi.ArgumentList.Add(arg);
+                     "--warmup", "0", "--iterations", "1", "--json", "--no-pack-cache"]) psi.ArgumentList.Add(arg);
         using var p = Process.Start(psi)!;
         string stdout = p.StandardOutput.ReadToEnd();
         Assert.True(p.WaitForExit(120_000), "ntr bench did not finish");

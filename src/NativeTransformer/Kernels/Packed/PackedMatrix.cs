@@ -85,8 +85,8 @@ public sealed unsafe class PackedMatrix
     /// <summary>Number of 32-column panels.</summary>
     public int Panels { get; }
 
-    /// <summary>Bytes held by the packed panels (padding included).</summary>
-    public long Bytes => FloatCount(N, K) * sizeof(float);
+    /// <summary>Bytes held by the packed panels (padding included; for an owned matrix also the alignment slack of its array).</summary>
+    public long Bytes => (_storage?.LongLength ?? FloatCount(N, K)) * sizeof(float);
 
     /// <summary>W[n, k] read back from the packed layout (tests, tools).</summary>
     public float this[int n, int k] => Data[(long)(n / PanelWidth) * K * PanelWidth + (long)k * PanelWidth + n % PanelWidth];

@@ -68,6 +68,16 @@ internal sealed unsafe class PackedWeightsCache : IDisposable
         return home.Length > 0 ? Path.Combine(home, ".cache", "ntr", "packed") : Path.Combine(Path.GetTempPath(), "ntr-" + Environment.UserName, "packed");
     }
 
+    /// <summary>What a load with this cache folder would find (for the memory estimate): none, a miss, a hit, a hit that
+    /// also skips the NaN/Inf scan. Validates the file like a load does; never throws.</summary>
+    public static MemoryEstimator.PackedCacheUse Probe(string modelDirectory, string? cacheDirectory, SparseKernels sparse)
+    {
+        if (cacheDirectory is null) return MemoryEstimator.PackedCacheUse.None;
+        using var cache = Open(modelDirectory, cacheDirectory, sparse);
+        return !cache.Loaded ? MemoryEstimator.PackedCacheUse.Miss
+            : cache.SourceValidated ? MemoryEstimator.PackedCacheUse.HitValidated : MemoryEstimator.PackedCacheUse.Hit;
+    }
+
     /// <summary>Opens the cache of <paramref name="modelDirectory"/> in <paramref name="cacheDirectory"/>. Never throws: a cache
     /// that cannot be read is simply empty.</summary>
     public static PackedWeightsCache Open(string modelDirectory, string cacheDirectory, SparseKernels sparse)
@@ -174,7 +184,7 @@ internal sealed unsafe class PackedWeightsCache : IDisposable
         for (int i = 0; i < entries.Count; i++)
         {
             if (_built[i].Op is not PackedLinear p) continue;
-            long panels = at; at = PackedCacheFormat.Align(at + p.Weights.Bytes);
+            long panels = at; at = PackedCacheFormat.Align(at + PackedMatrix.FloatCount(p.Weights.N, p.Weights.K) * sizeof(float));
             int biasLength = p.BiasValues.Length;
             long bias = biasLength == 0 ? 0 : at;
             at = PackedCacheFormat.Align(at + (long)biasLength * sizeof(float));
