@@ -120,14 +120,14 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
-    public void ADownloadWaitsWhileAnotherProcessHoldsTheBlobLockThenUsesItsResult()
+    public async Task ADownloadWaitsWhileAnotherProcessHoldsTheBlobLockThenUsesItsResult()
     {
         // Stand in for another process fetching the weights: hold huggingface_hub's lock file for that blob.
         string lockPath = Path.Combine(_home, "hub", ".locks", "models--test-org--bert-mini-sst2", Sha256OfWeights + ".lock");
         Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
         var held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         var resolve = Task.Run(() => Resolve());
-        Thread.Sleep(700);
+        await Task.Delay(700);
         Assert.False(resolve.IsCompleted);
         Assert.DoesNotContain(_hub.Requests, r => r.Method == "GET" && r.Path.StartsWith("/cdn/"));
 
@@ -135,9 +135,9 @@ public sealed class HubClientTests : IDisposable
         string blobs = Path.Combine(RepoDir, "blobs");
         File.Copy(TestPaths.Model("bert-mini-sst2/model.safetensors"), Path.Combine(blobs, Sha256OfWeights));
         held.Dispose();
-        Assert.True(resolve.Wait(TimeSpan.FromSeconds(30)));
+        string dir = await resolve.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.DoesNotContain(_hub.Requests, r => r.Method == "GET" && r.Path.StartsWith("/cdn/"));
-        Assert.Equal(File.ReadAllBytes(TestPaths.Model("bert-mini-sst2/model.safetensors")), File.ReadAllBytes(Path.Combine(resolve.Result, "model.safetensors")));
+        Assert.Equal(File.ReadAllBytes(TestPaths.Model("bert-mini-sst2/model.safetensors")), File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
     }
 
     [Fact]

@@ -21,9 +21,14 @@ public class ServeMemoryTests(ITestOutputHelper output)
         long after1000 = await LiveBytesAsync(server);
         await SendAsync(server, 1000, () => Interlocked.Increment(ref counter));
         long after2000 = await LiveBytesAsync(server);
-        output.WriteLine($"live heap after forced GC: {after1000:N0} bytes after 1,000 requests, {after2000:N0} after 2,000");
-        Assert.True(after2000 - after1000 < MaxGrowthPer1000Requests,
-            $"live heap after forced GC grew {after2000 - after1000:N0} bytes over 1,000 requests ({after1000:N0} -> {after2000:N0})");
+        await SendAsync(server, 1000, () => Interlocked.Increment(ref counter));
+        long after3000 = await LiveBytesAsync(server);
+        output.WriteLine($"live heap after forced GC: {after1000:N0} bytes after 1,000 requests, {after2000:N0} after 2,000, {after3000:N0} after 3,000");
+        // The heap is the test host's: a one-off (another test's late finalizer, a lazily built table) moves one step;
+        // a per-request leak moves both.
+        long growth = Math.Min(after2000 - after1000, after3000 - after2000);
+        Assert.True(growth < MaxGrowthPer1000Requests,
+            $"live heap after forced GC grew at least {growth:N0} bytes per 1,000 requests ({after1000:N0} -> {after2000:N0} -> {after3000:N0})");
     }
 
     [Fact]
