@@ -125,6 +125,7 @@ internal static class MemoryEstimator
                 (options.SparseKernels == SparseKernels.Always ? " (sparse: worst case, every weight nonzero)" : "")),
             new("int8 Linears", int8Packed, $"{int8Count} operators, packed int8 + scales + column sums"),
             new("load temporaries", temporaries, "fp32 query|key|value concatenations, garbage after packing"),
+            new("pack-cache write", cache == PackedCacheUse.Miss ? fp32Packed : 0, "a first load writes the packed-weights cache file and reads it back once for its checksums"),
             new("converted tensors", converted + dequantized, "fp32 copies of F16/BF16/F64 tensors" + (dequantized > 0 ? " and the dequantized masked-LM decoder" : "")),
             new("run state", runStates * runState, $"{runStates} × activations for batch {options.BatchSize} × {maxLength} tokens, {threads} attention scratch(es)" + (anyInt8 ? ", int8 activation scratch" : "")),
             new("tokenizer", (long)tokenizerVocab * TokenizerBytesPerToken, $"{tokenizerVocab} vocabulary entries"),
