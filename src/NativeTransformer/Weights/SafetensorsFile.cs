@@ -36,6 +36,25 @@ public sealed class SafetensorsFile : ITensorSource
         foreach (var t in _tensors) _byName.Add(t.Name, t);
     }
 
+    /// <summary>Reads the 8-byte little-endian header length at the stream's position and checks it against the size cap
+    /// and the <paramref name="length"/>-byte file (shared with <see cref="SafetensorsHeaderReader"/>).</summary>
+    internal static long ReadHeaderLength(Stream stream, long length, string fullPath)
+    {
+        if (length < 8)
+            throw new SafetensorsException(SafetensorsError.TooSmall, fullPath, null,
+                $"the file is {length} bytes; a safetensors file starts with an 8-byte header length");
+        Span<byte> prefix = stackalloc byte[8];
+        stream.ReadExactly(prefix);
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (n > MaxHeaderBytes)
+            throw new SafetensorsException(SafetensorsError.HeaderTooLarge, fullPath, null,
+                $"the header length {n} exceeds the {MaxHeaderBytes}-byte limit");
+        if (8 + (long)n > length)
+            throw new SafetensorsException(SafetensorsError.HeaderOutOfBounds, fullPath, null,
+                $"the header length {n} reaches past the end of the {length}-byte file");
+        return (long)n;
+    }
+
     /// <summary>Opens and validates <paramref name="path"/>; throws <see cref="SafetensorsException"/> on any format violation.</summary>
     public static SafetensorsFile Open(string path)
     {
@@ -54,20 +73,8 @@ public sealed class SafetensorsFile : ITensorSource
         try
         {
             long length = stream.Length;
-            if (length < 8)
-                throw new SafetensorsException(SafetensorsError.TooSmall, fullPath, null,
-                    $"the file is {length} bytes; a safetensors file starts with an 8-byte header length");
-            Span<byte> prefix = stackalloc byte[8];
-            stream.ReadExactly(prefix);
-            ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-            if (n > MaxHeaderBytes)
-                throw new SafetensorsException(SafetensorsError.HeaderTooLarge, fullPath, null,
-                    $"the header length {n} exceeds the {MaxHeaderBytes}-byte limit");
-            long headerLength = (long)n;
+            long headerLength = ReadHeaderLength(stream, length, fullPath);
             long dataStart = 8 + headerLength;
-            if (dataStart > length)
-                throw new SafetensorsException(SafetensorsError.HeaderOutOfBounds, fullPath, null,
-                    $"the header length {headerLength} reaches past the end of the {length}-byte file");
 
             mapped = new MappedFile(stream);
             var header = SafetensorsHeaderParser.Parse(mapped.Span(8, (int)headerLength), dataStart, length - dataStart, fullPath);

@@ -41,18 +41,7 @@ internal static class SafetensorsHeaderReader
         {
             using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
             long length = stream.Length;
-            if (length < 8)
-                throw new SafetensorsException(SafetensorsError.TooSmall, fullPath, null,
-                    $"the file is {length} bytes; a safetensors file starts with an 8-byte header length");
-            Span<byte> prefix = stackalloc byte[8];
-            stream.ReadExactly(prefix);
-            ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-            if (n > (ulong)SafetensorsFile.MaxHeaderBytes)
-                throw new SafetensorsException(SafetensorsError.HeaderTooLarge, fullPath, null,
-                    $"the header length {n} exceeds the {SafetensorsFile.MaxHeaderBytes}-byte limit");
-            if (8 + (long)n > length)
-                throw new SafetensorsException(SafetensorsError.HeaderOutOfBounds, fullPath, null,
-                    $"the header length {n} reaches past the end of the {length}-byte file");
+            long n = SafetensorsFile.ReadHeaderLength(stream, length, fullPath);
             var header = new byte[n];
             stream.ReadExactly(header);
             // dataSize -1: the data section is not looked at, so a truncated or garbage data section is not an error here.
