@@ -72,18 +72,19 @@ internal sealed class Batcher
         }
         var item = new WorkItem(texts, ct);
         Interlocked.Increment(ref _waiting);
-        if (!_queue.Writer.TryWrite(item))
-        {
-            Left();
-            throw new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 };
-        }
         // A request that gives up while queued (client gone, timeout) leaves the queue now: it no longer counts
-        // against --max-queue or ntr_queue_depth, and it is never computed.
+        // against --max-queue or ntr_queue_depth, and it is never computed. Registered before the item is visible to
+        // the batch loop, so TryTake always finds the registration it must dispose.
         item.Registration = ct.Register(static o =>
         {
             var (item, batcher) = ((WorkItem, Batcher))o!;
             if (item.TryAbandon()) batcher.Left();
         }, (item, this));
+        if (!_queue.Writer.TryWrite(item))
+        {
+            if (item.TryTake()) Left();   // else it was abandoned, and left the queue then
+            throw new ApiException(503, "shutting_down", "the server is shutting down") { RetryAfterSeconds = 1 };
+        }
         return item.Result.Task;
     }
 

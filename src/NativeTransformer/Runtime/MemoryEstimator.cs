@@ -149,7 +149,7 @@ internal static class MemoryEstimator
         return false;
     }
 
-    /// <summary>A <see cref="PackedLinear"/>: panels padded to 32 columns (+16 floats of alignment slack) and the bias. Under
+    /// <summary>A <see cref="PackedLinear"/>: its packed matrix (<see cref="PackedMatrix.StorageBytes"/>) and the bias. Under
     /// <see cref="SparseKernels.Auto"/> a sparse operator is only picked at ≥ 80 % zeros, where it is smaller than this, so
     /// dense is the bound; <see cref="SparseKernels.Always"/> is bounded by every weight being stored (value + column).</summary>
     internal static long Fp32Bytes(int n, int k, SparseKernels sparse)
@@ -160,16 +160,11 @@ internal static class MemoryEstimator
             long slices = (n + SparseMatrix.SliceWidth - 1) / SparseMatrix.SliceWidth;
             return slices * SparseMatrix.SliceWidth * k * (sizeof(float) + sizeof(int)) + (slices + 1) * sizeof(int) + bias;
         }
-        long panels = (n + PackedMatrix.PanelWidth - 1) / PackedMatrix.PanelWidth;
-        return (panels * PackedMatrix.PanelWidth * k + 16) * sizeof(float) + bias;
+        return PackedMatrix.StorageBytes(n, k) + bias;
     }
 
     /// <summary>A <see cref="QuantizedLinear"/>: int8 panels of 16 columns × K rounded to 4, padded scales and column sums, the bias.</summary>
-    internal static long Int8Bytes(int n, int k)
-    {
-        long npad = (long)(n + QuantizedMatrix.Nr - 1) / QuantizedMatrix.Nr * QuantizedMatrix.Nr;
-        return npad * ((k + 3) & ~3) + npad * (sizeof(float) + sizeof(int)) + (long)n * sizeof(float);
-    }
+    internal static long Int8Bytes(int n, int k) => QuantizedMatrix.StorageBytes(n, k) + (long)n * sizeof(float);
 
     /// <summary>One <see cref="RunState"/> for batch × seq tokens, as its constructor allocates.</summary>
     internal static long RunStateBytes(ModelConfig c, int batch, int seq, int threads, bool int8)

@@ -67,18 +67,23 @@ public sealed class TransformerModel : IDisposable
         ValidateOptions(options);
         var (config, tokenizer, st) = ReadFolder(directory);
         int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
-        if (options.MaxMemoryBytes is long budget)
-        {
-            // Before the weights are opened: a model that cannot fit is refused without reading (or mapping) a weight byte.
-            var estimate = MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, 1, SafetensorsHeaderReader.ReadFolder(directory),
-                Weights.PackedCache.PackedWeightsCache.Probe(directory, options.PackedWeightsCache, options.SparseKernels));
-            if (estimate.TotalBytes > budget) throw new MemoryBudgetException(Path.GetFullPath(directory), estimate, budget, options);
-        }
-        var weights = Checkpoint.Open(directory);
-        Weights.PackedCache.PackedWeightsCache? packCache = null;
+        // Opened once, before the budget check: the estimate depends on what the cache holds (the file is ours, not a weight).
+        var packCache = options.PackedWeightsCache is { } cacheDir ? Weights.PackedCache.PackedWeightsCache.Open(directory, cacheDir, options.SparseKernels) : null;
+        ITensorSource weights;
         try
         {
-            if (options.PackedWeightsCache is { } cacheDir) packCache = Weights.PackedCache.PackedWeightsCache.Open(directory, cacheDir, options.SparseKernels);
+            if (options.MaxMemoryBytes is long budget)
+            {
+                // Before the weights are opened: a model that cannot fit is refused without reading (or mapping) a weight byte.
+                var estimate = MemoryEstimator.Estimate(config, tokenizer.VocabSize, options, maxLength, 1, SafetensorsHeaderReader.ReadFolder(directory),
+                    packCache?.Use ?? MemoryEstimator.PackedCacheUse.None);
+                if (estimate.TotalBytes > budget) throw new MemoryBudgetException(Path.GetFullPath(directory), estimate, budget, options);
+            }
+            weights = Checkpoint.Open(directory);
+        }
+        catch { packCache?.Dispose(); throw; }
+        try
+        {
             // The NaN/Inf scan reads every weight page; a cache file written after a clean scan of these same files skips it.
             var check = packCache?.SourceValidated == true ? NonFiniteCheck.Skip
                 : options.AllowNonFiniteWeights ? NonFiniteCheck.Count : NonFiniteCheck.Refuse;

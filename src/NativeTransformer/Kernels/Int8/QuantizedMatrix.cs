@@ -46,6 +46,14 @@ public sealed class QuantizedMatrix
     /// <summary>The quantized values q [N, K] row-major (unpacked on first access).</summary>
     public ReadOnlySpan<sbyte> Q => _raw ??= Unpack();
 
+    /// <summary>Bytes an [n, k] matrix allocates (what <see cref="Bytes"/> reports once built): packed values with K
+    /// rounded to 4 and N to whole panels, plus a scale and a column sum per padded column.</summary>
+    public static long StorageBytes(int n, int k)
+    {
+        long npad = (long)(n + Nr - 1) / Nr * Nr;
+        return npad * ((k + 3) & ~3) + npad * (sizeof(float) + sizeof(int));
+    }
+
     private QuantizedMatrix(int n, int k)
     {
         N = n; K = k;

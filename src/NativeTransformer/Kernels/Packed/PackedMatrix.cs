@@ -45,13 +45,19 @@ public sealed unsafe class PackedMatrix
     /// <summary>The panels as one span (padding included), e.g. to write them to a cache file.</summary>
     public ReadOnlySpan<float> PanelData => new(Data, checked((int)FloatCount(N, K)));
 
+    /// <summary>Extra floats an owned matrix allocates so its panels can start at a 64-byte boundary.</summary>
+    private const int AlignmentSlackFloats = 64 / sizeof(float);
+
+    /// <summary>Bytes an owned (packed, not mapped) [n, k] matrix allocates: the panels plus the alignment slack.</summary>
+    public static long StorageBytes(int n, int k) => (FloatCount(n, k) + AlignmentSlackFloats) * sizeof(float);
+
     private PackedMatrix(int n, int k)
     {
         N = n; K = k;
         Panels = (n + PanelWidth - 1) / PanelWidth;
-        long len = (long)Panels * k * PanelWidth;
-        if (len > Array.MaxLength - 16) throw new ArgumentOutOfRangeException(nameof(n), $"PackedMatrix: {n}×{k} is too large");
-        _storage = GC.AllocateUninitializedArray<float>((int)len + 16, pinned: true);
+        long len = FloatCount(n, k);
+        if (len > Array.MaxLength - AlignmentSlackFloats) throw new ArgumentOutOfRangeException(nameof(n), $"PackedMatrix: {n}×{k} is too large");
+        _storage = GC.AllocateUninitializedArray<float>((int)len + AlignmentSlackFloats, pinned: true);
         float* p = (float*)Unsafe.AsPointer(ref _storage[0]);
         Data = p + (int)((64 - ((nint)p & 63)) & 63) / sizeof(float);
     }

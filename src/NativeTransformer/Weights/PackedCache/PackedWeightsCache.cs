@@ -74,9 +74,12 @@ internal sealed unsafe class PackedWeightsCache : IDisposable
     {
         if (cacheDirectory is null) return MemoryEstimator.PackedCacheUse.None;
         using var cache = Open(modelDirectory, cacheDirectory, sparse);
-        return !cache.Loaded ? MemoryEstimator.PackedCacheUse.Miss
-            : cache.SourceValidated ? MemoryEstimator.PackedCacheUse.HitValidated : MemoryEstimator.PackedCacheUse.Hit;
+        return cache.Use;
     }
+
+    /// <summary>What this load finds in the cache, for the memory estimate.</summary>
+    public MemoryEstimator.PackedCacheUse Use => !Loaded ? MemoryEstimator.PackedCacheUse.Miss
+        : SourceValidated ? MemoryEstimator.PackedCacheUse.HitValidated : MemoryEstimator.PackedCacheUse.Hit;
 
     /// <summary>Opens the cache of <paramref name="modelDirectory"/> in <paramref name="cacheDirectory"/>. Never throws: a cache
     /// that cannot be read is simply empty.</summary>
