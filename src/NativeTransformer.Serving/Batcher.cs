@@ -101,7 +101,12 @@ internal sealed class Batcher
         var stop = _state.Stopping;
         try
         {
-            while (await reader.WaitToReadAsync(stop).ConfigureAwait(false))
+            // No cancellation token on WaitToReadAsync, here or in GatherAsync: in .NET 9 a single-reader channel
+            // whose pending wait is superseded by a new one (GatherAsync's delay won, the loop waits again) never
+            // unregisters the old wait from the token, so every such wait left ~100 bytes on the long-lived stop token:
+            // ntr serve's live heap grew with the request count (bench/load/RESULTS.md; fixed in .NET 10's channels).
+            // Shutdown wakes the loop by completing the writer (StopAsync) and is seen through stop below.
+            while (await reader.WaitToReadAsync().ConfigureAwait(false) && !stop.IsCancellationRequested)
             {
                 await _state.Concurrency.WaitAsync(stop).ConfigureAwait(false);
                 var batch = await GatherAsync(reader, stop).ConfigureAwait(false);
@@ -148,7 +153,7 @@ internal sealed class Batcher
             if (batch.Count == 0) break;
             long remaining = deadline - Stopwatch.GetTimestamp();
             if (remaining <= 0) break;
-            var wait = reader.WaitToReadAsync(stop).AsTask();
+            var wait = reader.WaitToReadAsync().AsTask();   // no token: see LoopAsync
             var delay = Task.Delay(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency), stop);
             if (await Task.WhenAny(wait, delay).ConfigureAwait(false) != wait || !await wait.ConfigureAwait(false)) break;
         }

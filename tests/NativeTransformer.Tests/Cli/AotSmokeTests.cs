@@ -78,7 +78,7 @@ internal static class AotProcess
 /// against the Native AOT executable. Publishing takes about a minute on a 2-core machine (once per test run, in the
 /// class fixture, while other test classes run); NT_AOT_SMOKE=0 skips these tests.
 /// </summary>
-public class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBinaryFixture>
+public partial class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBinaryFixture>
 {
     private void AssertPublished() =>
         Assert.True(aot.PublishExitCode == 0, $"build/publish-aot.sh failed (exit {aot.PublishExitCode}):\n{aot.PublishLog}");
