@@ -71,12 +71,15 @@ public static unsafe class PackedGemm
     /// <summary>Rows of the Vector512 micro-kernel (12 × 32 = 24 accumulators; the generated kernels go up to 14).</summary>
     internal static int Vector512Rows = 12;
 
-    /// <summary>Micro-kernel rows for one panel, and the largest row count that takes two panels at once (0 = never).</summary>
-    internal static (int Rows, int RowsTwoPanels) Shape(KernelPath path) => path switch
+    /// <summary>Micro-kernel rows for one panel, and the largest row count that takes two panels at once (0 = never).
+    /// With 16 registers, Vector256 runs half-panel kernels (6 rows × 16 columns, each panel in two halves): a
+    /// full-panel tile needs 4 weight vectors + accumulators + a broadcast, which spills at 3 rows (measured on Zen 4,
+    /// M = 128: 45 GFLOP/s full-panel 3 × 32 against ~100 with the half panels; README "Kernels").</summary>
+    internal static (int Rows, int RowsTwoPanels) Shape(KernelPath path, bool manyRegisters) => path switch
     {
         KernelPath.Vector512 => (Vector512Rows, 6),
-        KernelPath.Vector256 => ManyRegisters ? (6, 3) : (3, 1),
-        KernelPath.Vector128 => ManyRegisters ? (3, 1) : (1, 0),
+        KernelPath.Vector256 => manyRegisters ? (6, 3) : (6, 0),
+        KernelPath.Vector128 => manyRegisters ? (3, 1) : (1, 0),
         _ => (4, 0),
     };
 
@@ -88,8 +91,10 @@ public static unsafe class PackedGemm
     public static void Compute(float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, WorkerPool? pool)
         => ComputeWith(Best, x, m, w, bias, residual, y, epilogue, pool);
 
-    /// <summary><see cref="Compute"/> on a chosen path (tests force every fallback).</summary>
-    internal static void ComputeWith(KernelPath path, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, WorkerPool? pool)
+    /// <summary><see cref="Compute"/> on a chosen path (tests force every fallback). <paramref name="manyRegisters"/>
+    /// overrides the register count the kernel shapes assume (tests run the 16-register shapes on AVX-512 machines).</summary>
+    internal static void ComputeWith(KernelPath path, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, WorkerPool? pool,
+        bool? manyRegisters = null)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
@@ -98,7 +103,7 @@ public static unsafe class PackedGemm
         if (x == null && w.K > 0 || y == null) throw new ArgumentNullException(y == null ? nameof(y) : nameof(x));
 
         var job = t_job ??= new Job();
-        job.Set(path, x, m, w, bias, residual, y, epilogue);
+        job.Set(path, manyRegisters ?? ManyRegisters, x, m, w, bias, residual, y, epilogue);
         int rowBlocks = (m + job.Mr - 1) / job.Mr, groups = (w.Panels + GroupPanels - 1) / GroupPanels;
         int threads = pool?.Threads ?? 1;
         double flops = 2.0 * m * w.N * w.K;
@@ -138,6 +143,7 @@ public static unsafe class PackedGemm
     private sealed class Job : IParallelWork
     {
         private KernelPath _path;
+        private bool _halfPanels;
         private float* _x, _bias, _residual, _y;
         private int _m;
         private PackedMatrix? _w;
@@ -145,10 +151,11 @@ public static unsafe class PackedGemm
         public int Mr, Mr2;
         public bool ByRows;
 
-        public void Set(KernelPath path, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue)
+        public void Set(KernelPath path, bool manyRegisters, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue)
         {
             _path = path; _x = x; _m = m; _w = w; _bias = bias; _residual = residual; _y = y; _epilogue = epilogue;
-            (Mr, Mr2) = Shape(path);
+            _halfPanels = path == KernelPath.Vector256 && !manyRegisters;
+            (Mr, Mr2) = Shape(path, manyRegisters);
         }
 
         public void Clear() { _w = null; _x = _bias = _residual = _y = null; }
@@ -223,6 +230,15 @@ public static unsafe class PackedGemm
 
         private void Kernel(int rows, int panels, float* a, float* b, nint bs, nint k, float* c, nint ldc)
         {
+            if (_halfPanels)
+            {
+                for (int q = 0; q < panels; q++)
+                {
+                    PackedKernels.V256H(rows, a, b + q * bs, k, c + q * NR, ldc);
+                    PackedKernels.V256H(rows, a, b + q * bs + NR / 2, k, c + q * NR + NR / 2, ldc);
+                }
+                return;
+            }
             switch (_path)
             {
                 case KernelPath.Vector512: PackedKernels.V512(rows, panels, a, b, bs, k, c, ldc, false); break;

@@ -3318,4 +3318,230 @@ internal static unsafe partial class PackedKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void V256H_R1(float* a, float* b, nint kc, float* c, nint ldc)
+    {
+        var c0_0 = Vector256<float>.Zero;
+        var c0_1 = Vector256<float>.Zero;
+        for (nint p = 0; p < kc; p++)
+        {
+            var w0 = Vector256.Load(b + 0);
+            var w1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
+            a += 1; b += 32;
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void V256H_R2(float* a, float* b, nint kc, float* c, nint ldc)
+    {
+        var c0_0 = Vector256<float>.Zero;
+        var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero;
+        var c1_1 = Vector256<float>.Zero;
+        for (nint p = 0; p < kc; p++)
+        {
+            var w0 = Vector256.Load(b + 0);
+            var w1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
+            a += 2; b += 32;
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void V256H_R3(float* a, float* b, nint kc, float* c, nint ldc)
+    {
+        var c0_0 = Vector256<float>.Zero;
+        var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero;
+        var c1_1 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero;
+        var c2_1 = Vector256<float>.Zero;
+        for (nint p = 0; p < kc; p++)
+        {
+            var w0 = Vector256.Load(b + 0);
+            var w1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
+            var a2 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
+            a += 3; b += 32;
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+        c2_0.Store(c + 2 * ldc + 0);
+        c2_1.Store(c + 2 * ldc + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void V256H_R4(float* a, float* b, nint kc, float* c, nint ldc)
+    {
+        var c0_0 = Vector256<float>.Zero;
+        var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero;
+        var c1_1 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero;
+        var c2_1 = Vector256<float>.Zero;
+        var c3_0 = Vector256<float>.Zero;
+        var c3_1 = Vector256<float>.Zero;
+        for (nint p = 0; p < kc; p++)
+        {
+            var w0 = Vector256.Load(b + 0);
+            var w1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
+            var a2 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
+            var a3 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, w0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, w1, c3_1);
+            a += 4; b += 32;
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+        c2_0.Store(c + 2 * ldc + 0);
+        c2_1.Store(c + 2 * ldc + 8);
+        c3_0.Store(c + 3 * ldc + 0);
+        c3_1.Store(c + 3 * ldc + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void V256H_R5(float* a, float* b, nint kc, float* c, nint ldc)
+    {
+        var c0_0 = Vector256<float>.Zero;
+        var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero;
+        var c1_1 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero;
+        var c2_1 = Vector256<float>.Zero;
+        var c3_0 = Vector256<float>.Zero;
+        var c3_1 = Vector256<float>.Zero;
+        var c4_0 = Vector256<float>.Zero;
+        var c4_1 = Vector256<float>.Zero;
+        for (nint p = 0; p < kc; p++)
+        {
+            var w0 = Vector256.Load(b + 0);
+            var w1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
+            var a2 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
+            var a3 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, w0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, w1, c3_1);
+            var a4 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4, w0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4, w1, c4_1);
+            a += 5; b += 32;
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+        c2_0.Store(c + 2 * ldc + 0);
+        c2_1.Store(c + 2 * ldc + 8);
+        c3_0.Store(c + 3 * ldc + 0);
+        c3_1.Store(c + 3 * ldc + 8);
+        c4_0.Store(c + 4 * ldc + 0);
+        c4_1.Store(c + 4 * ldc + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void V256H_R6(float* a, float* b, nint kc, float* c, nint ldc)
+    {
+        var c0_0 = Vector256<float>.Zero;
+        var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero;
+        var c1_1 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero;
+        var c2_1 = Vector256<float>.Zero;
+        var c3_0 = Vector256<float>.Zero;
+        var c3_1 = Vector256<float>.Zero;
+        var c4_0 = Vector256<float>.Zero;
+        var c4_1 = Vector256<float>.Zero;
+        var c5_0 = Vector256<float>.Zero;
+        var c5_1 = Vector256<float>.Zero;
+        for (nint p = 0; p < kc; p++)
+        {
+            var w0 = Vector256.Load(b + 0);
+            var w1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
+            var a2 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
+            var a3 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, w0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, w1, c3_1);
+            var a4 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4, w0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4, w1, c4_1);
+            var a5 = Vector256.Create(a[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5, w0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5, w1, c5_1);
+            a += 6; b += 32;
+        }
+        c0_0.Store(c + 0 * ldc + 0);
+        c0_1.Store(c + 0 * ldc + 8);
+        c1_0.Store(c + 1 * ldc + 0);
+        c1_1.Store(c + 1 * ldc + 8);
+        c2_0.Store(c + 2 * ldc + 0);
+        c2_1.Store(c + 2 * ldc + 8);
+        c3_0.Store(c + 3 * ldc + 0);
+        c3_1.Store(c + 3 * ldc + 8);
+        c4_0.Store(c + 4 * ldc + 0);
+        c4_1.Store(c + 4 * ldc + 8);
+        c5_0.Store(c + 5 * ldc + 0);
+        c5_1.Store(c + 5 * ldc + 8);
+    }
+
+    internal static void V256H(int rows, float* a, float* b, nint kc, float* c, nint ldc)
+    {
+        switch (rows)
+        {
+            case 1: V256H_R1(a, b, kc, c, ldc); break;
+            case 2: V256H_R2(a, b, kc, c, ldc); break;
+            case 3: V256H_R3(a, b, kc, c, ldc); break;
+            case 4: V256H_R4(a, b, kc, c, ldc); break;
+            case 5: V256H_R5(a, b, kc, c, ldc); break;
+            case 6: V256H_R6(a, b, kc, c, ldc); break;
+            default: throw new ArgumentOutOfRangeException(nameof(rows));
+        }
+    }
 }

@@ -80,5 +80,41 @@ for name, vt, lanes, r1, r2 in ISAS:
     w("        }")
     w("    }")
     w("")
+# Half-panel kernels for 16-register machines (AVX2 without AVX-512VL): rows x 16 columns of one panel (b points at
+# column 0 or 16 of the panel; the panel's row stride stays 32). 6 rows = 12 accumulators + 2 weight vectors + 1
+# broadcast = 15 of the 16 ymm registers; the full-panel V256 kernels need 17 at 3 rows and spill.
+HALF = 16
+for rows in range(1, 7):
+    vp = HALF // 8
+    w(f"    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
+    w(f"    internal static void V256H_R{rows}(float* a, float* b, nint kc, float* c, nint ldc)")
+    w("    {")
+    for i in range(rows):
+        for v in range(vp):
+            w(f"        var c{i}_{v} = Vector256<float>.Zero;")
+    w("        for (nint p = 0; p < kc; p++)")
+    w("        {")
+    for v in range(vp):
+        w(f"            var w{v} = Vector256.Load(b + {v * 8});")
+    for i in range(rows):
+        w(f"            var a{i} = Vector256.Create(a[{i}]);")
+        for v in range(vp):
+            w(f"            c{i}_{v} = Vector256.FusedMultiplyAdd(a{i}, w{v}, c{i}_{v});")
+    w(f"            a += {rows}; b += {NR};")
+    w("        }")
+    for i in range(rows):
+        for v in range(vp):
+            w(f"        c{i}_{v}.Store(c + {i} * ldc + {v * 8});")
+    w("    }")
+    w("")
+w("    internal static void V256H(int rows, float* a, float* b, nint kc, float* c, nint ldc)")
+w("    {")
+w("        switch (rows)")
+w("        {")
+for rows in range(1, 7):
+    w(f"            case {rows}: V256H_R{rows}(a, b, kc, c, ldc); break;")
+w("            default: throw new ArgumentOutOfRangeException(nameof(rows));")
+w("        }")
+w("    }")
 w("}")
 print("\n".join(out))

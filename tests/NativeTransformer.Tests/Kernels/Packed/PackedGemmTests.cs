@@ -13,12 +13,13 @@ public unsafe class PackedGemmTests
     public static TheoryData<int> Paths() => new(0, 1, 2, 3);
 
     /// <summary>y from the packed GEMM on <paramref name="path"/>; null bias/residual arrays mean null pointers.</summary>
-    private static float[] Run(KernelPath path, float[] x, int m, PackedMatrix w, float[]? bias, float[]? residual, Epilogue ep, WorkerPool? pool = null)
+    private static float[] Run(KernelPath path, float[] x, int m, PackedMatrix w, float[]? bias, float[]? residual, Epilogue ep, WorkerPool? pool = null,
+        bool? manyRegisters = null)
     {
         var y = new float[Math.Max(1, m * w.N)];
         Array.Fill(y, float.NaN);   // every element must be written
         fixed (float* px = x, pb = bias, pr = residual, py = y)
-            PackedGemm.ComputeWith(path, px, m, w, bias == null ? null : pb, residual == null ? null : pr, py, ep, pool);
+            PackedGemm.ComputeWith(path, px, m, w, bias == null ? null : pb, residual == null ? null : pr, py, ep, pool, manyRegisters);
         return m * w.N == 0 ? [] : y;
     }
 
@@ -47,13 +48,13 @@ public unsafe class PackedGemmTests
             }
     }
 
-    private static void Check(KernelPath path, Random rng, int m, int n, int k, bool bias, bool residual, Epilogue ep)
+    private static void Check(KernelPath path, Random rng, int m, int n, int k, bool bias, bool residual, Epilogue ep, bool? manyRegisters = null)
     {
         var x = Rand(rng, m * k); var w = Rand(rng, n * k);
         var b = bias ? Rand(rng, n) : null; var res = residual ? Rand(rng, m * n) : null;
         var pw = PackedMatrix.Pack(w, n, k);
-        var got = Run(path, x, m, pw, b, res, ep);
-        AssertClose(Expected(x, m, w, n, k, b, res, ep), got, x, w, m, n, k, $"{path} {ep} bias={bias} res={residual}");
+        var got = Run(path, x, m, pw, b, res, ep, manyRegisters: manyRegisters);
+        AssertClose(Expected(x, m, w, n, k, b, res, ep), got, x, w, m, n, k, $"{path} {ep} bias={bias} res={residual} manyRegisters={manyRegisters}");
     }
 
     [Fact]
@@ -94,6 +95,25 @@ public unsafe class PackedGemmTests
         var rng = new Random(77);
         foreach (var (m, n, k) in new[] { (1, 1, 1), (4, 130, 257), (6, 64, 300), (13, 97, 513), (29, 200, 777), (3, 1000, 40), (50, 33, 1100) })
             Check(path, rng, m, n, k, bias: true, residual: true, Epilogue.None);
+    }
+
+    /// <summary>The 16-register shapes (Vector256 half-panel kernels, as on AVX2 without AVX-512 and in the AOT binary)
+    /// and the 32-register ones, forced whatever this machine has.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Vector256RegisterShapesMatchReference(bool manyRegisters)
+    {
+        if (!PackedGemm.IsSupported(KernelPath.Vector256)) return;
+        var rng = new Random(4321);
+        int[] ms = [1, 2, 3, 5, 6, 7, 12, 13, 25], ns = [1, 15, 16, 17, 31, 32, 33, 64, 70];
+        for (int k = 0; k <= 256; k++)
+        {
+            int m = ms[k % ms.Length], n = ns[(k / 3) % ns.Length];
+            Check(KernelPath.Vector256, rng, m, n, k, bias: k % 2 == 0, residual: k % 3 == 0, Epilogue.None, manyRegisters);
+        }
+        foreach (var (m, n, k) in new[] { (6, 64, 300), (13, 97, 513), (29, 200, 777) })
+            Check(KernelPath.Vector256, rng, m, n, k, bias: true, residual: true, Epilogue.Gelu, manyRegisters);
     }
 
     [Theory]
@@ -137,7 +157,9 @@ public unsafe class PackedGemmTests
             var x = Rand(rng, m * k); var w = PackedMatrix.Pack(Rand(rng, n * k), n, k); var b = Rand(rng, n); var res = Rand(rng, m * n);
             var scalar = Run(KernelPath.Scalar, x, m, w, b, res, Epilogue.Gelu);
             foreach (var path in AllPaths)
-                if (PackedGemm.IsSupported(path)) Assert.Equal(scalar, Run(path, x, m, w, b, res, Epilogue.Gelu));
+                if (PackedGemm.IsSupported(path))
+                    foreach (bool many in new[] { false, true })
+                        Assert.Equal(scalar, Run(path, x, m, w, b, res, Epilogue.Gelu, manyRegisters: many));
         }
     }
 
