@@ -33,6 +33,8 @@ public partial class AotSmokeTests
         long perRequest = Math.Min(step1 - warm, step2 - step1) / 4000;
         Assert.True(perRequest < MaxServeGrowthPerRequest,
             $"AOT ntr serve: live heap after forced GC grew {perRequest} bytes per request ({warm:N0} -> {step1:N0} -> {step2:N0} bytes over 2 x 4,000 requests)");
+        // SIGTERM is a graceful stop in the AOT binary too: exit status 0.
+        Assert.Equal(0, await serve.StopAsync());
     }
 
     /// <summary><paramref name="count"/> embeddings requests from 8 concurrent clients, every text distinct, all 200.</summary>
@@ -94,15 +96,27 @@ internal sealed class AotServe : IAsyncDisposable
         return serve;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>SIGTERM, then the exit status (the process is killed after 20 s without one).</summary>
+    public async Task<int> StopAsync()
     {
         if (!_process.HasExited)
         {
             Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             try { await _process.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                throw new TimeoutException("ntr serve did not exit within 20 s of SIGTERM: " + _stderr);
+            }
         }
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { if (!_process.HasExited) await StopAsync(); }
+        catch (TimeoutException) { }
         _process.Dispose();
     }
 }
