@@ -36,11 +36,8 @@ internal static class EmbeddedModel
     /// per-user folder in the temp dir for machines whose home is read-only.</summary>
     internal static IEnumerable<string> CacheRoots()
     {
-        if (Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
-            yield return Path.Combine(xdg, "ntr", "embedded");
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        if (home.Length > 0) yield return Path.Combine(home, ".cache", "ntr", "embedded");
-        yield return Path.Combine(Path.GetTempPath(), "ntr-" + Environment.UserName, "embedded");
+        if (UserFolders.CacheHome() is { } cache) yield return Path.Combine(cache, "ntr", "embedded");
+        yield return Path.Combine(UserFolders.TempFolder(), "embedded");
     }
 
     /// <summary>Extracts the embedded files into the first writable root; returns the model folder.</summary>

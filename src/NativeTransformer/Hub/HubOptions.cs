@@ -35,7 +35,8 @@ public sealed record HubOptions
 
     public string CacheDirectory => HubCache ?? Path.Combine(Home, "hub");
 
-    /// <summary>HF_ENDPOINT, HF_HOME (else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface), HF_HUB_CACHE,
+    /// <summary>HF_ENDPOINT, HF_HOME (else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface, else
+    /// {temp}/ntr-{user}/huggingface on a machine without a home folder), HF_HUB_CACHE,
     /// HF_HUB_OFFLINE (1/true/yes/on), HF_TOKEN.</summary>
     public static HubOptions FromEnvironment() => new()
     {
@@ -48,11 +49,7 @@ public sealed record HubOptions
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 
-    private static string DefaultHome()
-    {
-        string cache = Env("XDG_CACHE_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        return Path.Combine(cache, "huggingface");
-    }
+    private static string DefaultHome() => Path.Combine(UserFolders.CacheHome() ?? UserFolders.TempFolder(), "huggingface");
 }
 
 /// <summary>Download progress of one file: bytes on disk so far (including a resumed part) and the expected total.</summary>

@@ -118,6 +118,28 @@ public partial class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBina
         Assert.All(loaded, lib => Assert.Matches(@"^(ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6)$", lib));
     }
 
+    /// <summary>A scratch container: no passwd entry (Environment.UserName throws there) and a HOME that does not
+    /// exist. The built-in model is then extracted under $TMPDIR/ntr-user. Needs a private mount namespace for an empty
+    /// /etc (`unshare -m`, root); where that is not allowed the test stops after saying why in its result.</summary>
+    [AotFact]
+    public void BuiltInModelRunsWithoutPasswdOrHome()
+    {
+        AssertPublished();
+        var probe = AotProcess.Run("unshare", ["-m", "true"], "", null, TimeSpan.FromSeconds(10));
+        if (probe.ExitCode != 0) return;   // not root / no CAP_SYS_ADMIN: nothing to simulate the container with
+        string tmp = Directory.CreateTempSubdirectory("ntr-nohome-").FullName;
+        try
+        {
+            var env = new Dictionary<string, string> { ["HOME"] = "/nonexistent-home", ["TMPDIR"] = tmp, ["XDG_CACHE_HOME"] = "", ["USER"] = "", ["LOGNAME"] = "" };
+            var r = AotProcess.Run("unshare", ["-m", "sh", "-c", "mount -t tmpfs none /etc && exec \"$0\" classify 'a gorgeous, witty movie'", aot.Binary],
+                "", env, TimeSpan.FromMinutes(1));
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.Stderr}");
+            Assert.Contains("\"label\":\"positive\"", r.Stdout);
+            Assert.True(Directory.Exists(Path.Combine(tmp, "ntr-user", "embedded")), "expected the extraction under $TMPDIR/ntr-user/embedded");
+        }
+        finally { Directory.Delete(tmp, recursive: true); }
+    }
+
     [AotFact]
     public void ConcurrentFirstRunsShareOneExtraction()
     {

@@ -60,13 +60,8 @@ internal sealed unsafe class PackedWeightsCache : IDisposable
     public void MarkSourceValidated() => _validatedNow = true;
 
     /// <summary>$XDG_CACHE_HOME/ntr/packed, else ~/.cache/ntr/packed, else a per-user folder in the temp dir.</summary>
-    public static string DefaultDirectory()
-    {
-        if (Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
-            return Path.Combine(xdg, "ntr", "packed");
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return home.Length > 0 ? Path.Combine(home, ".cache", "ntr", "packed") : Path.Combine(Path.GetTempPath(), "ntr-" + Environment.UserName, "packed");
-    }
+    public static string DefaultDirectory() =>
+        UserFolders.CacheHome() is { } cache ? Path.Combine(cache, "ntr", "packed") : Path.Combine(UserFolders.TempFolder(), "packed");
 
     /// <summary>What a load with this cache folder would find (for the memory estimate): none, a miss, a hit, a hit that
     /// also skips the NaN/Inf scan. Validates the file like a load does; never throws.</summary>
