@@ -303,8 +303,18 @@ public sealed class HubClient : IDisposable
 
     private HubException Network(HubModelId id, Uri url, Exception e)
     {
-        string reason = e is OperationCanceledException ? $"no answer within {_options.Timeout.TotalSeconds:0} s" : e.Message;
+        string reason = e is OperationCanceledException ? $"no answer within {_options.Timeout.TotalSeconds:0} s" : Reason(e);
         return new HubException($"{id}: network error fetching {url}: {reason}", e);
+    }
+
+    /// <summary>The message with its causes ("The SSL connection could not be established, see inner exception" alone
+    /// does not say that the certificate was untrusted).</summary>
+    internal static string Reason(Exception e)
+    {
+        string reason = e.Message;
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+            if (!reason.Contains(inner.Message, StringComparison.Ordinal)) reason += ": " + inner.Message;
+        return reason.Replace(", see inner exception.", "", StringComparison.Ordinal);
     }
 
     private static string? Header(HttpResponseMessage r, string name) =>
