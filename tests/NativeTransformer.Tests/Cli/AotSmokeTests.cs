@@ -142,6 +142,27 @@ public partial class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBina
         finally { Directory.Delete(tmp, recursive: true); }
     }
 
+    /// <summary>The AOT binary's HttpClient (HTTP/3 and QUIC substituted away, see Http3Off.ILLink.Substitutions.xml)
+    /// fetches a model from a loopback hub and classifies exactly like the local folder.</summary>
+    [AotFact]
+    public void FetchesFromAHubLikeTheLocalFolder()
+    {
+        AssertPublished();
+        using var hub = new NativeTransformer.Tests.Hub.LoopbackHub();
+        hub.Add("test-org/bert-tiny-sst2", TestPaths.Model("bert-tiny-sst2"));
+        string home = Directory.CreateTempSubdirectory("ntr-aot-hub-").FullName;
+        try
+        {
+            var env = new Dictionary<string, string> { ["HF_ENDPOINT"] = hub.Endpoint, ["HF_HOME"] = home, ["XDG_CACHE_HOME"] = aot.Cache };
+            var fromHub = AotProcess.Run(aot.Binary, ["classify", "--model", "test-org/bert-tiny-sst2"], "a gorgeous, witty movie\nboring and lifeless\n", env, TimeSpan.FromMinutes(1));
+            var local = aot.Run("a gorgeous, witty movie\nboring and lifeless\n", "classify", "--model", TestPaths.Model("bert-tiny-sst2"));
+            Assert.True(fromHub.ExitCode == 0, fromHub.Stderr);
+            Assert.Equal(local.Stdout, fromHub.Stdout);
+            Assert.Contains(hub.Requests, r => r.Path.EndsWith("/model.safetensors", StringComparison.Ordinal));
+        }
+        finally { Directory.Delete(home, recursive: true); }
+    }
+
     [AotFact]
     public void ConcurrentFirstRunsShareOneExtraction()
     {
