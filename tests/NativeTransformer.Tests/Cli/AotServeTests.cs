@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text;
-using System.Text.Json;
+using NativeTransformer.Tests.Serving;
 
 namespace NativeTransformer.Tests.Cli;
 
@@ -23,43 +22,18 @@ public partial class AotSmokeTests
         await using var serve = await AotServe.StartAsync(aot, ["--model", "m=" + TestPaths.Model("bert-tiny-sst2"), "--cache", "0"]);
         using var http = new HttpClient { BaseAddress = new Uri(serve.Address), Timeout = TimeSpan.FromSeconds(30) };
         int counter = 0;
-        await SendEmbeddingsAsync(http, 2000, () => Interlocked.Increment(ref counter));   // warm-up: pools, thread pool, tables
-        long warm = await LiveBytesAsync(http);
-        await SendEmbeddingsAsync(http, 4000, () => Interlocked.Increment(ref counter));
-        long step1 = await LiveBytesAsync(http);
-        await SendEmbeddingsAsync(http, 4000, () => Interlocked.Increment(ref counter));
-        long step2 = await LiveBytesAsync(http);
+        await LiveHeapProbe.SendEmbeddingsAsync(http, "m", 2000, () => Interlocked.Increment(ref counter));   // warm-up: pools, thread pool, tables
+        long warm = (await LiveHeapProbe.CollectAsync(http)).LiveBytes;
+        await LiveHeapProbe.SendEmbeddingsAsync(http, "m", 4000, () => Interlocked.Increment(ref counter));
+        long step1 = (await LiveHeapProbe.CollectAsync(http)).LiveBytes;
+        await LiveHeapProbe.SendEmbeddingsAsync(http, "m", 4000, () => Interlocked.Increment(ref counter));
+        long step2 = (await LiveHeapProbe.CollectAsync(http)).LiveBytes;
         // A one-off (a lazily built table, a pool growing once) moves one step; a per-request leak moves both.
         long perRequest = Math.Min(step1 - warm, step2 - step1) / 4000;
         Assert.True(perRequest < MaxServeGrowthPerRequest,
             $"AOT ntr serve: live heap after forced GC grew {perRequest} bytes per request ({warm:N0} -> {step1:N0} -> {step2:N0} bytes over 2 x 4,000 requests)");
         // SIGTERM is a graceful stop in the AOT binary too: exit status 0.
         Assert.Equal(0, await serve.StopAsync());
-    }
-
-    /// <summary><paramref name="count"/> embeddings requests from 8 concurrent clients, every text distinct, all 200.</summary>
-    private static async Task SendEmbeddingsAsync(HttpClient http, int count, Func<int> next)
-    {
-        int left = count;
-        var clients = Enumerable.Range(0, 8).Select(async _ =>
-        {
-            while (Interlocked.Decrement(ref left) >= 0)
-            {
-                string body = $$"""{"model":"m","input":"a gorgeous, witty, seductive movie ({{next()}})"}""";
-                using var response = await http.PostAsync("/v1/embeddings", new StringContent(body, Encoding.UTF8, "application/json"));
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                await response.Content.ReadAsByteArrayAsync();
-            }
-        });
-        await Task.WhenAll(clients);
-    }
-
-    private static async Task<long> LiveBytesAsync(HttpClient http)
-    {
-        using var response = await http.PostAsync("/debug/gc", null);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("live_bytes").GetInt64();
     }
 }
 

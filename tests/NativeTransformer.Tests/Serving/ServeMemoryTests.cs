@@ -40,27 +40,13 @@ public class ServeMemoryTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
-    /// <summary><paramref name="count"/> embeddings requests from 8 concurrent clients, each text distinct (like
-    /// bench/load/embed.lua), every one answered 200.</summary>
-    private static async Task SendAsync(TestServer server, int count, Func<int> next)
-    {
-        int left = count;
-        var clients = Enumerable.Range(0, 8).Select(async _ =>
-        {
-            while (Interlocked.Decrement(ref left) >= 0)
-            {
-                using var response = await server.PostAsync("/v1/embeddings", TestServer.Body($"a gorgeous, witty, seductive movie ({next()})"));
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                await response.Content.ReadAsByteArrayAsync();
-            }
-        });
-        await Task.WhenAll(clients);
-    }
+    private static Task SendAsync(TestServer server, int count, Func<int> next) =>
+        LiveHeapProbe.SendEmbeddingsAsync(server.Client, "mlm", count, next);
 
     private static async Task<long> LiveBytesAsync(TestServer server)
     {
-        var json = await server.PostOkAsync("/debug/gc", "");
-        Assert.True(json.GetProperty("requests_served").GetInt64() > 0);
-        return json.GetProperty("live_bytes").GetInt64();
+        var (live, served) = await LiveHeapProbe.CollectAsync(server.Client);
+        Assert.True(served > 0);
+        return live;
     }
 }
