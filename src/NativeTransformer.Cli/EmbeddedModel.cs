@@ -11,9 +11,9 @@ namespace NativeTransformer.Cli;
 /// named after their contents and loaded from there like any other folder; later runs only stat the files. The
 /// name and the file sizes come from the build: the csproj writes "&lt;sha256&gt;  &lt;length&gt;  &lt;file&gt;" per file into
 /// the resource <see cref="ManifestResource"/> (hashing at run time would cost milliseconds per start and pull in
-/// OpenSSL, a native dependency). Extraction is safe under concurrent first runs: each process writes a
-/// private temp folder and renames it into place; a process that loses the rename race deletes its copy and uses
-/// the winner's, so a folder under the key's name is always complete.
+/// OpenSSL, a native dependency). Extraction is safe under concurrent first runs: the first process to take the
+/// root's lock file inflates into a private temp folder and renames it into place; the others wait for the lock
+/// and find the folder complete, so a folder under the key's name is always complete once it exists.
 /// </summary>
 internal static class EmbeddedModel
 {
@@ -41,7 +41,7 @@ internal static class EmbeddedModel
     }
 
     /// <summary>Extracts the embedded files into the first writable root; returns the model folder.</summary>
-    internal static string ExtractTo(IEnumerable<string> roots)
+    internal static string ExtractTo(IEnumerable<string> roots, TimeSpan? lockTimeout = null)
     {
         string manifest = ReadManifest();
         var files = ParseManifest(manifest);
@@ -51,7 +51,7 @@ internal static class EmbeddedModel
         {
             try
             {
-                return ExtractInto(root, hash, files);
+                return ExtractInto(root, hash, files, lockTimeout ?? DefaultLockTimeout);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -109,12 +109,25 @@ internal static class EmbeddedModel
         return h.ToString("x16");
     }
 
-    private static string ExtractInto(string root, string hash, List<EmbeddedFile> files)
+    /// <summary>Test hook (this thread only): runs after the lock-free check found no complete folder, before
+    /// taking the lock: the moment another process may finish its extraction.</summary>
+    [ThreadStatic] internal static Action? AfterFirstCheck;
+
+    /// <summary>How long a process waits for another one's extraction before giving up on a root.</summary>
+    internal static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromMinutes(2);
+
+    private static string ExtractInto(string root, string hash, List<EmbeddedFile> files, TimeSpan lockTimeout)
     {
         string final = Path.Combine(root, hash);
-        if (IsComplete(final, files)) return final;
+        if (IsComplete(final, files)) return final;   // every run after the first: a few stats, no lock
+        AfterFirstCheck?.Invoke();
 
         System.IO.Directory.CreateDirectory(root);
+        // Only the lock holder creates, repairs or renames folders, so under the lock an incomplete folder is one a
+        // user damaged, never one another process is renaming into place (moving that aside was a real race).
+        using var held = LockRoot(root, lockTimeout);
+        if (IsComplete(final, files)) return final;   // another process extracted it while we waited
+
         string temp = Path.Combine(root, $".{hash}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
@@ -126,23 +139,14 @@ internal static class EmbeddedModel
                 fs.Flush(flushToDisk: true);
                 if (fs.Length != f.Length) throw new IOException($"embedded {f.Name}: inflated to {fs.Length} bytes, the manifest says {f.Length}");
             }
-            // Another process may have finished first: never touch a complete folder (others may be loading from it).
-            if (IsComplete(final, files)) return final;
             if (System.IO.Directory.Exists(final))
             {
-                // Present but incomplete (a user deleted a file): move it aside so the rename below can succeed.
+                // Damaged by hand (a file deleted or truncated): move it aside so the rename below can succeed.
                 string stale = Path.Combine(root, $".{hash}.stale-{Guid.NewGuid():N}");
-                try { System.IO.Directory.Move(final, stale); System.IO.Directory.Delete(stale, recursive: true); }
-                catch (IOException) { }
+                System.IO.Directory.Move(final, stale);
+                System.IO.Directory.Delete(stale, recursive: true);
             }
-            try
-            {
-                System.IO.Directory.Move(temp, final);
-            }
-            catch (IOException) when (IsComplete(final, files))
-            {
-                // Another process renamed its complete copy into place first: use that one.
-            }
+            System.IO.Directory.Move(temp, final);
         }
         finally
         {
@@ -152,6 +156,31 @@ internal static class EmbeddedModel
         if (!IsComplete(final, files)) throw new IOException($"{final}: extracted model folder is incomplete");
         return final;
     }
+
+    /// <summary>An exclusive lock on root/.lock (flock on Linux, released by the kernel if the holder dies, so a
+    /// crashed extraction never blocks later runs). The file stays: deleting a lock file races with its waiters.</summary>
+    private static FileStream LockRoot(string root, TimeSpan timeout)
+    {
+        string path = Path.Combine(root, LockFileName);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another process (or thread) is extracting: a few hundred milliseconds at most.
+                if (waited.Elapsed > timeout)
+                    throw new IOException($"{path}: another ntr has held the extraction lock for over {timeout.TotalSeconds:0} s");
+                Thread.Sleep(10);
+            }
+        }
+    }
+
+    /// <summary>The lock file's name inside a cache root.</summary>
+    internal const string LockFileName = ".lock";
 
     /// <summary>Every embedded file is present with its size (folders only appear by rename, so this is cheap
     /// protection against a user deleting or truncating files, not a content check).</summary>

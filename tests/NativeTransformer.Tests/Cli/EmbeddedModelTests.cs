@@ -28,8 +28,58 @@ public class EmbeddedModelTests
         var dirs = Enumerable.Range(0, 6).AsParallel().WithDegreeOfParallelism(6)
             .Select(_ => EmbeddedModel.ExtractTo([tmp.Path])).ToArray();
         Assert.Single(dirs.Distinct());
-        Assert.Equal([dirs[0]], Directory.GetFileSystemEntries(tmp.Path)); // no temp folders left behind
+        // No temp folders left behind; the lock file stays (deleting it would race with waiters).
+        Assert.Equal([EmbeddedModel.LockFileName, Path.GetFileName(dirs[0])],
+            Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(4_781_976, new FileInfo(Path.Combine(dirs[0], "model.safetensors")).Length);
+    }
+
+    /// <summary>CI caught this once in the AOT smoke test: a process that had just returned the winner's folder lost it,
+    /// because a slower one, seeing no folder at one check and a folder at the next, took the fresh folder for a
+    /// damaged one and moved it aside. Here "another process" finishes in exactly that gap and starts using its folder;
+    /// the slower extraction must return the same folder and leave it alone.</summary>
+    [Fact]
+    public void AFolderAnotherProcessJustCompletedIsNeverMovedAside()
+    {
+        using var tmp = new TempDir();
+        string? winner = null;
+        EmbeddedModel.AfterFirstCheck = () =>
+        {
+            EmbeddedModel.AfterFirstCheck = null;
+            winner = EmbeddedModel.ExtractTo([tmp.Path]);
+            File.WriteAllText(Path.Combine(winner, "in-use-by-the-winner"), "");
+        };
+        try
+        {
+            string dir = EmbeddedModel.ExtractTo([tmp.Path]);
+            Assert.NotNull(winner);
+            Assert.Equal(winner, dir);
+            Assert.True(File.Exists(Path.Combine(dir, "in-use-by-the-winner")), "the winner's folder was replaced under it");
+        }
+        finally { EmbeddedModel.AfterFirstCheck = null; }
+    }
+
+    [Fact]
+    public void ExtractionWaitsForTheLockHolderAndGivesUpOnTheRootAfterTheTimeout()
+    {
+        using var tmp = new TempDir();
+        string root = Path.Combine(tmp.Path, "cache");
+        Directory.CreateDirectory(root);
+        using (var held = new FileStream(Path.Combine(root, EmbeddedModel.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var waiting = Task.Run(() => EmbeddedModel.ExtractTo([root]));
+            Assert.False(waiting.Wait(TimeSpan.FromMilliseconds(300)), "extracted while another holder had the lock");
+            held.Dispose();
+            Assert.True(waiting.Wait(TimeSpan.FromMinutes(1)));
+            Assert.Equal(4_781_976, new FileInfo(Path.Combine(waiting.Result, "model.safetensors")).Length);
+        }
+        string other = Path.Combine(tmp.Path, "other");
+        Directory.CreateDirectory(other);
+        using var stuck = new FileStream(Path.Combine(other, EmbeddedModel.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        string fallback = Path.Combine(tmp.Path, "fallback");
+        Assert.StartsWith(fallback, EmbeddedModel.ExtractTo([other, fallback], TimeSpan.FromMilliseconds(50)));
+        var e = Assert.Throws<IOException>(() => EmbeddedModel.ExtractTo([other], TimeSpan.FromMilliseconds(50)));
+        Assert.Contains("extraction lock", e.Message);
     }
 
     [Fact]
