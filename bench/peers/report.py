@@ -210,8 +210,19 @@ def main():
         w("")
     w("Raw per-run JSON: `bench/peers/.cache/results.jsonl` (not committed). How the peers are built and why the "
       "comparison is fair: `bench/peers/README.md`.")
+    # The serving load test (bench/load) reports into the same file: keep its section across peer runs.
+    kept = ""
+    if os.path.exists(a.output):
+        previous = open(a.output).read()
+        at = previous.find(LOAD_TEST_MARKER)
+        if at >= 0:
+            kept = "\n" + previous[at:].rstrip("\n") + "\n"
     with open(a.output, "w") as f:
-        f.write("\n".join(o) + "\n")
+        f.write("\n".join(o) + "\n" + kept)
+
+
+# Start of the `ntr serve` load-test section in bench/RESULTS.md (written from bench/load, kept by this script).
+LOAD_TEST_MARKER = "<!-- ntr serve load test"
 
 
 if __name__ == "__main__":
