@@ -19,17 +19,20 @@ public class ServeMemoryTests(ITestOutputHelper output)
         int counter = 0;
         // Steps of 2,000 requests: the host's one-off heap movements are ~200 KB, a 200-byte leak is 400 KB a step.
         await SendAsync(server, 1000, () => Interlocked.Increment(ref counter));
-        long after1000 = await LiveBytesAsync(server);
-        await SendAsync(server, 2000, () => Interlocked.Increment(ref counter));
-        long after2000 = await LiveBytesAsync(server);
-        await SendAsync(server, 2000, () => Interlocked.Increment(ref counter));
-        long after3000 = await LiveBytesAsync(server);
-        output.WriteLine($"live heap after forced GC: {after1000:N0} bytes after 1,000 requests, {after2000:N0} after 3,000, {after3000:N0} after 5,000");
-        // The heap is the test host's: a one-off (another test's late finalizer, a lazily built table) moves one step;
-        // a per-request leak moves both.
-        long growth = Math.Min(after2000 - after1000, after3000 - after2000) / 2;
+        var live = new List<long> { await LiveBytesAsync(server) };
+        for (int step = 0; step < 3; step++)
+        {
+            await SendAsync(server, 2000, () => Interlocked.Increment(ref counter));
+            live.Add(await LiveBytesAsync(server));
+        }
+        string trace = string.Join(" -> ", live.Select(b => b.ToString("N0")));
+        output.WriteLine($"live heap after forced GC, after 1,000 then every 2,000 more requests: {trace}");
+        // The heap is the whole test host's (~300 MB of other tests' models): under CPU contention (CI: 2 cores) its
+        // one-off movements reached 400 KB in two consecutive steps. A per-request leak moves EVERY step, so the
+        // smallest of three steps is what the server keeps per request.
+        long growth = Enumerable.Range(1, live.Count - 1).Min(i => live[i] - live[i - 1]) / 2;
         Assert.True(growth < MaxGrowthPer1000Requests,
-            $"live heap after forced GC grew at least {growth:N0} bytes per 1,000 requests ({after1000:N0} -> {after2000:N0} -> {after3000:N0})");
+            $"live heap after forced GC grew at least {growth:N0} bytes per 1,000 requests ({trace})");
     }
 
     [Fact]
