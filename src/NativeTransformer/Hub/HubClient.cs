@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace NativeTransformer.Hub;
@@ -215,7 +214,8 @@ public sealed class HubClient : IDisposable
         }
         if (!etag.All(char.IsAsciiHexDigit) || etag.Length is not (64 or 40)) return;
         string actual, kind = etag.Length == 64 ? "sha256" : "git blob sha1";
-        using (var f = File.OpenRead(incomplete)) actual = etag.Length == 64 ? Convert.ToHexStringLower(SHA256.HashData(f)) : GitBlobSha1(f, length);
+        // Managed hashes (ManagedSha.cs): a plain-http hub mirror then needs no OpenSSL on the machine.
+        using (var f = File.OpenRead(incomplete)) actual = etag.Length == 64 ? ManagedSha256.HashHex(f) : GitBlobSha1(f, length);
         if (!actual.Equals(etag, StringComparison.OrdinalIgnoreCase))
         {
             File.Delete(incomplete);
@@ -225,11 +225,10 @@ public sealed class HubClient : IDisposable
 
     private static string GitBlobSha1(Stream content, long length)
     {
-        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-        sha1.AppendData(System.Text.Encoding.ASCII.GetBytes($"blob {length}\0"));
-        var buffer = new byte[1 << 16];
-        for (int n; (n = content.Read(buffer)) > 0;) sha1.AppendData(buffer, 0, n);
-        return Convert.ToHexStringLower(sha1.GetHashAndReset());
+        var sha1 = new ManagedSha1();
+        sha1.Append(System.Text.Encoding.ASCII.GetBytes($"blob {length}\0"));
+        sha1.Append(content);
+        return sha1.FinishHex();
     }
 
     /// <summary>Sends a request with the token (hub host only), following relative redirects (renamed repos) and,
