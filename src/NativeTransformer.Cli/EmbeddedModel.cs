@@ -122,7 +122,6 @@ internal static class EmbeddedModel
         if (IsComplete(final, files)) return final;   // every run after the first: a few stats, no lock
         AfterFirstCheck?.Invoke();
 
-        System.IO.Directory.CreateDirectory(root);
         // Only the lock holder creates, repairs or renames folders, so under the lock an incomplete folder is one a
         // user damaged, never one another process is renaming into place (moving that aside was a real race).
         using var held = LockRoot(root, lockTimeout);
@@ -157,25 +156,17 @@ internal static class EmbeddedModel
         return final;
     }
 
-    /// <summary>An exclusive lock on root/.lock (flock on Linux, released by the kernel if the holder dies, so a
-    /// crashed extraction never blocks later runs). The file stays: deleting a lock file races with its waiters.</summary>
-    private static FileStream LockRoot(string root, TimeSpan timeout)
+    /// <summary>The root's lock (<see cref="FileLock"/>: flock, released by the kernel if the holder dies, so a crashed
+    /// extraction never blocks later runs). A lock held past the timeout makes this root unusable, like a read-only one.</summary>
+    private static IDisposable LockRoot(string root, TimeSpan timeout)
     {
-        string path = Path.Combine(root, LockFileName);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        try
         {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                // Another process (or thread) is extracting: a few hundred milliseconds at most.
-                if (waited.Elapsed > timeout)
-                    throw new IOException($"{path}: another ntr has held the extraction lock for over {timeout.TotalSeconds:0} s");
-                Thread.Sleep(10);
-            }
+            return FileLock.Acquire(Path.Combine(root, LockFileName), timeout);
+        }
+        catch (TimeoutException e)
+        {
+            throw new IOException(e.Message + " (another ntr extracting the built-in model)", e);
         }
     }
 

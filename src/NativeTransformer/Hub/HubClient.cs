@@ -120,10 +120,23 @@ public sealed class HubClient : IDisposable
         {
             Directory.CreateDirectory(cache.BlobsDirectory);
             // Another process (or client) may be fetching the same blob into the same .incomplete file: one at a time.
-            using (await FileLock.AcquireAsync(cache.LockPath(etag), _options.LockTimeout, ct).ConfigureAwait(false))
+            using (await LockBlobAsync(cache.LockPath(etag), ct).ConfigureAwait(false))
                 if (Missing()) await DownloadAsync(url, cache.IncompletePath(etag), blob, etag, size, id, file, ct).ConfigureAwait(false);
         }
         pending.Add((file, etag));
+    }
+
+    private async Task<IDisposable> LockBlobAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            return await FileLock.AcquireAsync(path, _options.LockTimeout, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            throw new HubException($"{e.Message}: another process is downloading the same file into this cache; " +
+                "wait for it, or check that no ntr/huggingface process is stuck", e);
+        }
     }
 
     private async Task<(string Etag, long? Size)> HeadAsync(Uri url, HubModelId id, string file, CancellationToken ct)

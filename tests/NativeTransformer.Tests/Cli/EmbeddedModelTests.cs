@@ -79,7 +79,8 @@ public class EmbeddedModelTests
         string fallback = Path.Combine(tmp.Path, "fallback");
         Assert.StartsWith(fallback, EmbeddedModel.ExtractTo([other, fallback], TimeSpan.FromMilliseconds(50)));
         var e = Assert.Throws<IOException>(() => EmbeddedModel.ExtractTo([other], TimeSpan.FromMilliseconds(50)));
-        Assert.Contains("extraction lock", e.Message);
+        Assert.Contains("has held the lock", e.Message);
+        Assert.Contains(EmbeddedModel.LockFileName, e.Message);
     }
 
     [Fact]
