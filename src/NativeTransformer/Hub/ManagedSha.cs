@@ -12,8 +12,10 @@ namespace NativeTransformer.Hub;
 /// the CPU's SHA instructions: 1.7 GB/s), i.e. 0.4 s once per download of a 90 MB MiniLM; .NET has no SHA intrinsics.
 /// Tested against System.Security.Cryptography on every length 0..300 with random chunking, and the FIPS vectors.
 /// </summary>
-internal abstract class ManagedSha
+internal abstract class ManagedSha(uint[] initialState)
 {
+    /// <summary>The chaining state (H0..H7 for SHA-256, H0..H4 for SHA-1); the digest is these words big-endian.</summary>
+    protected readonly uint[] State = initialState;
     private readonly byte[] _block = new byte[64];
     private int _filled;
     private long _length;
@@ -54,16 +56,16 @@ internal abstract class ManagedSha
         int pad = (_filled < 56 ? 56 : 120) - _filled;
         BinaryPrimitives.WriteInt64BigEndian(tail[pad..], bits);
         Append(tail[..(pad + 8)]);
-        return Convert.ToHexStringLower(Digest());
+        var digest = new byte[4 * State.Length];
+        for (int i = 0; i < State.Length; i++) BinaryPrimitives.WriteUInt32BigEndian(digest.AsSpan(4 * i), State[i]);
+        return Convert.ToHexStringLower(digest);
     }
 
     protected abstract void Compress(ReadOnlySpan<byte> block);
-
-    protected abstract byte[] Digest();
 }
 
 /// <summary>SHA-256: eight 32-bit words of state, 64 rounds per 64-byte block.</summary>
-internal sealed class ManagedSha256 : ManagedSha
+internal sealed class ManagedSha256() : ManagedSha([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19])
 {
     private static ReadOnlySpan<uint> K =>
     [
@@ -76,8 +78,6 @@ internal sealed class ManagedSha256 : ManagedSha
         0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ];
-
-    private readonly uint[] _h = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
     /// <summary>SHA-256 of a whole stream, lowercase hex.</summary>
     public static string HashHex(Stream stream)
@@ -98,7 +98,7 @@ internal sealed class ManagedSha256 : ManagedSha
             uint s1 = BitOperations.RotateRight(w[t - 2], 17) ^ BitOperations.RotateRight(w[t - 2], 19) ^ (w[t - 2] >> 10);
             w[t] = w[t - 16] + s0 + w[t - 7] + s1;
         }
-        uint a = _h[0], b = _h[1], c = _h[2], d = _h[3], e = _h[4], f = _h[5], g = _h[6], h = _h[7];
+        uint a = State[0], b = State[1], c = State[2], d = State[3], e = State[4], f = State[5], g = State[6], h = State[7];
         for (int t = 0; t < 64; t++)
         {
             uint sum1 = BitOperations.RotateRight(e, 6) ^ BitOperations.RotateRight(e, 11) ^ BitOperations.RotateRight(e, 25);
@@ -109,29 +109,21 @@ internal sealed class ManagedSha256 : ManagedSha
             uint t2 = sum0 + majority;
             h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
         }
-        _h[0] += a; _h[1] += b; _h[2] += c; _h[3] += d; _h[4] += e; _h[5] += f; _h[6] += g; _h[7] += h;
+        State[0] += a; State[1] += b; State[2] += c; State[3] += d; State[4] += e; State[5] += f; State[6] += g; State[7] += h;
     }
 
-    protected override byte[] Digest()
-    {
-        var digest = new byte[32];
-        for (int i = 0; i < 8; i++) BinaryPrimitives.WriteUInt32BigEndian(digest.AsSpan(4 * i), _h[i]);
-        return digest;
-    }
 }
 
 /// <summary>SHA-1: five 32-bit words of state, 80 rounds per 64-byte block. Only for git blob ids (the hub's
 /// etag of small files), where it names content rather than defends against an attacker.</summary>
-internal sealed class ManagedSha1 : ManagedSha
+internal sealed class ManagedSha1() : ManagedSha([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0])
 {
-    private readonly uint[] _h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
-
     protected override void Compress(ReadOnlySpan<byte> block)
     {
         Span<uint> w = stackalloc uint[80];
         for (int t = 0; t < 16; t++) w[t] = BinaryPrimitives.ReadUInt32BigEndian(block[(4 * t)..]);
         for (int t = 16; t < 80; t++) w[t] = BitOperations.RotateLeft(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-        uint a = _h[0], b = _h[1], c = _h[2], d = _h[3], e = _h[4];
+        uint a = State[0], b = State[1], c = State[2], d = State[3], e = State[4];
         for (int t = 0; t < 80; t++)
         {
             (uint f, uint k) = t switch
@@ -144,13 +136,7 @@ internal sealed class ManagedSha1 : ManagedSha
             uint temp = BitOperations.RotateLeft(a, 5) + f + e + k + w[t];
             e = d; d = c; c = BitOperations.RotateLeft(b, 30); b = a; a = temp;
         }
-        _h[0] += a; _h[1] += b; _h[2] += c; _h[3] += d; _h[4] += e;
+        State[0] += a; State[1] += b; State[2] += c; State[3] += d; State[4] += e;
     }
 
-    protected override byte[] Digest()
-    {
-        var digest = new byte[20];
-        for (int i = 0; i < 5; i++) BinaryPrimitives.WriteUInt32BigEndian(digest.AsSpan(4 * i), _h[i]);
-        return digest;
-    }
 }
