@@ -104,12 +104,13 @@ internal static class BenchCommand
     {
         var rng = new Random(42);
         int vocab = model.Tokenizer.VocabSize, low = Math.Min(1000, vocab - 1);
+        var specials = model.Tokenizer.Encode(""); // the post-processor's first and last special tokens ([CLS] … [SEP], <s> … </s>)
         var rows = new Encoding[batch];
         for (int b = 0; b < batch; b++)
         {
             var ids = new int[seq];
             for (int i = 1; i < seq - 1; i++) ids[i] = rng.Next(low, vocab);
-            ids[0] = model.Tokenizer.ClsId; ids[^1] = model.Tokenizer.SepId;
+            ids[0] = specials.Ids[0]; ids[^1] = specials.Ids[^1];
             rows[b] = new Encoding(ids, new int[seq], new string[seq], new (int, int)[seq], new int[seq], false);
         }
         var lengths = Enumerable.Repeat(seq, batch).ToArray();

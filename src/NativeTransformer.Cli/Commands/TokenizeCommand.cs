@@ -24,7 +24,7 @@ internal static class TokenizeCommand
         int? maxLength = a.PositiveInt("--max-length");
         string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
-        var tokenizer = WordPieceTokenizer.FromDirectory(dir);
+        var tokenizer = TokenizerLoader.FromDirectory(dir);
         var json = new JsonLineWriter(ctx.Stdout);
         Common.StreamChunks(a, ctx, chunk =>
         {

@@ -29,7 +29,7 @@ public sealed class TransformerModel : IDisposable
     private readonly Weights.PackedCache.PackedWeightsCache? _packCache; // owns the mapping cached operators read from
 
     public ModelConfig Config { get; }
-    public WordPieceTokenizer Tokenizer { get; }
+    public ITokenizer Tokenizer { get; }
     /// <summary>Sentence-transformers settings of the folder, or null.</summary>
     public SentenceTransformersConfig? SentenceTransformers { get; }
     /// <summary>Effective max tokens per input (longer inputs are truncated).</summary>
@@ -41,7 +41,7 @@ public sealed class TransformerModel : IDisposable
     public bool HasPoolingConfig => SentenceTransformers != null;
     public int NumLabels => _heads.Classifier?.Out ?? 0;
 
-    private TransformerModel(ModelConfig config, WordPieceTokenizer tokenizer, SentenceTransformersConfig? st, ITensorSource weights,
+    private TransformerModel(ModelConfig config, ITokenizer tokenizer, SentenceTransformersConfig? st, ITensorSource weights,
         EncoderWeights encoder, HeadWeights heads, LoadOptions options, int maxLength, Weights.PackedCache.PackedWeightsCache? packCache)
     {
         Config = config; Tokenizer = tokenizer; SentenceTransformers = st; _weights = weights; _heads = heads; _options = options;
@@ -273,8 +273,9 @@ public sealed class TransformerModel : IDisposable
         var mlm = _heads.MaskedLm ?? throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no masked-LM head");
         if (topK < 1) throw new InputException("top-k must be at least 1");
         var encoding = Tokenize([new TextInput(text)])[0];
-        var positions = Enumerable.Range(0, encoding.Length).Where(i => encoding.Ids[i] == Tokenizer.MaskId).ToArray();
-        if (positions.Length == 0) throw new InputException($"the text has no {Tokenizer.Options.MaskToken} token");
+        if (Tokenizer.MaskId is not int maskId) throw new NativeTransformerException("this model's tokenizer has no mask token");
+        var positions = Enumerable.Range(0, encoding.Length).Where(i => encoding.Ids[i] == maskId).ToArray();
+        if (positions.Length == 0) throw new InputException($"the text has no {Tokenizer.MaskToken} token");
         var logits = MaskedLmLogits(encoding, positions);
         var result = new MaskPrediction[positions.Length];
         for (int p = 0; p < positions.Length; p++)
@@ -362,18 +363,18 @@ public sealed class TransformerModel : IDisposable
         return new RunState(Config, b, s, _pool, _int8);
     }
 
-    private static (ModelConfig, WordPieceTokenizer, SentenceTransformersConfig?) ReadFolder(string directory)
+    private static (ModelConfig, ITokenizer, SentenceTransformersConfig?) ReadFolder(string directory)
     {
         if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
             throw new NativeTransformerException($"model folder '{directory}' does not exist");
         var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
-        var tokenizer = WordPieceTokenizer.FromDirectory(directory);
+        var tokenizer = TokenizerLoader.FromDirectory(directory);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ModelConfigException($"{directory}: the tokenizer has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");
         return (config, tokenizer, SentenceTransformersConfig.Load(directory));
     }
 
-    private static int EffectiveMaxLength(ModelConfig config, WordPieceTokenizer tokenizer, SentenceTransformersConfig? st, LoadOptions options, string directory)
+    private static int EffectiveMaxLength(ModelConfig config, ITokenizer tokenizer, SentenceTransformersConfig? st, LoadOptions options, string directory)
     {
         if (options.MaxLength is { } requested)
         {
@@ -381,7 +382,7 @@ public sealed class TransformerModel : IDisposable
                 throw new InputException($"max length {requested} exceeds this model's max_position_embeddings ({config.MaxPositionEmbeddings})");
             return requested;
         }
-        int max = Math.Min(config.MaxPositionEmbeddings, tokenizer.Options.ModelMaxLength);
+        int max = Math.Min(config.MaxPositionEmbeddings, tokenizer.ModelMaxLength ?? int.MaxValue);
         if (st?.MaxSeqLength is { } stMax) max = Math.Min(max, stMax);
         return max;
     }

@@ -38,3 +38,16 @@ public interface ITokenizer
     /// <summary>Token strings of <paramref name="text"/> with no special tokens and no truncation.</summary>
     string[] TokenizeToStrings(string text);
 }
+
+/// <summary>Conveniences every tokenizer gets.</summary>
+public static class TokenizerExtensions
+{
+    /// <summary>Encodes every input and right-pads to the longest row (pad id, type id 0, attention mask 0).</summary>
+    public static EncodedBatch EncodeBatch(this ITokenizer tokenizer, IReadOnlyList<(string Text, string? TextPair)> inputs, int? maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var rows = new Encoding[inputs.Count];
+        for (int i = 0; i < rows.Length; i++) rows[i] = tokenizer.Encode(inputs[i].Text, inputs[i].TextPair, maxLength);
+        return PostProcessor.Pad(rows, tokenizer.PadId);
+    }
+}

@@ -56,7 +56,7 @@ public sealed record TokenizerOptions
 /// Added tokens marked "normalized": true in tokenizer.json are matched on the raw text like the others, and
 /// "single_word" is not implemented (BERT's special tokens use neither).
 /// </remarks>
-public sealed class WordPieceTokenizer
+public sealed class WordPieceTokenizer : ITokenizer
 {
     private readonly Vocabulary _vocab;
     private readonly BertNormalizer _normalizer;
@@ -178,6 +178,12 @@ public sealed class WordPieceTokenizer
     /// <see cref="TokenizerOptions.MatchSpecialTokensInText"/> is off).</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; }
 
+    public string Kind => "WordPiece";
+    string? ITokenizer.MaskToken => Options.MaskToken;
+    int? ITokenizer.MaskId => MaskId;
+    int? ITokenizer.ModelMaxLength => Options.HasModelMaxLength ? Options.ModelMaxLength : null;
+    public int SpecialTokenCount(bool pair) => pair ? 3 : 2;
+
     /// <summary>The token string of <paramref name="id"/> (the text of that vocab.txt line).</summary>
     public string IdToToken(int id) => _vocab.IdToToken(id);
 
@@ -245,14 +251,5 @@ public sealed class WordPieceTokenizer
             if (b != null && k2 < b.Count) { b.Truncate(k2); truncated = true; }
         }
         return PostProcessor.Build(this, a, b, truncated);
-    }
-
-    /// <summary>Encodes every input and right-pads to the longest row (pad id, type id 0, attention mask 0).</summary>
-    public EncodedBatch EncodeBatch(IReadOnlyList<(string Text, string? TextPair)> inputs, int? maxLength)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        var rows = new Encoding[inputs.Count];
-        for (int i = 0; i < rows.Length; i++) rows[i] = Encode(inputs[i].Text, inputs[i].TextPair, maxLength);
-        return PostProcessor.Pad(rows, PadId);
     }
 }

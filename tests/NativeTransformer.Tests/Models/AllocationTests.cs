@@ -1,3 +1,4 @@
+using NativeTransformer.Tokenization;
 namespace NativeTransformer.Tests.Models;
 
 /// <summary>Once its buffers are sized, the forward pass allocates nothing — on the calling thread or the pool's.</summary>
