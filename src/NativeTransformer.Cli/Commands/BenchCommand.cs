@@ -36,8 +36,8 @@ internal static class BenchCommand
         var loadWatch = Stopwatch.StartNew();
         using var model = TransformerModel.Load(dir, options);
         loadWatch.Stop();
-        if (seq > model.Config.MaxPositionEmbeddings)
-            throw new UsageException($"--seq {seq} exceeds the model's max_position_embeddings ({model.Config.MaxPositionEmbeddings})", Name);
+        if (seq > model.Config.MaxSequenceLength)
+            throw new UsageException($"--seq {seq} exceeds the model's maximum sequence length ({model.Config.MaxSequenceLength})", Name);
         var input = RandomBatch(model, batch, seq);
 
         for (int i = 0; i < warmup; i++) model.Forward(input);

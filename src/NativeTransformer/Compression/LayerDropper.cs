@@ -51,12 +51,9 @@ public static class LayerDropper
         using (var weights = Checkpoint.Open(src))
         {
             var tensors = new List<TensorToWrite>(weights.Tensors.Count);
-            string? layerPrefix = config.Family switch
-            {
-                ModelFamily.Bert => CheckpointLayout.DetectPrefix(config.Family, n => weights.TryGetInfo(n, out _)) + "encoder.layer.",
-                ModelFamily.DistilBert => CheckpointLayout.DetectPrefix(config.Family, n => weights.TryGetInfo(n, out _)) + "transformer.layer.",
-                _ => null, // ALBERT: shared group weights stay as they are
-            };
+            // Null for ALBERT: shared group weights stay as they are.
+            string? layerPrefix = CheckpointLayout.For(config.Family,
+                CheckpointLayout.DetectPrefix(config.Family, n => weights.TryGetInfo(n, out _))).LayerPrefix;
             var newIndex = new Dictionary<int, int>();
             for (int j = 0; j < kept.Length; j++) newIndex[kept[j]] = j;
             foreach (var t in weights.Tensors)

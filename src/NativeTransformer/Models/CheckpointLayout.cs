@@ -2,7 +2,7 @@ namespace NativeTransformer.Models;
 
 /// <summary>
 /// The one place that knows each family's checkpoint key names. Base-model keys carry the
-/// family prefix (<c>bert.</c>, <c>distilbert.</c>, <c>albert.</c>) in task checkpoints
+/// family prefix (<c>bert.</c>, <c>distilbert.</c>, <c>albert.</c>, <c>roberta.</c> — also for XLM-R and CamemBERT) in task checkpoints
 /// (…ForSequenceClassification, …ForMaskedLM) and none in bare-model checkpoints (BertModel,
 /// sentence-transformers); <c>DetectPrefix</c> decides which by looking for the word embeddings.
 /// </summary>
@@ -21,8 +21,14 @@ internal sealed record CheckpointLayout
     public string? EmbeddingProjection { get; init; }
     /// <summary>Keys of the weights that encoder layer (or ALBERT group) <c>i</c> reads.</summary>
     public Func<int, LayerKeys> Layer { get; init; } = _ => throw new InvalidOperationException();
+    /// <summary>What every per-layer key starts with before the layer index (<c>…encoder.layer.</c>); null for ALBERT,
+    /// whose shared groups are not per layer.</summary>
+    public string? LayerPrefix { get; init; }
     public string? Pooler { get; init; }
+    /// <summary>The dense layer between the first token and the classifier: DistilBERT's pre_classifier (then ReLU),
+    /// RoBERTa's classifier.dense (then tanh). Null where the classifier reads the pooler output (BERT, ALBERT).</summary>
     public string? PreClassifier { get; init; }
+    public HeadActivation PreClassifierActivation { get; init; } = HeadActivation.Relu;
     public string Classifier { get; init; } = "classifier";
     public string MaskedLmTransform { get; init; } = "";
     public string MaskedLmNorm { get; init; } = "";
@@ -35,6 +41,7 @@ internal sealed record CheckpointLayout
         {
             Prefix = p,
             TokenTypeEmbeddings = p + "embeddings.token_type_embeddings.weight",
+            LayerPrefix = p + "encoder.layer.",
             Layer = i => Keys($"{p}encoder.layer.{i}.", "attention.self.query", "attention.self.key", "attention.self.value",
                 "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm"),
             Pooler = p + "pooler.dense",
@@ -46,6 +53,7 @@ internal sealed record CheckpointLayout
         ModelFamily.DistilBert => new()
         {
             Prefix = p,
+            LayerPrefix = p + "transformer.layer.",
             Layer = i => Keys($"{p}transformer.layer.{i}.", "attention.q_lin", "attention.k_lin", "attention.v_lin",
                 "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"),
             PreClassifier = "pre_classifier",
@@ -67,6 +75,17 @@ internal sealed record CheckpointLayout
             MaskedLmDecoder = "predictions.decoder.weight",
             MaskedLmBias = "predictions.bias",
         },
+        // BERT's embedding and layer names; the heads are RobertaClassificationHead and RobertaLMHead.
+        ModelFamily.Roberta => For(ModelFamily.Bert, p) with
+        {
+            PreClassifier = "classifier.dense",
+            PreClassifierActivation = HeadActivation.Tanh,
+            Classifier = "classifier.out_proj",
+            MaskedLmTransform = "lm_head.dense",
+            MaskedLmNorm = "lm_head.layer_norm",
+            MaskedLmDecoder = "lm_head.decoder.weight",
+            MaskedLmBias = "lm_head.bias",
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(family)),
     };
 
@@ -77,6 +96,7 @@ internal sealed record CheckpointLayout
     {
         ModelFamily.Bert => "bert.",
         ModelFamily.DistilBert => "distilbert.",
+        ModelFamily.Roberta => "roberta.",
         _ => "albert.",
     };
 

@@ -5,10 +5,11 @@ using NativeTransformer.Tokenization;
 namespace NativeTransformer.Models;
 
 /// <summary>
-/// The BERT-family encoder (BERT, DistilBERT, ALBERT: one code path; families differ only in config
+/// The BERT-family encoder (BERT, DistilBERT, ALBERT, RoBERTa/XLM-R/CamemBERT: one code path; families differ only in config
 /// and weight names). Post-LayerNorm blocks, as in "Attention Is All You Need" and BERT:
 /// <code>
-///   h₀ = LayerNorm(word[ids] + position[0..S) + type[types])      (· W_projᵀ for ALBERT)
+///   h₀ = LayerNorm(word[ids] + position[pos] + type[types])        (· W_projᵀ for ALBERT)
+///   pos = 0..S-1; RoBERTa: pad + 1, pad + 2, … over non-pad ids, pad at pad ids
 ///   a  = LayerNorm(h + SelfAttention(h) · W_oᵀ)
 ///   h' = LayerNorm(a + GELU(a · W_1ᵀ) · W_2ᵀ)
 /// </code>
@@ -34,8 +35,9 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
     {
         int b = batch.BatchSize, seq = batch.SeqLen, h = Config.HiddenSize, tokens = b * seq;
         if (!s.Fits(b, seq)) throw new InvalidOperationException("RunState too small for this batch");
-        if (seq > Config.MaxPositionEmbeddings)
-            throw new InputException($"sequence of {seq} tokens exceeds max_position_embeddings {Config.MaxPositionEmbeddings}");
+        if (seq > Config.MaxSequenceLength)
+            throw new InputException($"sequence of {seq} tokens exceeds this model's maximum of {Config.MaxSequenceLength} " +
+                $"(max_position_embeddings {Config.MaxPositionEmbeddings}{(Config.PositionsFromPadding ? $" less pad_token_id {Config.PadTokenId} + 1" : "")})");
         var k = s.Kernels;
         fixed (float* hidden = s.Hidden, qkv = s.Qkv, context = s.Context, attended = s.Attended, ffn = s.Ffn, embedded = s.Embedded)
         {
@@ -67,13 +69,18 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
         int e = Config.EmbeddingSize, seq = batch.SeqLen, tokens = batch.BatchSize * seq;
         var target = (projection is null ? s.Hidden : s.Embedded).AsSpan(0, tokens * e);
         var word = embeddings.Word; var position = embeddings.Position.Span; var type = embeddings.TokenType.Span;
+        bool fromPadding = Config.PositionsFromPadding;
+        int pad = Config.PadTokenId, counted = 0;
         for (int t = 0; t < tokens; t++)
         {
             int id = batch.InputIds[t];
             if ((uint)id >= (uint)Config.VocabSize) throw new InputException($"token id {id} is outside the vocabulary (size {Config.VocabSize})");
             var row = target.Slice(t * e, e);
             word.CopyRow(id, row); // fp32 or an int8 row dequantized here: never a full fp32 copy of the table
-            System.Numerics.Tensors.TensorPrimitives.Add(row, position.Slice(t % seq * e, e), row);
+            // RoBERTa: the k-th non-pad token of a row (k from 1) sits at pad + k, pads at pad; seq ≤ MaxSequenceLength keeps it in the table.
+            if (t % seq == 0) counted = 0;
+            int p = !fromPadding ? t % seq : id == pad ? pad : pad + ++counted;
+            System.Numerics.Tensors.TensorPrimitives.Add(row, position.Slice(p * e, e), row);
             if (type.IsEmpty) continue;
             int tt = batch.TypeIds[t];
             if ((uint)tt >= (uint)Config.TypeVocabSize) throw new InputException($"token type {tt} is outside type_vocab_size {Config.TypeVocabSize}");

@@ -61,12 +61,16 @@ public sealed record EncoderWeights(
     EmbeddingWeights Embeddings,
     EncoderLayerWeights[] Layers); // [NumLayers]; ALBERT repeats its shared group's object
 
+/// <summary>The activation after a classifier's first dense layer.</summary>
+public enum HeadActivation { Relu, Tanh }
+
 /// <summary>Optional heads found in the checkpoint.</summary>
 public sealed record HeadWeights(
     LinearWeights? Pooler,          // [H, H] then tanh, on the first token
-    LinearWeights? PreClassifier,   // DistilBERT pre_classifier [H, H] then ReLU
-    LinearWeights? Classifier,      // [C, H]
-    MaskedLmWeights? MaskedLm);
+    LinearWeights? PreClassifier,   // on the first token: DistilBERT pre_classifier [H, H] then ReLU, RoBERTa classifier.dense then tanh
+    LinearWeights? Classifier,      // [C, H]: classifier, RoBERTa classifier.out_proj
+    MaskedLmWeights? MaskedLm,
+    HeadActivation PreClassifierActivation = HeadActivation.Relu);
 
 /// <summary>Masked-LM head: transform (dense → activation → LayerNorm) then a decoder tied to the word embeddings.</summary>
 public sealed record MaskedLmWeights(

@@ -51,7 +51,8 @@ internal static class Heads
 
     /// <summary>
     /// Classifier logits [B, C]. BERT/ALBERT: classifier(pooled). DistilBERT: classifier(ReLU(pre_classifier(h[b, 0]))).
-    /// <paramref name="pooled"/> is the pooler output, or for DistilBERT the first-token rows [B, H].
+    /// RoBERTa: out_proj(tanh(dense(h[b, 0]))). <paramref name="pooled"/> is the pooler output, or with a pre-classifier
+    /// the first-token rows [B, H].
     /// </summary>
     public static void Classify(ReadOnlySpan<float> pooled, int batch, HeadWeights heads, Span<float> logits, Span<float> scratch)
     {
@@ -60,7 +61,8 @@ internal static class Heads
         if (heads.PreClassifier is { } pre)
         {
             Gemm.ComputeSerial(pooled[..(batch * pre.In)], pre.Weight.Span, pre.Bias.Span, scratch, batch, pre.Out, pre.In);
-            Activations.Relu(scratch[..(batch * pre.Out)]);
+            if (heads.PreClassifierActivation == HeadActivation.Tanh) Activations.Tanh(scratch[..(batch * pre.Out)]);
+            else Activations.Relu(scratch[..(batch * pre.Out)]);
             input = scratch;
         }
         Gemm.ComputeSerial(input[..(batch * classifier.In)], classifier.Weight.Span, classifier.Bias.Span, logits, batch, classifier.Out, classifier.In);
@@ -72,7 +74,8 @@ internal static class Heads
         var t = mlm.Transform;
         var transformed = new float[t.Out];
         Gemm.ComputeSerial(tokenHidden, t.Weight.Span, t.Bias.Span, transformed, 1, t.Out, t.In);
-        Activations.Apply(transformed, config.HiddenAct.ToEpilogue());
+        // RobertaLMHead applies exact GELU whatever hidden_act says; BERT/ALBERT/DistilBERT heads follow the config.
+        Activations.Apply(transformed, config.Family == ModelFamily.Roberta ? Epilogue.Gelu : config.HiddenAct.ToEpilogue());
         LayerNorm.AddResidualAndNormalize(transformed, default, mlm.Norm.Gamma.Span, mlm.Norm.Beta.Span, 1, t.Out, config.LayerNormEps);
         Gemm.Compute(transformed, mlm.Decoder.Span, mlm.Bias.Span, logits, 1, config.VocabSize, t.Out, threads);
     }

@@ -2,8 +2,9 @@ using System.Text.Json;
 
 namespace NativeTransformer.Models;
 
-/// <summary>The encoder families we run. They share one encoder; they differ in config and weight names.</summary>
-public enum ModelFamily { Bert, DistilBert, Albert }
+/// <summary>The encoder families we run. They share one encoder; they differ in config and weight names.
+/// <see cref="Roberta"/> covers model_type roberta, xlm-roberta and camembert (same architecture and key names).</summary>
+public enum ModelFamily { Bert, DistilBert, Albert, Roberta }
 
 /// <summary>Feed-forward activation: <c>gelu</c> (exact, erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh approximation), <c>relu</c>.</summary>
 public enum Activation { Gelu, GeluTanh, Relu }
@@ -25,7 +26,7 @@ public static class ActivationExtensions
 /// </summary>
 public sealed record ModelConfig
 {
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert"];
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert"];
     public static readonly IReadOnlyList<string> SupportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
 
     public required string ModelType { get; init; }
@@ -48,6 +49,13 @@ public sealed record ModelConfig
     public required Activation HiddenAct { get; init; }
     public required float LayerNormEps { get; init; }
     public int PadTokenId { get; init; }
+    /// <summary>RoBERTa: position ids count from <see cref="PadTokenId"/> + 1 over the non-pad tokens of a row, and pad
+    /// tokens take position <see cref="PadTokenId"/> (Hugging Face's create_position_ids_from_input_ids). Elsewhere
+    /// token t has position t.</summary>
+    public bool PositionsFromPadding => Family == ModelFamily.Roberta;
+    /// <summary>Longest input (special tokens included) the position table covers: max_position_embeddings, less the
+    /// pad_token_id + 1 rows RoBERTa reserves below its first position (514 − 2 = 512).</summary>
+    public int MaxSequenceLength => PositionsFromPadding ? MaxPositionEmbeddings - PadTokenId - 1 : MaxPositionEmbeddings;
     /// <summary>Class names by index; empty when the config has none.</summary>
     public IReadOnlyDictionary<int, string> Id2Label { get; init; } = new Dictionary<int, string>();
 
@@ -106,6 +114,7 @@ public sealed record ModelConfig
             "bert" => ModelFamily.Bert,
             "distilbert" => ModelFamily.DistilBert,
             "albert" => ModelFamily.Albert,
+            "roberta" or "xlm-roberta" or "camembert" => ModelFamily.Roberta,
             _ => throw new ModelConfigException($"{source}: unsupported model_type \"{type}\"; supported: {string.Join(", ", SupportedModelTypes)}"),
         };
         bool distil = family == ModelFamily.DistilBert;
@@ -151,6 +160,17 @@ public sealed record ModelConfig
         CheckSize((long)typeVocab * embed, "type_vocab_size × hidden", source);
         if (family == ModelFamily.Albert) CheckSize((long)embed * hidden, "embedding_size × hidden", source);
 
+        // RobertaConfig's default pad_token_id is 1; it indexes the position table, so it must be a real row below the first position.
+        int pad = r.PadTokenId ?? (family == ModelFamily.Roberta ? 1 : 0);
+        if (family == ModelFamily.Roberta)
+        {
+            if (pad < 0 || pad >= vocab)
+                throw new ModelConfigException($"{source}: \"pad_token_id\" {pad} is outside the vocabulary (0..{vocab - 1}); RoBERTa positions are counted from it");
+            if (maxPos <= pad + 1)
+                throw new ModelConfigException($"{source}: \"max_position_embeddings\" {maxPos} leaves no position after pad_token_id {pad} " +
+                    $"(RoBERTa positions start at pad_token_id + 1 = {pad + 1}; 514 is usual for pad_token_id 1)");
+        }
+
         double eps = distil ? 1e-12 : (r.LayerNormEps ?? 1e-12);
         // Checked as float too: 1e-120 is a positive double but a zero float, and LayerNorm divides by sqrt(var + eps).
         if (!(eps > 0 && eps < 1 && (float)eps > 0)) throw new ModelConfigException($"{source}: layer_norm_eps {eps} is out of range (0 < eps < 1, representable as float32)");
@@ -173,7 +193,7 @@ public sealed record ModelConfig
             VocabSize = vocab, HiddenSize = hidden, NumLayers = layers, NumHeads = heads, IntermediateSize = inter,
             MaxPositionEmbeddings = maxPos, TypeVocabSize = typeVocab, EmbeddingSize = embed,
             NumHiddenGroups = groups, InnerGroupNum = inner, HiddenAct = activation, LayerNormEps = (float)eps,
-            PadTokenId = r.PadTokenId ?? 0, Id2Label = labels, PrunedHeads = pruned,
+            PadTokenId = pad, Id2Label = labels, PrunedHeads = pruned,
         };
     }
 

@@ -74,10 +74,12 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
             if (config.Id2Label.Count > 0 && config.Id2Label.Count != classes)
                 throw new WeightException(info.Name, $"{info.Name}: {classes} classes but config.json id2label names {config.Id2Label.Count}");
             classifier = Linear(_keys.Classifier, classes, h);
-            if (config.Family != ModelFamily.DistilBert && pooler is null)
+            // BERT/ALBERT classify the pooler output; DistilBERT and RoBERTa their own dense layer on the first token
+            // (RoBERTa's optional roberta.pooler then only serves pooler_output).
+            if (_keys.PreClassifier is null && pooler is null)
                 throw new WeightException(_keys.Pooler + ".weight", $"{_keys.Pooler}.weight: missing; the classifier reads the pooler output");
-            if (config.Family == ModelFamily.DistilBert && pre is null)
-                throw new WeightException(_keys.PreClassifier + ".weight", $"{_keys.PreClassifier}.weight: missing; DistilBERT's classifier reads it");
+            if (_keys.PreClassifier is { } preKey && pre is null)
+                throw new WeightException(preKey + ".weight", $"{preKey}.weight: missing; the {config.ModelType} classifier ({_keys.Classifier}) reads it");
         }
 
         MaskedLmWeights? mlm = null;
@@ -91,7 +93,7 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
             mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
                 Tensor(_keys.MaskedLmBias, config.VocabSize));
         }
-        return new HeadWeights(pooler, pre, classifier, mlm);
+        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation);
     }
 
     /// <summary>Layer (ALBERT: group) <paramref name="g"/> by its original index, which is what pruned_heads keys name:

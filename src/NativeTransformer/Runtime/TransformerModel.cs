@@ -61,11 +61,15 @@ public sealed class TransformerModel : IDisposable
 
     /// <summary>Loads a model folder (config.json, vocab.txt / tokenizer files, model.safetensors or a sharded index).
     /// Throws a <see cref="NativeTransformerException"/> subtype for anything wrong with the folder or options.</summary>
-    public static TransformerModel Load(string directory, LoadOptions? options = null)
+    public static TransformerModel Load(string directory, LoadOptions? options = null) => Load(directory, options, tokenizerOverride: null);
+
+    /// <summary><see cref="Load(string, LoadOptions?)"/> with <paramref name="tokenizerOverride"/> in place of the folder's tokenizer
+    /// files when given (tests that feed reference token ids to a folder whose tokenizer family is not read here).</summary>
+    internal static TransformerModel Load(string directory, LoadOptions? options, ITokenizer? tokenizerOverride)
     {
         options ??= new LoadOptions();
         ValidateOptions(options);
-        var (config, tokenizer, st) = ReadFolder(directory);
+        var (config, tokenizer, st) = ReadFolder(directory, tokenizerOverride);
         int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
         // Opened once, before the budget check: the estimate depends on what the cache holds (the file is ours, not a weight).
         var packCache = options.PackedWeightsCache is { } cacheDir ? Weights.PackedCache.PackedWeightsCache.Open(directory, cacheDir, options.SparseKernels) : null;
@@ -214,9 +218,16 @@ public sealed class TransformerModel : IDisposable
     }
 
     /// <summary>All inputs as ONE padded batch (in the given order), every hidden state kept, plus every head the model has.</summary>
-    public EncodeResult Encode(IReadOnlyList<TextInput> inputs)
+    public EncodeResult Encode(IReadOnlyList<TextInput> inputs) => Encode(PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId));
+
+    /// <summary>
+    /// <see cref="Encode(IReadOnlyList{TextInput})"/> on an already tokenized, right-padded batch (ids from another tokenizer,
+    /// or a reference's): every hidden state and every head. Row b's first Lengths[b] tokens are attended; pads should hold
+    /// the tokenizer's pad id (RoBERTa counts positions over the ids that are not pad_token_id).
+    /// </summary>
+    public EncodeResult Encode(EncodedBatch batch)
     {
-        var batch = PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId);
+        CheckBatch(batch);
         int h = Config.HiddenSize, size = RunState.Length(batch.BatchSize, batch.SeqLen, h);
         var hidden = new float[Config.NumLayers + 1][];
         for (int i = 0; i < hidden.Length; i++) hidden[i] = new float[size];
@@ -245,11 +256,26 @@ public sealed class TransformerModel : IDisposable
     /// </summary>
     public void Forward(EncodedBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(batch);
+        CheckBatch(batch);
         if (batch.BatchSize == 0) return;
         var state = Rent(batch.BatchSize, batch.SeqLen);
         try { _encoder.Forward(state, batch); }
         finally { _states.Add(state); }
+    }
+
+    /// <summary>A caller-built batch must be consistent before the encoder indexes it: a typed error, not an out-of-range crash.</summary>
+    private static void CheckBatch(EncodedBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.BatchSize < 0 || batch.SeqLen < 0) throw new InputException($"batch of {batch.BatchSize} × {batch.SeqLen} tokens: sizes must be non-negative");
+        long tokens = (long)batch.BatchSize * batch.SeqLen;
+        if (batch.InputIds is null || batch.TypeIds is null || batch.Lengths is null
+            || batch.InputIds.Length != tokens || batch.TypeIds.Length != tokens || batch.Lengths.Length != batch.BatchSize)
+            throw new InputException($"batch of {batch.BatchSize} × {batch.SeqLen} tokens needs {tokens} input ids and type ids and {batch.BatchSize} lengths, " +
+                $"got {batch.InputIds?.Length} ids, {batch.TypeIds?.Length} type ids, {batch.Lengths?.Length} lengths");
+        for (int b = 0; b < batch.BatchSize; b++)
+            if (batch.Lengths[b] < 1 || batch.Lengths[b] > batch.SeqLen)
+                throw new InputException($"batch row {b}: length {batch.Lengths[b]} is outside 1..{batch.SeqLen}");
     }
 
     /// <summary>The kernels the encoder's Linear layers use, e.g. "int8 (avx512bw)" or "fp32-packed (avx512)".</summary>
@@ -363,12 +389,12 @@ public sealed class TransformerModel : IDisposable
         return new RunState(Config, b, s, _pool, _int8);
     }
 
-    private static (ModelConfig, ITokenizer, SentenceTransformersConfig?) ReadFolder(string directory)
+    private static (ModelConfig, ITokenizer, SentenceTransformersConfig?) ReadFolder(string directory, ITokenizer? tokenizerOverride = null)
     {
         if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
             throw new NativeTransformerException($"model folder '{directory}' does not exist");
         var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
-        var tokenizer = TokenizerLoader.FromDirectory(directory);
+        var tokenizer = tokenizerOverride ?? TokenizerLoader.FromDirectory(directory);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ModelConfigException($"{directory}: the tokenizer has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");
         return (config, tokenizer, SentenceTransformersConfig.Load(directory));
@@ -378,11 +404,12 @@ public sealed class TransformerModel : IDisposable
     {
         if (options.MaxLength is { } requested)
         {
-            if (requested > config.MaxPositionEmbeddings)
-                throw new InputException($"max length {requested} exceeds this model's max_position_embeddings ({config.MaxPositionEmbeddings})");
+            if (requested > config.MaxSequenceLength)
+                throw new InputException($"max length {requested} exceeds this model's maximum of {config.MaxSequenceLength} tokens " +
+                    $"(max_position_embeddings {config.MaxPositionEmbeddings}{(config.PositionsFromPadding ? $" less pad_token_id {config.PadTokenId} + 1" : "")})");
             return requested;
         }
-        int max = Math.Min(config.MaxPositionEmbeddings, tokenizer.ModelMaxLength ?? int.MaxValue);
+        int max = Math.Min(config.MaxSequenceLength, tokenizer.ModelMaxLength ?? int.MaxValue);
         if (st?.MaxSeqLength is { } stMax) max = Math.Min(max, stMax);
         return max;
     }

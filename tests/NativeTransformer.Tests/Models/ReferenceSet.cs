@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NativeTransformer.Tokenization;
 using NativeTransformer.Weights;
 
 namespace NativeTransformer.Tests.Models;
@@ -11,8 +12,26 @@ internal sealed class ReferenceSet : IDisposable
     public required int MaxLength { get; init; }
     public required SafetensorsFile Outputs { get; init; }
 
-    /// <summary>Models that have both a folder in shared/models and reference outputs.</summary>
+    /// <summary>Models that have both a folder in shared/models and reference outputs, with a tokenizer this runtime reads.</summary>
     public static readonly string[] ModelNames = ["bert-tiny-sst2", "bert-mini-sst2", "distilbert-mini-sst2", "albert-mini-sst2", "bert-tiny-mlm"];
+
+    /// <summary>Every model whose encoder runs on the reference's own token ids (<see cref="Batch"/>): the above plus the
+    /// RoBERTa / XLM-R / SentencePiece-ALBERT folders, whatever their tokenizer.</summary>
+    public static readonly string[] EncoderModelNames = [.. ModelNames, "roberta-mini-sst2", "xlmr-mini-sst2", "albert-spm-mini-sst2"];
+
+    /// <summary>The reference's input_ids / token_type_ids / attention_mask as a right-padded batch (lengths = mask sums).</summary>
+    public EncodedBatch Batch()
+    {
+        var ids = Long("input_ids");
+        var shape = Outputs.GetInfo("input_ids").Shape;
+        int b = (int)shape[0], seq = (int)shape[1];
+        var mask = Long("attention_mask");
+        var lengths = new int[b];
+        for (int r = 0; r < b; r++)
+            for (int t = 0; t < seq; t++) lengths[r] += (int)mask[r * seq + t];
+        int[] Ints(long[] v) => Array.ConvertAll(v, x => checked((int)x));
+        return new EncodedBatch(b, seq, Ints(ids), Ints(Long("token_type_ids")), Ints(mask), lengths, []);
+    }
 
     public static ReferenceSet Load(string model)
     {
