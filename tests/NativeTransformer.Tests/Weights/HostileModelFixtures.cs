@@ -110,6 +110,12 @@ internal static class HostileModelFixtures
         Config("id2label_same_label_twice", ConfigJson(("id2label", "{\"1\":\"a\",\"01\":\"b\"}")), "id2label", "twice");
         Config("id2label_not_object", ConfigJson(("id2label", "[\"negative\",\"positive\"]")), "id2label");
         Config("id2label_value_not_string", ConfigJson(("id2label", "{\"0\":7}")), "id2label");
+        // RoBERTa counts positions from pad_token_id + 1, so the pad id indexes the position table.
+        (string, string?) Roberta = ("model_type", "\"roberta\""), Positions514 = ("max_position_embeddings", "514");
+        Config("roberta_pad_negative", ConfigJson(Roberta, Positions514, ("pad_token_id", "-1")), "pad_token_id", "-1");
+        Config("roberta_pad_beyond_vocab", ConfigJson(Roberta, Positions514, ("pad_token_id", "30522")), "pad_token_id", "30522");
+        Config("roberta_no_position_after_pad", ConfigJson(Roberta, ("max_position_embeddings", "2"), ("pad_token_id", "1")), "max_position_embeddings", "pad_token_id");
+        Config("roberta_type_vocab_zero", ConfigJson(Roberta, Positions514, ("pad_token_id", "1"), ("type_vocab_size", "0")), "type_vocab_size", "positive");
     }
 
     // ---- tokenizer files ------------------------------------------------------------------------------------------
