@@ -188,7 +188,7 @@ public sealed class TransformerModel : IDisposable
     /// <summary>Label, probability and logits per input. Throws when the checkpoint has no classification head.</summary>
     public Classification[] Classify(IReadOnlyList<TextInput> inputs)
     {
-        if (!HasClassifier) throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no classification head (no 'classifier.weight')");
+        if (!HasClassifier) throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no sequence-classification head");
         int classes = NumLabels;
         var result = new Classification[inputs.Count];
         RunBatches(inputs, (batch, state, index) =>

@@ -18,6 +18,24 @@ internal sealed class TempModelFolder : IDisposable
         return new TempModelFolder(dir);
     }
 
+    /// <summary>
+    /// A copy of <paramref name="model"/> whose tokenizer files are replaced by a synthetic WordPiece vocab.txt of the config's
+    /// vocab size ([CLS] [PAD] [SEP] [UNK] [MASK] w5 w6 …: pad id 1 as RoBERTa's). The weights and config are the real ones,
+    /// so the folder loads through the ordinary path (CLI, inspect, memory estimate) whatever tokenizer family the original has.
+    /// </summary>
+    public static TempModelFolder WithWordPieceStandIn(string model)
+    {
+        var folder = CopyOf(model);
+        foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+                     "spiece.model", "sentencepiece.bpe.model", "vocab.txt" })
+            File.Delete(folder.FilePath(name));
+        int vocab = NativeTransformer.Models.ModelConfig.Load(folder.FilePath("config.json")).VocabSize;
+        var lines = new List<string>(vocab) { "[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]" };
+        for (int i = lines.Count; i < vocab; i++) lines.Add($"w{i}");
+        File.WriteAllLines(folder.FilePath("vocab.txt"), lines);
+        return folder;
+    }
+
     public string FilePath(string name) => System.IO.Path.Combine(Path, name);
 
     public void Write(string name, string text)
