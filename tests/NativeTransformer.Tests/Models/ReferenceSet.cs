@@ -14,9 +14,11 @@ internal sealed class ReferenceSet : IDisposable
     /// <summary>Models that have both a folder in shared/models and reference outputs.</summary>
     public static readonly string[] ModelNames = ["bert-tiny-sst2", "bert-mini-sst2", "distilbert-mini-sst2", "albert-mini-sst2", "bert-tiny-mlm"];
 
-    public static ReferenceSet Load(string model)
+    public static ReferenceSet Load(string model) => LoadFrom(TestPaths.Reference(model), model);
+
+    /// <summary>The public.json / public.safetensors pair of any folder with that layout (e.g. shared/realmodels/reference/&lt;model&gt;).</summary>
+    public static ReferenceSet LoadFrom(string dir, string model)
     {
-        string dir = TestPaths.Reference(model);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "public.json")));
         var root = doc.RootElement;
         var inputs = root.GetProperty("items").EnumerateArray().Select(item =>
