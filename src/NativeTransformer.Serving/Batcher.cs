@@ -203,7 +203,8 @@ internal sealed class Batcher
         var tokens = texts.ConvertAll(t => model.Tokenizer.Encode(t, null, model.MaxLength).Length);
         if (_kind == TaskKind.Embed)
         {
-            var embeddings = model.Embed(texts);
+            // Prompt "": the endpoint has already prepended the request's (or the default) prompt.
+            var embeddings = model.Embed(texts.ConvertAll(t => new TextInput(t)), null, "");
             return texts.Select((_, i) => new InferenceResult(embeddings[i], null, tokens[i])).ToArray();
         }
         if (!model.HasClassifier)

@@ -12,7 +12,19 @@ internal sealed class Endpoints(ServeState state)
     {
         var request = RequestParser.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options, embeddings: true);
         var entry = state.Find(request.Model);
-        var results = await InferAsync(ctx, entry, TaskKind.Embed, request.Inputs).ConfigureAwait(false);
+        // The prompt is prepended here, so the batcher, its de-duplication and the result cache see the text the model embeds.
+        string prefix;
+        using (var cts = Deadline(ctx))
+        {
+            try { prefix = await entry.PromptPrefixAsync(request.PromptName, request.Prompt, cts.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested && !ctx.RequestAborted.IsCancellationRequested)
+            {
+                state.Metrics.TimedOut();
+                throw new ApiException(504, "timeout", $"the request did not finish within {state.Options.TimeoutMs} ms (--timeout-ms)");
+            }
+        }
+        var inputs = prefix.Length == 0 ? request.Inputs : Array.ConvertAll(request.Inputs, t => prefix + t);
+        var results = await InferAsync(ctx, entry, TaskKind.Embed, inputs).ConfigureAwait(false);
         var usage = Usage(results);
         if (request.Base64)
         {

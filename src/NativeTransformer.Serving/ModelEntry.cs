@@ -80,6 +80,15 @@ internal sealed class ModelEntry(string name, string directory, LoadOptions opti
         finally { _loadLock.Release(); }
     }
 
+    /// <summary>The text to prepend to each input of an embeddings request: its prompt_name's or prompt's text, else the
+    /// load's default (--prompt-name / --prompt, else the folder's default_prompt_name). Loads the model when it is not loaded.</summary>
+    public async Task<string> PromptPrefixAsync(string? promptName, string? prompt, CancellationToken ct)
+    {
+        using var lease = await AcquireAsync(ct).ConfigureAwait(false);
+        try { return lease.Model.PromptPrefix(promptName, prompt); }
+        catch (InputException e) { throw ApiException.BadRequest($"model '{Name}': {e.Message}"); }
+    }
+
     /// <summary>Loads the model now (POST /v1/models/{name}/load).</summary>
     public async Task LoadAsync(CancellationToken ct)
     {

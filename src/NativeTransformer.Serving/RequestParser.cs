@@ -3,7 +3,9 @@ using System.Text.Json;
 namespace NativeTransformer.Serving;
 
 /// <summary>A parsed /v1/embeddings or /v1/classify request.</summary>
-internal sealed record InferenceRequest(string Model, string[] Inputs, bool Base64);
+/// <param name="PromptName">/v1/embeddings "prompt_name": a prompt of the model's config_sentence_transformers.json.</param>
+/// <param name="Prompt">/v1/embeddings "prompt": literal text prepended to each input ("" = none).</param>
+internal sealed record InferenceRequest(string Model, string[] Inputs, bool Base64, string? PromptName = null, string? Prompt = null);
 
 /// <summary>
 /// Reads request bodies by hand (JsonDocument, no reflection) so every mistake gets a message naming the
@@ -56,7 +58,19 @@ internal static class RequestParser
         }
         if (root.TryGetProperty("dimensions", out _))
             throw ApiException.BadRequest("'dimensions' is not supported: embeddings have the model's hidden size");
-        return new InferenceRequest(model, inputs, base64);
+        string? promptName = OptionalString(root, "prompt_name", embeddings), prompt = OptionalString(root, "prompt", embeddings);
+        if (promptName is not null && prompt is not null) throw ApiException.BadRequest("give 'prompt_name' or 'prompt', not both");
+        if (prompt is not null && prompt.Length > limits.MaxTextChars)
+            throw ApiException.BadRequest($"'prompt' is {prompt.Length} characters long; the limit is {limits.MaxTextChars}");
+        return new InferenceRequest(model, inputs, base64, promptName, prompt);
+    }
+
+    /// <summary>A string field of /v1/embeddings that may be absent or null.</summary>
+    private static string? OptionalString(JsonElement root, string name, bool embeddings)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (!embeddings) throw ApiException.BadRequest($"'{name}' applies to /v1/embeddings only");
+        return v.ValueKind == JsonValueKind.String ? Text(v, $"'{name}'") : throw ApiException.BadRequest($"'{name}' must be a string, got {Kind(v)}");
     }
 
     private static string[] Inputs(JsonElement input, ServeOptions limits)

@@ -25,6 +25,18 @@ internal static class Common
 
     public static readonly OptionSpec NoPackCache = new("--no-pack-cache", null, "Do not read or write the packed-weights cache (" + PackCacheEnv + "=0 does the same; " + PackCacheEnv + "=DIR moves it from ~/.cache/ntr/packed).");
 
+    public static readonly OptionSpec PromptName = new("--prompt-name", "NAME",
+        "Prepend the folder's prompt NAME (config_sentence_transformers.json \"prompts\") to every input, as sentence-transformers does; replaces default_prompt_name.");
+    public static readonly OptionSpec Prompt = new("--prompt", "TEXT", "Prepend TEXT to every input (\"\" = no prompt, even over the folder's default_prompt_name).");
+
+    /// <summary>--prompt-name / --prompt as the load's default prompt (they exclude each other).</summary>
+    public static LoadOptions WithPrompt(ParsedArgs a, LoadOptions o)
+    {
+        if (a.Has("--prompt-name") && a.Has("--prompt"))
+            throw new UsageException("options '--prompt-name' and '--prompt' exclude each other", a.Spec.Name);
+        return o with { PromptName = a.Get("--prompt-name"), Prompt = a.Get("--prompt") };
+    }
+
     public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse, MaxMemory, NoPackCache];
 
     /// <summary>Environment variable: 0 / off disables the packed-weights cache, an absolute path relocates it.</summary>

@@ -8,18 +8,19 @@ internal static class EmbedCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Compute sentence embeddings (pooled last hidden state) for each input.",
-        "ntr embed [--model DIR|OWNER/NAME] [TEXT | --input FILE] [--jsonl | --stream] [--pooling mean|cls|max] [--normalize|--no-normalize] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "ntr embed [--model DIR|OWNER/NAME] [TEXT | --input FILE] [--jsonl | --stream] [--pooling mean|cls|max] [--normalize|--no-normalize] [--prompt-name NAME | --prompt TEXT] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input, Common.Jsonl, JsonlStreaming.Option,
          new("--pooling", "MODE", "mean, cls or max (default: the folder's sentence-transformers config, else mean)."),
          new("--normalize", null, "L2-normalise embeddings (default: on when the folder has a Normalize module)."),
          new("--no-normalize", null, "Do not L2-normalise embeddings."),
+         Common.PromptName, Common.Prompt,
          .. Common.LoadOptionSpecs],
         PositionalName: "TEXT",
         Details: "Each output line: {\"text\", \"text_pair\" (when given), \"embedding\": [floats]}.\n\n" + Common.TextHelp + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
-        var options = Common.LoadOptions(a);
+        var options = Common.WithPrompt(a, Common.LoadOptions(a));
         switch (a.Choice("--pooling", "mean", "cls", "max"))
         {
             case "mean": options = options with { Pooling = PoolingMode.Mean }; break;

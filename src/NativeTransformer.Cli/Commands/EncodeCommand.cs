@@ -73,7 +73,7 @@ internal static class EncodeCommand
             list.Add(F32($"hidden_states.{i}", [b, s, h], r.HiddenStates[i]));
         if (r.PoolerOutput is { } pooler) list.Add(F32("pooler_output", [b, h], pooler));
         if (r.Logits is { } logits) list.Add(F32("logits", [b, r.NumLabels], logits));
-        if (r.Embeddings is { } emb) list.Add(F32("embeddings", [b, h], emb));
+        if (r.Embeddings is { } emb) list.Add(F32("embeddings", [b, b == 0 ? h : emb.Length / b], emb)); // width: hidden, or a Dense module's out_features
         return list;
     }
 

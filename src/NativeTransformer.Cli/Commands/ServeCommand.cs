@@ -26,11 +26,14 @@ internal static class ServeCommand
          new("--timeout-ms", "MS", "Per-request deadline incl. queueing and loading; beyond it: 504 (default 30000)."),
          new("--cache", "N", "LRU result cache entries, keyed by model, task and text (default 1024; 0 = off)."),
          new("--idle-unload", "SECONDS", "Unload a model after this many seconds without requests (default: never)."),
+         new("--prompt-name", "NAME", "Default prompt of /v1/embeddings requests that name none: the prompt NAME of each served folder's config_sentence_transformers.json (every model must define it)."),
+         new("--prompt", "TEXT", "Default prompt text of /v1/embeddings requests that name none (\"\" = none, even over a folder's default_prompt_name)."),
          Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.NoPackCache,
          new("--max-memory", "SIZE", "Memory budget for the whole server, e.g. 2G: refuse to start when the estimated peak of ALL models loaded at once (each with --max-concurrency activation buffers of --max-batch × max length) plus the runtime exceeds it. Units as for the other commands.")],
         Details:
             "Endpoints:\n" +
-            "  POST /v1/embeddings          {\"input\": \"text\" | [\"text\", ...], \"model\": NAME, \"encoding_format\": \"float\"|\"base64\"}\n" +
+            "  POST /v1/embeddings          {\"input\": \"text\" | [\"text\", ...], \"model\": NAME, \"encoding_format\": \"float\"|\"base64\",\n" +
+            "                                \"prompt_name\": NAME | \"prompt\": TEXT}   (optional: the sentence-transformers prompt)\n" +
             "  POST /v1/classify            {\"input\": \"text\" | [\"text\", ...], \"model\": NAME}\n" +
             "  GET  /v1/models              served models, loaded or not\n" +
             "  POST /v1/models/NAME/load    load now;  POST /v1/models/NAME/unload  free its memory\n" +
@@ -82,7 +85,14 @@ internal static class ServeCommand
             if (!Directory.Exists(dir)) throw new InputException(File.Exists(dir) ? $"{dir}: is a file, expected a model folder" : $"{dir}: model folder not found");
             models[name] = dir;
         }
-        var o = new ServeOptions { Models = models, LoadOptions = Common.LoadOptions(a) };
+        var o = new ServeOptions { Models = models, LoadOptions = Common.WithPrompt(a, Common.LoadOptions(a)) };
+        // Models load on first use: a prompt name a folder lacks is refused now, not at its first request.
+        if (o.LoadOptions.PromptName is { } promptName)
+            foreach (var (name, dir) in models)
+            {
+                try { NativeTransformer.Models.SentencePrompts.Load(dir).Resolve(promptName, null, ""); }
+                catch (InputException e) { throw new InputException($"model '{name}' ({dir}): {e.Message}"); }
+            }
         if (a.Get("--host") is string host) o = o with { Host = host };
         if (a.Get("--port") is string) o = o with { Port = Port(a) };
         if (a.PositiveInt("--max-batch") is int mb) o = o with { MaxBatch = mb };

@@ -22,6 +22,13 @@ public sealed record LoadOptions
     public Models.Int8Linears Int8Layers { get; init; } = Models.Int8Linears.All;
     /// <summary>Override L2 normalisation of embeddings (default: true when the folder has a Normalize module, else false).</summary>
     public bool? Normalize { get; init; }
+    /// <summary>Name of a prompt in the folder's config_sentence_transformers.json, prepended to every input <see cref="TransformerModel.Embed(IReadOnlyList{TextInput})"/>
+    /// gets (replaces default_prompt_name). An unknown name fails the load with <see cref="InputException"/> listing the names.
+    /// Excludes <see cref="Prompt"/>; a call to <see cref="TransformerModel.Embed(IReadOnlyList{TextInput}, string?, string?)"/> can still choose another.</summary>
+    public string? PromptName { get; init; }
+    /// <summary>Literal prompt text prepended to every input Embed gets (replaces default_prompt_name; "" = no prompt).
+    /// Excludes <see cref="PromptName"/>.</summary>
+    public string? Prompt { get; init; }
     /// <summary>Run only these encoder layers (ascending, distinct, 0-based), in order; the others' weights are never
     /// read. Equal bit for bit to a checkpoint reduced with <c>weights-tools drop-layers --keep</c>. Excludes <see cref="DropTopLayers"/>.</summary>
     public IReadOnlyList<int>? KeepLayers { get; init; }

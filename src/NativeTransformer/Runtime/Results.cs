@@ -36,7 +36,8 @@ public sealed class EncodeResult
     /// <summary>[B, labels] when the model has a classification head.</summary>
     public float[]? Logits { get; init; }
     public int NumLabels { get; init; }
-    /// <summary>[B, H] sentence embeddings when the folder has a pooling config (sentence-transformers).</summary>
+    /// <summary>[B, E] sentence embeddings when the folder has a pooling config (sentence-transformers); E is the hidden
+    /// size, or the out_features of the folder's last Dense module. No prompt is applied here.</summary>
     public float[]? Embeddings { get; init; }
 }
 

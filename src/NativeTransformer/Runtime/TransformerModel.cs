@@ -23,8 +23,6 @@ public sealed class TransformerModel : IDisposable
     private readonly HeadWeights _heads;
     private readonly LoadOptions _options;
     private readonly ConcurrentBag<RunState> _states = [];
-    private readonly PoolingMode _pooling;
-    private readonly bool _normalize;
     private readonly bool _int8;
     private readonly Weights.PackedCache.PackedWeightsCache? _packCache; // owns the mapping cached operators read from
 
@@ -40,6 +38,12 @@ public sealed class TransformerModel : IDisposable
     /// <summary>True when the folder carries a sentence-transformers pooling config.</summary>
     public bool HasPoolingConfig => SentenceTransformers != null;
     public int NumLabels => _heads.Classifier?.Out ?? 0;
+    /// <summary>Pooling → Dense → Normalize and the prompts (sentence-transformers); set by <see cref="Load"/>.</summary>
+    private SentenceHead Sentence { get; init; } = null!;
+    /// <summary>The prompts of the folder's config_sentence_transformers.json (none when absent).</summary>
+    public SentencePrompts Prompts => Sentence.Prompts;
+    /// <summary>Floats per sentence embedding: the hidden size, or the last sentence-transformers Dense module's out_features.</summary>
+    public int EmbeddingSize => Sentence.Size;
 
     private TransformerModel(ModelConfig config, ITokenizer tokenizer, SentenceTransformersConfig? st, ITensorSource weights,
         EncoderWeights encoder, HeadWeights heads, LoadOptions options, int maxLength, Weights.PackedCache.PackedWeightsCache? packCache)
@@ -55,8 +59,6 @@ public sealed class TransformerModel : IDisposable
         var projection = encoder.Embeddings.Projection is { } p ? fp32Layer(p.Key, p.Out, p.In, () => p) : null;
         packCache?.SaveIfChanged();
         _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool);
-        _pooling = options.Pooling ?? st?.Pooling ?? PoolingMode.Mean;
-        _normalize = options.Normalize ?? st?.Normalize ?? false;
     }
 
     /// <summary>Loads a model folder (config.json, vocab.txt / tokenizer files, model.safetensors or a sharded index).
@@ -98,7 +100,8 @@ public sealed class TransformerModel : IDisposable
             var heads = binder.BindHeads();
             if (check == NonFiniteCheck.Refuse && kept is null) packCache?.MarkSourceValidated(); // every tensor scanned, all finite
             if (kept is not null) config = config.KeepLayers(kept);
-            return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength, packCache);
+            var sentence = SentenceHead.Load(directory, st, options, config.HiddenSize);
+            return new TransformerModel(config, tokenizer, st, weights, encoder, heads, options, maxLength, packCache) { Sentence = sentence };
         }
         catch (WeightException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
         {
@@ -159,7 +162,7 @@ public sealed class TransformerModel : IDisposable
             if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{(config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "")})");
             if (h.MaskedLm != null) heads.Add("masked-lm");
         }
-        if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{(st.Normalize ? ", normalize" : "")})");
+        if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{string.Concat(st.Dense.Select(d => $", dense {d.InFeatures}->{d.OutFeatures}"))}{(st.Normalize ? ", normalize" : "")})");
         var headsPerLayer = config.PrunedHeads.Count == 0 ? null : Enumerable.Range(0, config.NumLayers).Select(config.HeadsInLayer).ToArray();
         return new ModelSummary(Path.GetFullPath(directory), config.ModelType, config.Architecture, config.NumLayers, config.HiddenSize,
             config.NumHeads, config.IntermediateSize, config.VocabSize, parameters, bytes, byDType, heads, hasWeights, headsPerLayer, quantization)
@@ -169,21 +172,39 @@ public sealed class TransformerModel : IDisposable
         };
     }
 
-    /// <summary>Sentence embeddings, one [H] vector per input (pooling and normalisation from the folder or <see cref="LoadOptions"/>).</summary>
-    public float[][] Embed(IReadOnlyList<TextInput> inputs)
+    /// <summary>Sentence embeddings, one [<see cref="EmbeddingSize"/>] vector per input (pooling, Dense modules and
+    /// normalisation from the folder or <see cref="LoadOptions"/>), with the default prompt (LoadOptions, else the folder's
+    /// default_prompt_name) prepended.</summary>
+    public float[][] Embed(IReadOnlyList<TextInput> inputs) => Embed(inputs, null, null);
+
+    /// <summary>Sentence embeddings with a prompt, as sentence-transformers' encode(prompt_name=, prompt=): the text of
+    /// <paramref name="promptName"/> (from config_sentence_transformers.json) or the literal <paramref name="prompt"/>
+    /// ("" = none) is prepended to each input's text; both null = the default prompt. An unknown name throws
+    /// <see cref="InputException"/> listing the model's prompt names.</summary>
+    public float[][] Embed(IReadOnlyList<TextInput> inputs, string? promptName, string? prompt)
     {
-        int h = Config.HiddenSize;
+        ArgumentNullException.ThrowIfNull(inputs);
+        string prefix = PromptPrefix(promptName, prompt);
+        if (prefix.Length > 0)
+        {
+            var prefixed = new TextInput[inputs.Count];
+            for (int i = 0; i < prefixed.Length; i++) prefixed[i] = inputs[i].Text is null ? inputs[i] : inputs[i] with { Text = prefix + inputs[i].Text };
+            inputs = prefixed;
+        }
+        int h = Config.HiddenSize, e = EmbeddingSize;
         var result = new float[inputs.Count][];
         RunBatches(inputs, (batch, state, index) =>
         {
-            var pooled = new float[batch.BatchSize * h];
-            Heads.Pool(state.Hidden, batch, h, _pooling, _normalize, pooled);
-            for (int r = 0; r < batch.BatchSize; r++) result[index[r]] = pooled.AsSpan(r * h, h).ToArray();
+            var pooled = Sentence.Embed(state.Hidden, batch, h);
+            for (int r = 0; r < batch.BatchSize; r++) result[index[r]] = pooled.AsSpan(r * e, e).ToArray();
         });
         return result;
     }
 
     public float[][] Embed(IReadOnlyList<string> texts) => Embed(Inputs(texts));
+
+    /// <summary>The text <see cref="Embed(IReadOnlyList{TextInput}, string?, string?)"/> prepends for these arguments.</summary>
+    public string PromptPrefix(string? promptName, string? prompt) => Sentence.Prefix(promptName, prompt);
 
     /// <summary>Label, probability and logits per input. Throws when the checkpoint has no classification head.</summary>
     public Classification[] Classify(IReadOnlyList<TextInput> inputs)
@@ -240,7 +261,7 @@ public sealed class TransformerModel : IDisposable
                 _encoder.Forward(state, batch, hidden);
                 if (HasPooler) { pooler = new float[batch.BatchSize * h]; PoolerOutput(state, batch, pooler); }
                 if (HasClassifier) logits = ClassifierLogits(state, batch);
-                if (HasPoolingConfig) { embeddings = new float[batch.BatchSize * h]; Heads.Pool(state.Hidden, batch, h, _pooling, _normalize, embeddings); }
+                if (HasPoolingConfig) embeddings = Sentence.Embed(state.Hidden, batch, h);
             }
             finally { _states.Add(state); }
         }

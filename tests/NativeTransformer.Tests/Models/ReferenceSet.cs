@@ -33,9 +33,11 @@ internal sealed class ReferenceSet : IDisposable
         return new EncodedBatch(b, seq, Ints(ids), Ints(Long("token_type_ids")), Ints(mask), lengths, []);
     }
 
-    public static ReferenceSet Load(string model)
+    public static ReferenceSet Load(string model) => LoadFrom(TestPaths.Reference(model), model);
+
+    /// <summary>The public.json / public.safetensors pair of any folder with that layout (e.g. shared/realmodels/reference/&lt;model&gt;).</summary>
+    public static ReferenceSet LoadFrom(string dir, string model)
     {
-        string dir = TestPaths.Reference(model);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "public.json")));
         var root = doc.RootElement;
         var inputs = root.GetProperty("items").EnumerateArray().Select(item =>
