@@ -5,10 +5,10 @@ using NativeTransformer.Tests.Serving;
 namespace NativeTransformer.Tests.Cli;
 
 /// <summary>
-/// `ntr serve` as the Native AOT binary (.NET 9 libraries, not the .NET 10 ones the in-process serving tests run on):
-/// it answers, and its live managed heap does not grow with the request count. The .NET 9 single-reader channel leaked
-/// ~100 bytes per request in the batcher (a superseded WaitToReadAsync stayed registered on the server's stop token)
-/// while the same code on .NET 10 stayed flat, so only this test could see it.
+/// `ntr serve` as the Native AOT binary (its GC settings and trimmed libraries, not the JIT process the in-process
+/// serving tests run in): it answers, and its live managed heap does not grow with the request count. On .NET 9 the
+/// single-reader channel leaked ~100 bytes per request in the batcher (a superseded WaitToReadAsync stayed registered
+/// on the server's stop token) and only this test could see it; the batcher no longer passes a token there.
 /// </summary>
 public partial class AotSmokeTests
 {
