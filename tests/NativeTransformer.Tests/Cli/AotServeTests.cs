@@ -30,6 +30,7 @@ public partial class AotSmokeTests
         long step2 = (await LiveHeapProbe.CollectAsync(http)).LiveBytes;
         // A one-off (a lazily built table, a pool growing once) moves one step; a per-request leak moves both.
         long perRequest = Math.Min(step1 - warm, step2 - step1) / 4000;
+        output.WriteLine($"AOT ntr serve live heap after forced GC: {warm:N0} -> {step1:N0} -> {step2:N0} bytes over 2 x 4,000 requests ({perRequest} bytes per request)");
         Assert.True(perRequest < MaxServeGrowthPerRequest,
             $"AOT ntr serve: live heap after forced GC grew {perRequest} bytes per request ({warm:N0} -> {step1:N0} -> {step2:N0} bytes over 2 x 4,000 requests)");
         // SIGTERM is a graceful stop in the AOT binary too: exit status 0.

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit.Abstractions;
 
 namespace NativeTransformer.Tests.Cli;
 
@@ -78,7 +79,7 @@ internal static class AotProcess
 /// against the Native AOT executable. Publishing takes about a minute on a 2-core machine (once per test run, in the
 /// class fixture, while other test classes run); NT_AOT_SMOKE=0 skips these tests.
 /// </summary>
-public partial class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBinaryFixture>
+public partial class AotSmokeTests(AotBinaryFixture aot, ITestOutputHelper output) : IClassFixture<AotBinaryFixture>
 {
     private void AssertPublished() =>
         Assert.True(aot.PublishExitCode == 0, $"build/publish-aot.sh failed (exit {aot.PublishExitCode}):\n{aot.PublishLog}");
@@ -102,6 +103,7 @@ public partial class AotSmokeTests(AotBinaryFixture aot) : IClassFixture<AotBina
         // those. This budget catches growth beyond that (with some room for new tokenizers and model families).
         AssertPublished();
         long size = new FileInfo(aot.Binary).Length;
+        output.WriteLine($"AOT ntr: {size:N0} bytes, published in {aot.PublishTime.TotalSeconds:F0} s");
         Assert.InRange(size, 1L << 20, (16L << 20) + (512L << 10));   // 16.5 MiB
     }
 
