@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Publishes ntr as ONE self-contained Native AOT executable for linux-x64 (net9.0: the net10.0 NativeAOT packs
-# are not available here), with the default model (models/bert-tiny-sst2-int8) inside it.
+# Publishes ntr as ONE self-contained Native AOT executable for linux-x64 (net10.0), with the default model
+# (models/bert-tiny-sst2-int8) inside it.
 #
 #   build/publish-aot.sh [OUTPUT]      OUTPUT defaults to artifacts/ntr (the executable itself)
 #
@@ -8,7 +8,7 @@
 # older CPU the binary stops at startup with the runtime's own message ("The required instruction sets are not
 # supported by the current CPU.", then abort: exit status 134) before any of our code runs.
 # Native AOT has no "use if present" list for AVX-512: instruction sets outside the baseline compile as absent,
-# so the AVX-512 kernel paths are not in this binary (the AVX2 ones run). NTR_AOT_ISA=x86-x64-v4 builds a binary
+# so the AVX-512 kernel paths are not in this binary (the AVX2 ones run). NTR_AOT_ISA=x86-64-v4 builds a binary
 # that has them and REQUIRES AVX-512 (it refuses to start without it, with the message above).
 # Fails when the publish reports any trim (IL2xxx) or AOT (IL3xxx) warning.
 set -euo pipefail
@@ -24,7 +24,7 @@ start=$SECONDS
 isa_args=()
 # MSBuild splits -p values at commas unless they are escaped as %2C.
 if [ -n "${NTR_AOT_ISA:-}" ]; then isa_args=("-p:IlcInstructionSet=${NTR_AOT_ISA//,/%2C}"); fi
-if ! dotnet publish "$root/src/NativeTransformer.Cli" -f net9.0 -r linux-x64 -c Release -o "$publish_dir" -nologo "${isa_args[@]}" >"$log" 2>&1; then
+if ! dotnet publish "$root/src/NativeTransformer.Cli" -r linux-x64 -c Release -o "$publish_dir" -nologo "${isa_args[@]}" >"$log" 2>&1; then
     cat "$log" >&2
     echo "publish-aot: dotnet publish failed" >&2
     exit 1

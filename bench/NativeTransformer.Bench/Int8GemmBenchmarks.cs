@@ -101,7 +101,7 @@ public unsafe class Int8GemmBenchmarks
     }
 }
 
-// Measured in this session (AMD EPYC Zen 4, 2 vCPU under KVM, load average 5-11 from other jobs: errors of ±20-100%, treat as rough):
+// Measured once (AMD EPYC Zen 4, 2 vCPU under KVM, load average 5-11 from other jobs: errors of ±20-100%, treat as rough):
 // GOP/s, single thread, QGemm (commit ce66641, 4×32 AVX-512 tile) | fp32 Gemm.Compute (same run as the first int8 version)
 //   shape KxN   M=1: int8  fp32   M=32: int8  fp32   M=128: int8  fp32
 //   384x384         54.4  22.9        108.0  22.8         44.6  27.4

@@ -21,8 +21,8 @@ internal sealed record SmokeOutput(int ExitCode, string Stdout, string Stderr)
 /// <summary>
 /// The ONE table of CLI smoke cases, run by two runners: <see cref="CliSmokeTests"/> (CliApp in-process, as
 /// `dotnet run` would) and <see cref="AotSmokeTests"/> (the Native AOT executable from build/publish-aot.sh).
-/// Checks are semantic (labels, shapes, keys), not byte-exact, because the AOT binary is net9.0 and may run
-/// other kernels (AVX2 where the JIT picks AVX-512), so the last float bits may differ.
+/// Checks are semantic (labels, shapes, keys), not byte-exact, because the AOT binary may run other kernels than the
+/// JIT (AVX2 where the JIT picks AVX-512), so the last float bits may differ.
 /// </summary>
 internal static class CliSmokeCases
 {

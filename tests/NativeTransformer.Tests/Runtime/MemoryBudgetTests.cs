@@ -153,7 +153,7 @@ public class MemoryBudgetTests
         Assert.Equal(a.ModelBytes + b.ModelBytes + a.ProcessBaselineBytes, e.Estimate.TotalBytes);
     }
 
-    /// <summary>The target: the estimate within 10 % of the measured peak RSS. A child `ntr bench` process (JIT, like
+    /// <summary>The target: the estimate within 10 % of the measured peak RSS. A child `ntr bench` process (JIT, like
     /// this test host) loads bert-mini at batch 32 × 128 tokens, where every part is fully touched, and reports VmHWM.</summary>
     [Fact]
     public void Estimate_is_within_10_percent_of_a_child_process_peak_rss()

@@ -211,7 +211,7 @@ public sealed class HostileModelFixtureTests
             "model/nan_in_query_weight", "model/inf_in_word_embeddings", "model/vocab_exceeds_config", "shards/tensor_in_two_shards",
         ];
         foreach (var r in required) Assert.Contains(paths, p => p.StartsWith(r, StringComparison.Ordinal));
-        // With the safetensors-header cases of HostileFixtures, well over the 30 files the issue asks for.
+        // With the safetensors-header cases of HostileFixtures, well over the 30 files the hostile-input suite aims for.
         Assert.True(HostileModelFixtures.Cases.Count + HostileFixtures.All.Count >= 60);
     }
 }

@@ -74,7 +74,7 @@ public static unsafe class PackedGemm
     /// <summary>Micro-kernel rows for one panel, and the largest row count that takes two panels at once (0 = never).
     /// With 16 registers, Vector256 runs half-panel kernels (6 rows × 16 columns, each panel in two halves): a
     /// full-panel tile needs 4 weight vectors + accumulators + a broadcast, which spills at 3 rows (measured on Zen 4,
-    /// M = 128: 45 GFLOP/s full-panel 3 × 32 against ~100 with the half panels; README "Kernels").</summary>
+    /// M = 128: 45 GFLOP/s full-panel 3 × 32 against ~100 with the half panels; docs/performance.md "Kernels and int8").</summary>
     internal static (int Rows, int RowsTwoPanels) Shape(KernelPath path, bool manyRegisters) => path switch
     {
         KernelPath.Vector512 => (Vector512Rows, 6),
