@@ -1,0 +1,43 @@
+using System.Security.Cryptography;
+
+namespace NativeTransformer.Tests.Tokenization.Oracle;
+
+/// <summary>The model folders of ../shared/models that have a tokenizer.json, grouped by the file's content so that
+/// one tokenizer is checked once (many folders share bert-base-uncased's).</summary>
+internal static class OracleTokenizerFolders
+{
+    /// <summary>One distinct tokenizer.json: the first folder holding it (sorted by name) and all folders that do.</summary>
+    public sealed record Group(string Folder, string[] AllFolders, string Sha256Prefix)
+    {
+        public string TokenizerJson => Path.Combine(TestPaths.Model(Folder), "tokenizer.json");
+        public override string ToString() => Folder;
+    }
+
+    public static IReadOnlyList<Group> Groups { get; } = Discover();
+
+    private static Group[] Discover()
+    {
+        string models = Path.Combine(TestPaths.Shared, "models");
+        return Directory.GetDirectories(models)
+            .Where(d => File.Exists(Path.Combine(d, "tokenizer.json")))
+            .Select(d => (Name: Path.GetFileName(d), Hash: Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(d, "tokenizer.json"))))))
+            .GroupBy(x => x.Hash)
+            .Select(g =>
+            {
+                var names = g.Select(x => x.Name).Order(StringComparer.Ordinal).ToArray();
+                return new Group(names[0], names, g.Key[..12]);
+            })
+            .OrderBy(g => g.Folder, StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    /// <summary>xunit theory data: one row per distinct tokenizer.json, named by its first folder.</summary>
+    public static TheoryData<string> FolderNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var g in Groups) data.Add(g.Folder);
+        return data;
+    }
+
+    public static Group ByFolder(string folder) => Groups.Single(g => g.Folder == folder);
+}
