@@ -14,13 +14,14 @@ internal sealed class OracleComparison(ITokenizer ours, HfOracleTokenizer theirs
     /// <summary>Inputs not compared because they hold a lone surrogate, which the reference cannot take.</summary>
     public int SkippedLoneSurrogates { get; private set; }
 
-    /// <summary>Compares the single-text encodings, with and without special tokens.</summary>
-    public void Single(string text)
+    /// <summary>Compares the single-text encodings without special tokens, and with them unless
+    /// <paramref name="withSpecial"/> is false.</summary>
+    public void Single(string text, bool withSpecial = true)
     {
         if (HasLoneSurrogate(text)) { SkippedLoneSurrogates++; return; }
         Compared++;
         Check("no-special", text, null, () => ours.EncodeIdsNoSpecial(text), theirs.EncodeNoSpecial(text));
-        Check("special", text, null, () => ours.Encode(text).Ids, theirs.EncodeWithSpecial(text));
+        if (withSpecial) Check("special", text, null, () => ours.Encode(text).Ids, theirs.EncodeWithSpecial(text));
     }
 
     /// <summary>Compares the pair encoding (with special tokens); false when the reference cannot assemble pairs.</summary>
