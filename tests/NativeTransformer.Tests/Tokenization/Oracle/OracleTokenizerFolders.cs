@@ -10,7 +10,7 @@ namespace NativeTransformer.Tests.Tokenization.Oracle;
 internal static class OracleTokenizerFolders
 {
     /// <summary>One distinct tokenizer.json: the first folder holding it (sorted by name) and all folders that do.</summary>
-    public sealed record Group(string Folder, string[] AllFolders, string Sha256Prefix)
+    public sealed record Group(string Folder, string[] AllFolders)
     {
         public string TokenizerJson => Path.Combine(TestPaths.Model(Folder), "tokenizer.json");
         public override string ToString() => Folder;
@@ -28,7 +28,7 @@ internal static class OracleTokenizerFolders
             .Select(g =>
             {
                 var names = g.Select(x => x.Name).Order(StringComparer.Ordinal).ToArray();
-                return new Group(names[0], names, g.Key[..12]);
+                return new Group(names[0], names);
             })
             .OrderBy(g => g.Folder, StringComparer.Ordinal)
             .ToArray();
