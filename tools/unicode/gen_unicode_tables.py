@@ -2,8 +2,20 @@
 """Generates src/NativeTransformer/Tokenization/UnicodeTables.Generated.cs.
 
 Run from the repository root:  python3 tools/unicode/gen_unicode_tables.py
-Uses only Python's built-in unicodedata (the Unicode version is written into the output header),
-so the tables do not depend on .NET's globalization mode or ICU.
+The tables do not depend on .NET's globalization mode or ICU.
+
+Which Unicode version: the tables reproduce Hugging Face's Rust tokenizers, whose BertNormalizer and
+BertPreTokenizer take each property from a different Rust crate, each frozen at its own Unicode version
+(docs/tokenizers.md, "WordPiece and Unicode versions"):
+  * categories (Cc/Cf/Co "other", Mn, P*): crate unicode_categories 0.1.1 -> Unicode 8.0.0
+  * NFD (decompositions, combining classes): crate unicode-normalization-alignments 0.1.12 -> Unicode 9.0.0
+  * lowercase: Rust std char::to_lowercase of the compiler that built the reference (1.93) -> Unicode 16.0.0
+  * whitespace: Rust std char::is_whitespace (White_Space, unchanged since Unicode 6.3) -> in code, not here.
+Python's unicodedata has only its own version, so the versions that differ come from
+tools/unicode/hf_unicode_data.json (made by export_hf_unicode_data.mjs from the @unicode/unicode-* npm packages):
+the 8.0.0 category sets, the code points assigned in 9.0.0, and the 16.0.0 lowercase mappings. NFD data is taken
+from Python's unicodedata for the code points assigned in 9.0.0 only: decomposition mappings and combining
+classes of assigned characters never change (Unicode normalization stability policy), so this equals 9.0.0.
 
 Tables emitted (all sorted, binary-searched at run time):
   * CategoryRanges: (start, end, flags) ranges of code points with flags
@@ -18,6 +30,7 @@ Tables emitted (all sorted, binary-searched at run time):
         single char) of every code point whose lowercase differs; multi-char results are stored
         in a side table (only U+0130 in current Unicode).
 """
+import json
 import os
 import sys
 import unicodedata
@@ -25,6 +38,24 @@ import unicodedata
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "src", "NativeTransformer", "Tokenization",
                    "UnicodeTables.Generated.cs")
 MAX = 0x110000
+DATA = os.path.join(os.path.dirname(__file__), "hf_unicode_data.json")
+VERSIONS = "categories 8.0.0, NFD 9.0.0, lowercase 16.0.0"
+
+
+def load_data():
+    with open(DATA, encoding="utf-8") as f:
+        d = json.load(f)
+
+    def expand(ranges_):
+        return {cp for a, b in ranges_ for cp in range(a, b + 1)}
+
+    cats = {k: expand(v) for k, v in d["categories_8_0_0"].items()}
+    assigned9 = expand(d["assigned_9_0_0"])
+    lower = {int(k): v for k, v in d["lowercase_16_0_0"].items()}
+    return cats, assigned9, lower
+
+
+CATS, ASSIGNED_9, LOWER_16 = load_data()
 
 
 def is_surrogate(cp):
@@ -32,17 +63,20 @@ def is_surrogate(cp):
 
 
 def flags_of(cp):
-    if is_surrogate(cp):
-        return 0
-    cat = unicodedata.category(chr(cp))
+    """Flags from the Unicode 8.0.0 categories (what crate unicode_categories 0.1.1 knows)."""
     f = 0
-    if cat in ("Cc", "Cf", "Co"):
+    if cp in CATS["Cc"] or cp in CATS["Cf"] or cp in CATS["Co"]:
         f |= 1
-    if cat == "Mn":
+    if cp in CATS["Mn"]:
         f |= 2
-    if cat.startswith("P"):
+    if cp in CATS["P"]:
         f |= 4
     return f
+
+
+def nfd_known(cp):
+    """True for code points whose NFD data the reference has (assigned in Unicode 9.0.0)."""
+    return cp in ASSIGNED_9 and not is_surrogate(cp)
 
 
 def ranges(values):
@@ -69,12 +103,14 @@ def fmt_ints(nums, per_line=12):
 
 
 def main():
+    if tuple(int(x) for x in unicodedata.unidata_version.split(".")) < (9, 0, 0):
+        sys.exit("Python's unicodedata must be Unicode 9.0.0 or newer (it supplies the NFD data of 9.0.0 code points)")
     cat_ranges = ranges((cp, flags_of(cp)) for cp in range(MAX))
-    ccc_ranges = ranges((cp, 0 if is_surrogate(cp) else unicodedata.combining(chr(cp))) for cp in range(MAX))
+    ccc_ranges = ranges((cp, unicodedata.combining(chr(cp)) if nfd_known(cp) else 0) for cp in range(MAX))
 
     decomp_keys, decomp_offsets, decomp_data = [], [], []
     for cp in range(MAX):
-        if is_surrogate(cp) or 0xAC00 <= cp <= 0xD7A3:
+        if not nfd_known(cp) or 0xAC00 <= cp <= 0xD7A3:
             continue
         s = chr(cp)
         d = unicodedata.normalize("NFD", s)
@@ -85,34 +121,31 @@ def main():
     decomp_offsets.append(len(decomp_data))
 
     lower_keys, lower_vals, multi = [], [], []
-    for cp in range(MAX):
-        if is_surrogate(cp):
-            continue
-        s = chr(cp)
-        lo = s.lower()
-        if lo == s:
-            continue
+    for cp in sorted(LOWER_16):
+        lo = LOWER_16[cp]
         lower_keys.append(cp)
         if len(lo) == 1:
-            lower_vals.append(ord(lo))
+            lower_vals.append(lo[0])
         else:
             # negative value = -(1 + index into LowercaseMulti, whose entries are length-prefixed)
             lower_vals.append(-(1 + len(multi)))
             multi.append(len(lo))
-            multi.extend(ord(c) for c in lo)
+            multi.extend(lo)
 
     o = []
     o.append("// <auto-generated>")
-    o.append("// Generated by tools/unicode/gen_unicode_tables.py from Python %s unicodedata (Unicode %s)."
-             % (sys.version.split()[0], unicodedata.unidata_version))
+    o.append("// Generated by tools/unicode/gen_unicode_tables.py from tools/unicode/hf_unicode_data.json and Python %s"
+             % sys.version.split()[0])
+    o.append("// unicodedata (Unicode %s): %s, the versions Hugging Face's Rust tokenizers use."
+             % (unicodedata.unidata_version, VERSIONS))
     o.append("// Do not edit by hand: re-run the script from the repository root instead.")
     o.append("// </auto-generated>")
     o.append("namespace NativeTransformer.Tokenization;")
     o.append("")
     o.append("internal static partial class UnicodeTables")
     o.append("{")
-    o.append("    /// <summary>Unicode version the tables were generated from.</summary>")
-    o.append("    public const string UnicodeVersion = \"%s\";" % unicodedata.unidata_version)
+    o.append("    /// <summary>Unicode versions of the tables, per property (those of HF's Rust tokenizers).</summary>")
+    o.append("    public const string UnicodeVersions = \"%s\";" % VERSIONS)
     o.append("")
     o.append("    // Category flag ranges: 1 = Cc/Cf/Co, 2 = Mn, 4 = P*. Parallel arrays, sorted by start.")
     o.append("    private static ReadOnlySpan<int> CategoryStart => new int[] {")

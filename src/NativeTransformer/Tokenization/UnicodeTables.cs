@@ -5,6 +5,10 @@ namespace NativeTransformer.Tokenization;
 /// (<c>UnicodeTables.Generated.cs</c>, see tools/unicode/gen_unicode_tables.py). They do not use
 /// <c>string.Normalize</c>, ICU or culture data, so they behave the same under InvariantGlobalization
 /// and on every target framework.
+/// Each property is deliberately frozen at the Unicode version Hugging Face's Rust tokenizers use for it, not the
+/// latest: categories (other / Mn / punctuation) Unicode 8.0, NFD 9.0, lowercase 16.0 (<see cref="UnicodeVersions"/>;
+/// docs/tokenizers.md, "WordPiece and Unicode versions"). Newer data would split or strip a few hundred code points
+/// differently from the tokenizer the models were trained with.
 /// </summary>
 internal static partial class UnicodeTables
 {
@@ -42,13 +46,13 @@ internal static partial class UnicodeTables
         return i >= 0 ? i : ~i - 1;
     }
 
-    /// <summary>General category Cc, Cf or Co (what HF's BertNormalizer calls "other"; Cn and Cs are not included).</summary>
+    /// <summary>General category Cc, Cf or Co in Unicode 8.0 (what HF's BertNormalizer calls "other"; Cn and Cs are not included).</summary>
     public static bool IsOther(int cp) => cp < 0x20 || (cp >= 0x7F && (Flags(cp) & FlagOther) != 0);
 
-    /// <summary>General category Mn (non-spacing mark).</summary>
+    /// <summary>General category Mn (non-spacing mark) in Unicode 8.0.</summary>
     public static bool IsNonSpacingMark(int cp) => cp >= 0x300 && (Flags(cp) & FlagMn) != 0;
 
-    /// <summary>Any punctuation category (Pc, Pd, Ps, Pe, Pi, Pf, Po).</summary>
+    /// <summary>Any punctuation category (Pc, Pd, Ps, Pe, Pi, Pf, Po) in Unicode 8.0.</summary>
     public static bool IsPunctuationCategory(int cp) => (Flags(cp) & FlagPunct) != 0;
 
     /// <summary>Canonical combining class (0 for starters).</summary>
