@@ -175,6 +175,12 @@ internal sealed class ReplaceStep : INormalizerStep
         _content = list.ToArray();
     }
 
+    public static ReplaceStep Literal(string pattern, string content) => new(pattern, null, content);
+
+    /// <summary>Runs of two or more <paramref name="c"/> become one (sentencepiece's remove_extra_whitespaces).</summary>
+    public static ReplaceStep Collapse(char c) =>
+        new(null, new Regex(Regex.Escape(c.ToString()) + "{2,}", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)), c.ToString());
+
     public static ReplaceStep Read(JsonElement n, string where)
     {
         string w = where + " Replace normalizer";
