@@ -121,7 +121,8 @@ internal static class SentencePieceLoader
         {
             int type = fairseq ? (id < 4 || id == vocab.Count - 1 ? SentencePieceModelFile.Control : SentencePieceModelFile.Normal)
                 : file.Pieces[id].Type;
-            if (type is SentencePieceModelFile.Control or SentencePieceModelFile.Unknown or SentencePieceModelFile.UserDefined)
+            // User-defined pieces stay in the model (HF's converters do not make them added tokens).
+            if (type is SentencePieceModelFile.Control or SentencePieceModelFile.Unknown)
                 AddSpecial(vocab[id].Item1, lstrip: vocab[id].Item1 == config.Mask);
         }
         AddSpecial(config.Mask, lstrip: true);
