@@ -21,7 +21,8 @@ Tables emitted (all sorted, binary-searched at run time):
   * CategoryRanges: (start, end, flags) ranges of code points with flags
         1 = "other" as HF's BertNormalizer uses it (general category Cc, Cf or Co; NOT Cn/Cs),
         2 = Mn (non-spacing mark; removed by strip_accents),
-        4 = P* (Unicode punctuation; BertPreTokenizer also adds ASCII punctuation in code).
+        4 = P* (Unicode punctuation; BertPreTokenizer also adds ASCII punctuation in code),
+        64 = any Mark of Unicode 9.0 (with flag 2: what HF's StripAccents removes).
   * Decomposition: full (recursive) canonical decomposition of every code point whose NFD differs
         from itself, except precomposed Hangul syllables (done algorithmically).
   * CombiningClass: (start, end, ccc) ranges with canonical combining class != 0, for the NFD
@@ -29,6 +30,9 @@ Tables emitted (all sorted, binary-searched at run time):
   * Lowercase: full lowercase mapping (Rust char::to_lowercase / Python str.lower semantics for a
         single char) of every code point whose lowercase differs; multi-char results are stored
         in a side table (only U+0130 in current Unicode).
+  * CompatDecomposition: full NFKD of every code point whose NFKD differs from its NFD (Hangul excluded).
+  * Composition: primary composites for NFC/NFKC: (first << 21 | second) -> composite, for every canonical
+        pair decomposition that NFC recomposes (composition exclusions and singletons drop out by construction).
 """
 import json
 import os
@@ -71,6 +75,10 @@ def flags_of(cp):
         f |= 2
     if cp in CATS["P"]:
         f |= 4
+    # Any mark (Mn/Mc/Me) as unicode-normalization-alignments' is_combining_mark knows it (Unicode 9.0), for
+    # StripAccents; BertNormalizer's own accent stripping keeps using flag 2 (Mn of Unicode 8.0).
+    if cp in ASSIGNED_9 and unicodedata.category(chr(cp)).startswith("M"):
+        f |= 64
     return f
 
 
@@ -120,6 +128,28 @@ def main():
             decomp_data.extend(ord(c) for c in d)
     decomp_offsets.append(len(decomp_data))
 
+    compat_keys, compat_offsets, compat_data = [], [], []
+    comp_keys, comp_vals = [], []
+    for cp in range(MAX):
+        if is_surrogate(cp) or 0xAC00 <= cp <= 0xD7A3:
+            continue
+        s = chr(cp)
+        k = unicodedata.normalize("NFKD", s)
+        if k != unicodedata.normalize("NFD", s):
+            compat_keys.append(cp)
+            compat_offsets.append(len(compat_data))
+            compat_data.extend(ord(c) for c in k)
+        dec = unicodedata.decomposition(s)
+        if dec and not dec.startswith("<"):
+            parts = [int(x, 16) for x in dec.split()]
+            if len(parts) == 2 and unicodedata.normalize("NFC", chr(parts[0]) + chr(parts[1])) == s:
+                comp_keys.append((parts[0] << 21) | parts[1])
+                comp_vals.append(cp)
+    compat_offsets.append(len(compat_data))
+    order = sorted(range(len(comp_keys)), key=lambda i: comp_keys[i])
+    comp_keys = [comp_keys[i] for i in order]
+    comp_vals = [comp_vals[i] for i in order]
+
     lower_keys, lower_vals, multi = [], [], []
     for cp in sorted(LOWER_16):
         lo = LOWER_16[cp]
@@ -147,7 +177,7 @@ def main():
     o.append("    /// <summary>Unicode versions of the tables, per property (those of HF's Rust tokenizers).</summary>")
     o.append("    public const string UnicodeVersions = \"%s\";" % VERSIONS)
     o.append("")
-    o.append("    // Category flag ranges: 1 = Cc/Cf/Co, 2 = Mn, 4 = P*. Parallel arrays, sorted by start.")
+    o.append("    // Category flag ranges: 1 = Cc/Cf/Co, 2 = Mn, 4 = P*, 64 = Mc/Me. Parallel arrays, sorted by start.")
     o.append("    private static ReadOnlySpan<int> CategoryStart => new int[] {")
     o.append(fmt_ints([r[0] for r in cat_ranges]))
     o.append("    };")
@@ -190,6 +220,25 @@ def main():
     o.append("    };")
     o.append("    private static ReadOnlySpan<int> LowercaseMulti => new int[] {")
     o.append(fmt_ints(multi))
+    o.append("    };")
+    o.append("")
+    o.append("    // Full compatibility decompositions (NFKD) of %d code points whose NFKD differs from their NFD." % len(compat_keys))
+    o.append("    private static ReadOnlySpan<int> CompatDecompositionKeys => new int[] {")
+    o.append(fmt_ints(compat_keys))
+    o.append("    };")
+    o.append("    private static ReadOnlySpan<int> CompatDecompositionOffsets => new int[] {")
+    o.append(fmt_ints(compat_offsets))
+    o.append("    };")
+    o.append("    private static ReadOnlySpan<int> CompatDecompositionData => new int[] {")
+    o.append(fmt_ints(compat_data))
+    o.append("    };")
+    o.append("")
+    o.append("    // %d primary composites: key (first << 21 | second), sorted, and the composite." % len(comp_keys))
+    o.append("    private static ReadOnlySpan<long> CompositionKeys => new long[] {")
+    o.append(fmt_ints(comp_keys, 8))
+    o.append("    };")
+    o.append("    private static ReadOnlySpan<int> CompositionValues => new int[] {")
+    o.append(fmt_ints(comp_vals))
     o.append("    };")
     o.append("}")
     o.append("")

@@ -5,7 +5,9 @@ namespace NativeTransformer.Tokenization;
 /// <param name="Id">Its id.</param>
 /// <param name="LStrip">Also swallow whitespace on its left.</param>
 /// <param name="RStrip">Also swallow whitespace on its right.</param>
-public sealed record AddedToken(string Content, int Id, bool LStrip = false, bool RStrip = false);
+/// <param name="SingleWord">Only match where it is not inside a word (no letter, digit or '_' touching it).</param>
+/// <param name="Special">A special token (tokenizer.json "special"): skipped when decoding with skip_special_tokens.</param>
+public sealed record AddedToken(string Content, int Id, bool LStrip = false, bool RStrip = false, bool SingleWord = false, bool Special = false);
 
 /// <summary>
 /// Splits raw text on added/special tokens with leftmost-longest matching, like HF's AddedVocabulary does for
@@ -52,6 +54,12 @@ internal sealed class AddedTokenSplitter
             if (best < 0) break;
             var tok = _tokens[best];
             int ms = next[best], me = ms + tok.Content.Length;
+            if (tok.SingleWord && (IsWordChar(text, ms - 1) || IsWordChar(text, me)))
+            {
+                // HF skips such an occurrence and goes on searching after it.
+                pos = me;
+                continue;
+            }
             if (tok.LStrip) while (ms > plainStart && char.IsWhiteSpace(text[ms - 1])) ms--;
             if (tok.RStrip) while (me < text.Length && char.IsWhiteSpace(text[me])) me++;
             if (ms > plainStart) pieces.Add(new Piece(plainStart, ms, null));
@@ -61,6 +69,9 @@ internal sealed class AddedTokenSplitter
         if (plainStart < text.Length || pieces.Count == 0) pieces.Add(new Piece(plainStart, text.Length, null));
         return pieces;
     }
+
+    private static bool IsWordChar(string text, int i) =>
+        i >= 0 && i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_' || char.IsSurrogate(text[i]));
 
     private static int Find(string text, string token, int from)
     {

@@ -13,6 +13,23 @@ public static class TokenizerLoader
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory)) throw new TokenizerException($"tokenizer directory not found: {directory}");
+        try
+        {
+            string json = Path.Combine(directory, "tokenizer.json");
+            if (File.Exists(json))
+            {
+                using var doc = SentencePieceLoader.ParseJson(json);
+                if (SentencePieceLoader.IsUnigram(doc.RootElement)) return SentencePieceLoader.FromTokenizerJson(directory, doc.RootElement);
+            }
+            else if (SentencePieceModelFile.FindIn(directory) is { } spm)
+            {
+                return SentencePieceLoader.FromModelFile(directory, spm);
+            }
+        }
+        catch (TokenizerException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
+        {
+            throw new TokenizerException($"{directory}: {e.Message}", e);
+        }
         return WordPieceTokenizer.FromDirectory(directory);
     }
 }

@@ -39,7 +39,7 @@ public class ReferenceTests
             expectedTokens.Add(item.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!).ToArray());
         }
 
-        var tok = WordPieceTokenizer.FromDirectory(TestPaths.Model(model));
+        var tok = TokenizerLoader.FromDirectory(TestPaths.Model(model));
         var batch = tok.EncodeBatch(inputs, maxLength);
 
         using var st = NativeTransformer.Weights.SafetensorsFile.Open(Path.Combine(dir, "public.safetensors"));

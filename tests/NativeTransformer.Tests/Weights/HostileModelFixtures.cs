@@ -16,6 +16,8 @@ internal enum HostileLoader
     Model,
     /// <summary><c>Checkpoint.Open(folder)</c>.</summary>
     Checkpoint,
+    /// <summary><c>TokenizerLoader.FromDirectory(folder)</c> (every tokenizer family).</summary>
+    AnyTokenizer,
 }
 
 /// <summary>One hostile case: a file or folder under tests/fixtures/hostile, how to open it, the exception type it must
@@ -171,6 +173,12 @@ internal static class HostileModelFixtures
         Folder("vocab_duplicate_token", null, [], Vocab([.. BaseVocab, "hello"]));
         Folder("vocab_bom", null, [], ("vocab.txt", [0xEF, 0xBB, 0xBF, .. Lines(BaseVocab)]));
         Folder("vocab_long_line", null, [], Vocab([.. BaseVocab, new string('x', 3000)]));
+
+        HostileSentencePieceFixtures.Add((name, parts, content) =>
+        {
+            foreach (var (file, bytes) in content) files.Add(($"tokenizer/{name}/{file}", bytes));
+            cases.Add(new HostileCase($"tokenizer/{name}", HostileLoader.AnyTokenizer, typeof(TokenizerException), parts));
+        });
     }
 
     // ---- model folders: vocabulary vs config, NaN/Inf weights -----------------------------------------------------
