@@ -79,14 +79,31 @@ internal static class ByteLevelBpeLoader
             merges.Add(SplitMerge(line, "merges.txt", lineNo));
         }
         var segment = new ByteLevelBpeModel(vocab, merges, addPrefixSpace: false, useRegex: true, "vocab.json/merges.txt");
-        return Build(directory, segment, [], cfg => PostProcessorJson.ForTokenizerClass(cfg.TokenizerClass,
+        return Build(directory, segment, null, cfg => PostProcessorJson.ForTokenizerClass(cfg.TokenizerClass,
             t => vocab.TryGetValue(t, out var id) ? id : null, cfg.Names.GetValueOrDefault("cls_token", "<s>"), cfg.Names.GetValueOrDefault("sep_token", "</s>")), null);
     }
 
-    private static PipelineTokenizer Build(string directory, ByteLevelBpeModel segment, List<AddedToken> added,
+    /// <param name="added">tokenizer.json's added tokens, or null for a legacy folder: then the tokenizer class's
+    /// default special tokens present in the vocabulary are registered, as transformers' slow tokenizers do
+    /// (RoBERTa's &lt;mask&gt; with lstrip).</param>
+    private static PipelineTokenizer Build(string directory, ByteLevelBpeModel segment, List<AddedToken>? added,
         Func<(Dictionary<string, string> Names, int? Max, string? TokenizerClass), TemplatePostProcessor> post, int? padFromJson)
     {
         var cfg = TokenizerConfigLoader.ReadSpecialTokenNames(directory);
+        if (added == null)
+        {
+            added = [];
+            bool gpt2 = cfg.TokenizerClass is "GPT2Tokenizer" or "GPT2TokenizerFast" or "CodeGenTokenizer" or "CodeGenTokenizerFast";
+            (string Key, string Name)[] defaults = gpt2
+                ? [("unk_token", "<|endoftext|>"), ("bos_token", "<|endoftext|>"), ("eos_token", "<|endoftext|>")]
+                : [("bos_token", "<s>"), ("pad_token", "<pad>"), ("eos_token", "</s>"), ("unk_token", "<unk>"), ("sep_token", "</s>"), ("cls_token", "<s>"), ("mask_token", "<mask>")];
+            foreach (var (key, name) in defaults)
+            {
+                string n = cfg.Names.GetValueOrDefault(key, name);
+                if (segment.TryGetId(n, out var id) && !added.Exists(a => a.Content == n))
+                    added.Add(new AddedToken(n, id, LStrip: key == "mask_token" && !gpt2, Special: true));
+            }
+        }
         int? IdOf(string t)
         {
             foreach (var a in added) if (a.Content == t) return a.Id;
