@@ -83,9 +83,8 @@ internal static class ByteLevelBpeLoader
             t => vocab.TryGetValue(t, out var id) ? id : null, cfg.Names.GetValueOrDefault("cls_token", "<s>"), cfg.Names.GetValueOrDefault("sep_token", "</s>")), null);
     }
 
-    /// <param name="added">tokenizer.json's added tokens, or null for a legacy folder: then the tokenizer class's
-    /// default special tokens present in the vocabulary are registered, as transformers' slow tokenizers do
-    /// (RoBERTa's &lt;mask&gt; with lstrip).</param>
+    // added: tokenizer.json's added tokens, or null for a legacy folder: then the tokenizer class's default special
+    // tokens present in the vocabulary are registered, as transformers' slow tokenizers do (RoBERTa's <mask> with lstrip).
     private static PipelineTokenizer Build(string directory, ByteLevelBpeModel segment, List<AddedToken>? added,
         Func<(Dictionary<string, string> Names, int? Max, string? TokenizerClass), TemplatePostProcessor> post, int? padFromJson)
     {
