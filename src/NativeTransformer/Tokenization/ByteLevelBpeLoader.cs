@@ -70,13 +70,24 @@ internal static class ByteLevelBpeLoader
             throw new TokenizerException($"merges.txt is over the {TokenizerConfigLoader.MaxJsonBytes}-byte limit ({mergesPath})");
         var merges = new List<(string, string)>();
         int lineNo = 0;
-        foreach (var raw in File.ReadLines(mergesPath, new System.Text.UTF8Encoding(false, true)))
+        try
         {
-            lineNo++;
-            string line = lineNo == 1 ? raw.TrimStart('\uFEFF') : raw;
-            if (lineNo == 1 && line.StartsWith("#version", StringComparison.Ordinal)) continue;
-            if (line.Length == 0) continue;
-            merges.Add(SplitMerge(line, "merges.txt", lineNo));
+            foreach (var raw in File.ReadLines(mergesPath, new System.Text.UTF8Encoding(false, true)))
+            {
+                lineNo++;
+                string line = lineNo == 1 ? raw.TrimStart('\uFEFF') : raw;
+                if (lineNo == 1 && line.StartsWith("#version", StringComparison.Ordinal)) continue;
+                if (line.Length == 0) continue;
+                merges.Add(SplitMerge(line, "merges.txt", lineNo));
+            }
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new TokenizerException($"merges.txt is not valid UTF-8 (after line {lineNo}) ({mergesPath})", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TokenizerException($"cannot read merges.txt ({mergesPath}): {e.Message}", e);
         }
         var segment = new ByteLevelBpeModel(vocab, merges, addPrefixSpace: false, useRegex: true, "vocab.json/merges.txt");
         return Build(directory, segment, null, cfg => PostProcessorJson.ForTokenizerClass(cfg.TokenizerClass,
