@@ -45,6 +45,10 @@ public sealed record LoadOptions
     /// options (<see cref="TransformerModel.EstimateMemory"/>: config, tokenizer and safetensors headers only) and throws
     /// <see cref="MemoryBudgetException"/> before reading any weight when the estimate exceeds it. null = no budget.</summary>
     public long? MaxMemoryBytes { get; init; }
+    /// <summary>How text pairs longer than the max length are cut. null (default) = the Rust tokenizers' rule, what
+    /// transformers' fast tokenizers (its default) apply; <see cref="Tokenization.PairTruncationStrategy.LongestFirst"/>
+    /// reproduces the slow Python tokenizers (they differ only when both texts are cut and the budget is odd).</summary>
+    public Tokenization.PairTruncationStrategy? PairTruncation { get; init; }
     /// <summary>Folder of the packed-weights cache, or null (default) for none. With a folder, the first load of a model
     /// writes its fp32 Linear weights in the GEMM's panel layout there and later loads memory-map them instead of
     /// repacking (faster cold start, identical results); a missing, damaged or stale cache file is rebuilt, and a folder

@@ -71,7 +71,7 @@ public sealed class TransformerModel : IDisposable
     {
         options ??= new LoadOptions();
         ValidateOptions(options);
-        var (config, tokenizer, st) = ReadFolder(directory, tokenizerOverride);
+        var (config, tokenizer, st) = ReadFolder(directory, options, tokenizerOverride);
         int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
         // Opened once, before the budget check: the estimate depends on what the cache holds (the file is ours, not a weight).
         var packCache = options.PackedWeightsCache is { } cacheDir ? Weights.PackedCache.PackedWeightsCache.Open(directory, cacheDir, options.SparseKernels) : null;
@@ -123,7 +123,7 @@ public sealed class TransformerModel : IDisposable
         options ??= new LoadOptions();
         ValidateOptions(options);
         if (concurrentCalls < 1) throw new InputException($"concurrent calls must be positive, got {concurrentCalls}");
-        var (config, tokenizer, st) = ReadFolder(directory);
+        var (config, tokenizer, st) = ReadFolder(directory, options);
         int maxLength = EffectiveMaxLength(config, tokenizer, st, options, directory);
         var files = SafetensorsHeaderReader.ReadFolder(directory);
         if (files.Count == 0) Checkpoint.Open(directory).Dispose(); // throws the loader's "no weights" error
@@ -410,12 +410,12 @@ public sealed class TransformerModel : IDisposable
         return new RunState(Config, b, s, _pool, _int8);
     }
 
-    private static (ModelConfig, ITokenizer, SentenceTransformersConfig?) ReadFolder(string directory, ITokenizer? tokenizerOverride = null)
+    private static (ModelConfig, ITokenizer, SentenceTransformersConfig?) ReadFolder(string directory, LoadOptions? options = null, ITokenizer? tokenizerOverride = null)
     {
         if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
             throw new NativeTransformerException($"model folder '{directory}' does not exist");
         var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
-        var tokenizer = tokenizerOverride ?? TokenizerLoader.FromDirectory(directory);
+        var tokenizer = tokenizerOverride ?? TokenizerLoader.FromDirectory(directory, options?.PairTruncation);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ModelConfigException($"{directory}: the tokenizer has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");
         return (config, tokenizer, SentenceTransformersConfig.Load(directory));

@@ -177,7 +177,7 @@ public sealed class ByteLevelBpeTests(ITestOutputHelper output)
         ["malformed merge", (Action<JsonObject>)(j => j["model"]!["merges"]!.AsArray().Add("onlyone")), "two tokens"],
         ["vocab id out of range", (Action<JsonObject>)(j => j["model"]!["vocab"]!["Ġ"] = 999999), "ids must be"],
         ["added token id huge", (Action<JsonObject>)(j => j["added_tokens"]![4]!["id"] = int.MaxValue), "<mask>"],
-        ["unigram hook", (Action<JsonObject>)(j => j["model"]!["type"] = "Unigram"), "Unigram support is being added"],
+        ["model type unknown", (Action<JsonObject>)(j => j["model"]!["type"] = "WordPieceX"), "unsupported model type 'WordPieceX'"],
     ];
 
     [Theory]
