@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NativeTransformer.Tokenization;
 
 namespace NativeTransformer.Cli.Commands;
 
@@ -11,13 +12,17 @@ internal static class InspectCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Validate a model folder and summarise it (architecture, sizes, parameters, tensors, heads).",
-        "ntr inspect [--model DIR] [--json] [load options: --int8 --max-length N --batch-size N --threads N --drop-top K ... --max-memory SIZE]",
-        [Common.Model, new("--json", null, "Print one JSON object instead of text."), .. Common.LoadOptionSpecs],
+        "ntr inspect [--model DIR] [--json] [--tokenizer-only] [load options: --int8 --max-length N --batch-size N --threads N --drop-top K ... --max-memory SIZE]",
+        [Common.Model, new("--json", null, "Print one JSON object instead of text."),
+         new("--tokenizer-only", null, "Check and describe only the folder's tokenizer (no config.json or weights needed)."), .. Common.LoadOptionSpecs],
         Details:
             "Without --model it describes the model built into ntr (\"embedded\": true in JSON, \"source: embedded\"\n" +
             "in text; directory is the cache folder it is extracted to).\n" +
             "The folder is checked exactly as loading would check it (config, tokenizer, every tensor's presence,\n" +
-            "dtype and shape); a folder without weights is reported with has weights = no.\n" +
+            "dtype and shape). A folder without weights is an error (exit 1) unless --tokenizer-only is given;\n" +
+            "--tokenizer-only loads the tokenizer as a model load would (tokenizer.json, or vocab.txt / vocab.json +\n" +
+            "merges.txt) and reports it (JSON keys: directory, tokenizer_kind, vocab_size, pad_id, mask_token, mask_id,\n" +
+            "model_max_length, special_tokens_single, special_tokens_pair, added_tokens).\n" +
             "JSON keys: directory, model_type, architecture, layers, hidden_size, attention_heads,\n" +
             "intermediate_size, vocab_size, parameter_count, weight_bytes, tensors_by_dtype, output_heads, has_weights,\n" +
             "non_finite_weights (NaN/Inf count in the weights the model reads; non_finite_tensors names them), embedded;\n" +
@@ -31,10 +36,52 @@ internal static class InspectCommand
     {
         var options = Common.LoadOptions(a);
         string dir = Common.ModelDir(a, ctx);
+        if (a.Has("--tokenizer-only")) return RunTokenizerOnly(dir, a.Has("--json"), ctx);
         var s = TransformerModel.Inspect(dir);
         bool embedded = !a.Has("--model");
+        if (!s.HasWeights)
+            throw new WeightException("model.safetensors", $"{dir}: no weights (model.safetensors or model.safetensors.index.json); " +
+                "the folder cannot be run. Pass --tokenizer-only to check only its tokenizer");
         var memory = s.HasWeights ? new MemoryReport(TransformerModel.EstimateMemory(dir, options), options.MaxMemoryBytes) : null;
         if (a.Has("--json")) WriteJson(ctx.Stdout, s, embedded, memory); else ctx.Stdout.Write(FormatText(s, embedded, memory));
+        return CliApp.ExitOk;
+    }
+
+    private static int RunTokenizerOnly(string dir, bool json, CliContext ctx)
+    {
+        var t = TokenizerLoader.FromDirectory(dir);
+        if (json)
+        {
+            var jw = new JsonLineWriter(ctx.Stdout);
+            var w = jw.Begin();
+            w.WriteStartObject();
+            w.WriteString("directory", dir);
+            w.WriteString("tokenizer_kind", t.Kind);
+            w.WriteNumber("vocab_size", t.VocabSize);
+            w.WriteNumber("pad_id", t.PadId);
+            if (t.MaskToken is { } m) w.WriteString("mask_token", m); else w.WriteNull("mask_token");
+            if (t.MaskId is { } mi) w.WriteNumber("mask_id", mi); else w.WriteNull("mask_id");
+            if (t.ModelMaxLength is { } ml) w.WriteNumber("model_max_length", ml); else w.WriteNull("model_max_length");
+            w.WriteNumber("special_tokens_single", t.SpecialTokenCount(false));
+            w.WriteNumber("special_tokens_pair", t.SpecialTokenCount(true));
+            w.WriteNumber("added_tokens", t.AddedTokens.Count);
+            w.WriteEndObject();
+            jw.End();
+        }
+        else
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var sb = new StringBuilder();
+            sb.Append("directory:         ").Append(dir).Append('\n');
+            sb.Append("tokenizer:         ").Append(t.Kind).Append('\n');
+            sb.Append("vocab size:        ").Append(t.VocabSize.ToString(inv)).Append('\n');
+            sb.Append("pad id:            ").Append(t.PadId.ToString(inv)).Append('\n');
+            sb.Append("mask token:        ").Append(t.MaskToken is { } m ? $"{m} (id {t.MaskId})" : "-").Append('\n');
+            sb.Append("model max length:  ").Append(t.ModelMaxLength?.ToString(inv) ?? "unset").Append('\n');
+            sb.Append("special tokens:    ").Append($"{t.SpecialTokenCount(false)} (single), {t.SpecialTokenCount(true)} (pair)").Append('\n');
+            sb.Append("added tokens:      ").Append(t.AddedTokens.Count.ToString(inv)).Append('\n');
+            ctx.Stdout.Write(sb.ToString());
+        }
         return CliApp.ExitOk;
     }
 

@@ -3,14 +3,14 @@ using NativeTransformer.Tokenization;
 
 namespace NativeTransformer.Cli.Commands;
 
-/// <summary><c>ntr tokenize</c>: WordPiece tokens of each input; needs only the tokenizer files of a folder.</summary>
+/// <summary><c>ntr tokenize</c>: the tokens of each input (any tokenizer family TokenizerLoader reads); needs only the tokenizer files of a folder.</summary>
 internal static class TokenizeCommand
 {
     public const string Name = "tokenize";
 
     public static readonly CommandSpec Spec = new(
         Name,
-        "Tokenize text with a model folder's WordPiece tokenizer (vocab.txt + tokenizer settings; no weights needed).",
+        "Tokenize text with a model folder's tokenizer (tokenizer.json, or vocab.txt / vocab.json + merges.txt; no weights needed).",
         "ntr tokenize [--model DIR|OWNER/NAME] [--input FILE] [--jsonl] [--max-length N]",
         [Common.Model, Common.Input, Common.Jsonl,
          new("--max-length", "N", "Truncate to N tokens incl. special tokens (default: no truncation).")],

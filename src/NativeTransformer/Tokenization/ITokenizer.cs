@@ -3,7 +3,7 @@ namespace NativeTransformer.Tokenization;
 /// <summary>
 /// A Hugging Face-compatible tokenizer: what models, the CLI and the server use, whatever the family
 /// (WordPiece, byte-level BPE, SentencePiece Unigram/BPE). Implementations are thread-safe after construction.
-/// Load one with <see cref="TokenizerLoader.FromDirectory"/>.
+/// Load one with <see cref="TokenizerLoader.FromDirectory(string)"/>.
 /// </summary>
 public interface ITokenizer
 {

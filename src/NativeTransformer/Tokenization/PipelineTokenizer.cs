@@ -42,7 +42,8 @@ public sealed class PipelineTokenizer : ITokenizer
         int size = model.VocabSize;
         foreach (var t in addedTokens)
         {
-            if (t.Id < 0) throw new TokenizerException($"added token '{t.Content}' has a negative id {t.Id}");
+            if (t.Id < 0 || (long)t.Id >= (long)model.VocabSize + addedTokens.Count)
+                throw new TokenizerException($"added token '{t.Content}' has id {t.Id}; ids must be in 0..{(long)model.VocabSize + addedTokens.Count - 1} (the model's vocabulary, then one per added token)");
             _addedByContent[t.Content] = t.Id;
             _addedById.TryAdd(t.Id, t.Content);
             size = Math.Max(size, t.Id + 1);

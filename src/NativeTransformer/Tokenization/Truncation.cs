@@ -5,14 +5,15 @@ public enum PairTruncationStrategy
 {
     /// <summary>
     /// transformers' <c>longest_first</c> (Python <c>truncate_sequences</c>, slow BertTokenizer): remove one token
-    /// at a time from the longer sequence; on a tie remove from the second. Default.
+    /// at a time from the longer sequence; on a tie remove from the second. Default of <see cref="TokenizerOptions"/> (WordPieceTokenizer built directly).
     /// </summary>
     LongestFirst = 0,
 
     /// <summary>
     /// The Rust tokenizers (BertTokenizerFast) arithmetic: the shorter keeps min(len, budget/2 rounded down) and
     /// the longer the rest; with equal lengths the FIRST gets budget/2 and the second budget - budget/2. Differs
-    /// from <see cref="LongestFirst"/> only when both end up cut and the budget is odd.
+    /// from <see cref="LongestFirst"/> only when both end up cut and the budget is odd. Default of
+    /// <see cref="TokenizerLoader"/>, since transformers loads fast tokenizers by default.
     /// </summary>
     LongestFirstRust = 1,
 }

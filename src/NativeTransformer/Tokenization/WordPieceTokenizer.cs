@@ -103,18 +103,21 @@ public sealed class WordPieceTokenizer : ITokenizer
     /// <summary>Reads vocab.txt and the settings in tokenizer.json / tokenizer_config.json / special_tokens_map.json.</summary>
     /// <exception cref="TokenizerException">vocab.txt missing or empty, malformed JSON, unsupported components, or a
     /// special token absent from the vocabulary.</exception>
-    public static WordPieceTokenizer FromDirectory(string directory)
+    public static WordPieceTokenizer FromDirectory(string directory) => FromDirectory(directory, null);
+
+    /// <summary>As <see cref="FromDirectory(string)"/> with the pair-truncation rule given (null: the options' default).</summary>
+    internal static WordPieceTokenizer FromDirectory(string directory, PairTruncationStrategy? pairTruncation)
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory)) throw new TokenizerException($"tokenizer directory not found: {directory}");
-        try { return ReadDirectory(directory); }
+        try { return ReadDirectory(directory, pairTruncation); }
         catch (TokenizerException e) when (!e.Message.Contains(directory, StringComparison.Ordinal))
         {
             throw new TokenizerException($"{directory}: {e.Message}", e);
         }
     }
 
-    private static WordPieceTokenizer ReadDirectory(string directory)
+    private static WordPieceTokenizer ReadDirectory(string directory, PairTruncationStrategy? pairTruncation)
     {
         string vocabPath = Path.Combine(directory, "vocab.txt");
         var vocab = Vocabulary.Load(vocabPath);
@@ -141,7 +144,8 @@ public sealed class WordPieceTokenizer : ITokenizer
                 extra.Add(new AddedToken(content, id, l, r));
             }
         }
-        try { return new WordPieceTokenizer(vocab, loaded.Options, extra); }
+        var options = pairTruncation is { } pt ? loaded.Options with { PairTruncation = pt } : loaded.Options;
+        try { return new WordPieceTokenizer(vocab, options, extra); }
         catch (TokenizerException e) { throw new TokenizerException($"{vocabPath}: {e.Message}", e); }
     }
 

@@ -136,13 +136,40 @@ public class EndToEndTests
     }
 
     [Fact]
-    public void InspectReportsAFolderWithoutWeights()
+    public void InspectRefusesAFolderWithoutWeightsUnlessTokenizerOnly()
     {
-        var r = CliRunner.Run("inspect", "--model", MiniLm, "--json");
+        CliRunner.Run("inspect", "--model", MiniLm, "--json").AssertOneLineError(1, "--tokenizer-only");
+        CliRunner.Run("inspect", "--model", MiniLm).AssertOneLineError(1, "no weights");
+
+        var r = CliRunner.Run("inspect", "--model", MiniLm, "--tokenizer-only", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(Assert.Single(ParseLines(r)).GetRawText());
-        Assert.False(doc.RootElement.GetProperty("has_weights").GetBoolean());
-        Assert.Equal(6, doc.RootElement.GetProperty("layers").GetInt32());
-        Assert.Equal(384, doc.RootElement.GetProperty("hidden_size").GetInt32());
+        Assert.Equal("WordPiece", doc.RootElement.GetProperty("tokenizer_kind").GetString());
+        Assert.Equal(30522, doc.RootElement.GetProperty("vocab_size").GetInt32());
+    }
+
+    [Fact]
+    public void InspectTokenizerOnlyOnAByteLevelBpeFolder()
+    {
+        var r = CliRunner.Run("inspect", "--model", TestPaths.Model("roberta-mini-sst2"), "--tokenizer-only");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("BPE (byte-level)", r.Stdout);
+        Assert.Contains("<mask> (id 50264)", r.Stdout);
+        // A tokenizer that does not load is still an error.
+        using var tmp = new TempDir();
+        tmp.Write("vocab.json", "[1]");
+        tmp.Write("merges.txt", "#version: 0.2\n");
+        CliRunner.Run("inspect", "--model", tmp.Path, "--tokenizer-only").AssertOneLineError(1, "vocab.json");
+    }
+
+    [Fact]
+    public void TokenizeWorksOnAByteLevelBpeFolder()
+    {
+        var r = CliRunner.RunWithStdin("Hello world\n", "tokenize", "--model", TestPaths.Model("roberta-mini-sst2"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(Assert.Single(ParseLines(r)).GetRawText());
+        Assert.Equal([0, 31414, 232, 2], doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(["<s>", "Hello", "Ġworld", "</s>"], doc.RootElement.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]

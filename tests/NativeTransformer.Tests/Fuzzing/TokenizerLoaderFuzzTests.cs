@@ -83,4 +83,63 @@ public sealed class TokenizerLoaderFuzzTests(ITestOutputHelper output)
 
         Assert.InRange(loaded, 1, result.Inputs - 1);
     }
+
+    private static readonly string[] BpeFiles = ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json"];
+    private static readonly JsonFuzz BpeJson = new(
+        ["added_tokens", "id", "content", "lstrip", "rstrip", "normalized", "special", "single_word", "normalizer", "type", "pre_tokenizer",
+         "add_prefix_space", "trim_offsets", "use_regex", "model", "vocab", "merges", "dropout", "unk_token", "post_processor", "sep", "cls",
+         "single", "pair", "SpecialToken", "Sequence", "special_tokens", "ids", "tokens", "type_id", "processors", "decoder", "padding",
+         "pad_id", "model_max_length", "mask_token", "pad_token", "tokenizer_class", "Ġ", "Ġt", "<s>"],
+        ["<s>", "</s>", "<pad>", "<mask>", "<unk>", "ByteLevel", "BPE", "RobertaProcessing", "TemplateProcessing", "Sequence", "Unigram",
+         "WordPiece", "Ġ", "Ġt", "Ġ t", "t", "", "RobertaTokenizer", "GPT2Tokenizer", "\u00e9"]);
+
+    /// <summary>The byte-level BPE loader: roberta's tokenizer.json cut to 256 bytes + 300 merges (one folder), and the
+    /// same as legacy vocab.json + merges.txt + tokenizer_config.json (another); one file mutated per input.</summary>
+    [Fact]
+    public void FuzzByteLevelBpeLoader()
+    {
+        string small = NativeTransformer.Tests.Tokenization.ByteLevelBpeTests.SmallTokenizerJson();
+        var model = JsonNode.Parse(small)!["model"]!;
+        byte[][] originals =
+        [
+            Encoding.UTF8.GetBytes(small),
+            Encoding.UTF8.GetBytes(model["vocab"]!.ToJsonString()),
+            Encoding.UTF8.GetBytes("#version: 0.2\n" + string.Join("\n", model["merges"]!.AsArray().Select(m => m!.GetValue<string>())) + "\n"),
+            Encoding.UTF8.GetBytes("{\"model_max_length\": 512, \"tokenizer_class\": \"RobertaTokenizer\"}"),
+        ];
+        using var json = new TempDir();
+        using var legacy = new TempDir();
+        string PathOf(int f) => f == 0 ? json.File(BpeFiles[0]) : legacy.File(BpeFiles[f]);
+        for (int f = 0; f < BpeFiles.Length; f++) File.WriteAllBytes(PathOf(f), originals[f]);
+        TokenizerInvariants.EncodeAndCheckAny(TokenizerLoader.FromDirectory(json.Path), "the seed folder loads", null, 16);
+        TokenizerInvariants.EncodeAndCheckAny(TokenizerLoader.FromDirectory(legacy.Path), "the seed folder loads", "<mask> pair", 16);
+        int loaded = 0;
+        var bytes = new ByteMutator([.. ByteMutator.JsonTokens, "Ġ", "Ġt", " ", "\n", "#version", "<s>", "<mask>", "\uFEFF"]);
+
+        var result = FuzzRunner.Run("tokenizer-loader-bpe", FuzzBudget.For(ciInputs: 150, ciSeed: 4242),
+            r =>
+            {
+                int f = r.Next(BpeFiles.Length);
+                byte[] content = f != 2 && r.Next(2) == 0
+                    ? Encoding.UTF8.GetBytes(BpeJson.Mutate(Encoding.UTF8.GetString(originals[f]), r))
+                    : bytes.Mutate(originals[f], r);
+                return new Input(f, content, UnicodeFuzz.RandomText(r, 200));
+            },
+            input =>
+            {
+                string path = PathOf(input.File);
+                File.WriteAllBytes(path, input.Content);
+                try
+                {
+                    var tok = TokenizerLoader.FromDirectory(input.File == 0 ? json.Path : legacy.Path);
+                    loaded++;
+                    TokenizerInvariants.EncodeAndCheckAny(tok, input.Text, null, null);
+                    TokenizerInvariants.EncodeAndCheckAny(tok, input.Text, "<mask> pair", 8);
+                }
+                finally { File.WriteAllBytes(path, originals[input.File]); }
+            },
+            input => input.Content, ".txt", output);
+
+        Assert.InRange(loaded, 1, result.Inputs - 1);
+    }
 }
