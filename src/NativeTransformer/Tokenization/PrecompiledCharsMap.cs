@@ -14,10 +14,29 @@ internal sealed class PrecompiledCharsMap
     private readonly uint[] _units;
     private readonly byte[] _normalized;
 
+    // What each BMP code point alone maps to: null = itself, else its replacement (looked up once at load; a cluster of
+    // one code point is looked up the same way, so the common case never walks the trie).
+    private readonly int[]?[] _bmp = new int[]?[0x10000];
+
     private PrecompiledCharsMap(uint[] units, byte[] normalized)
     {
         _units = units;
         _normalized = normalized;
+        Span<byte> key = stackalloc byte[4];
+        var seen = new Dictionary<(int, int), int[]>();
+        for (int cp = 0; cp < 0x10000; cp++)
+        {
+            if (cp is >= 0xD800 and <= 0xDFFF) continue;
+            int n = new Rune(cp).EncodeToUtf8(key);
+            if (!Transform(key[..n], out int from, out int to)) continue;
+            if (!seen.TryGetValue((from, to), out var r))
+            {
+                var list = new List<int>();
+                foreach (var rune in System.Text.Encoding.UTF8.GetString(_normalized, from, to - from).EnumerateRunes()) list.Add(rune.Value);
+                seen[(from, to)] = r = list.ToArray();
+            }
+            _bmp[cp] = r;
+        }
     }
 
     /// <summary>Parses the blob. Garbage is rejected when the framing is wrong; a malformed trie can only make
@@ -88,6 +107,13 @@ internal sealed class PrecompiledCharsMap
         while (i < input.Count)
         {
             int g = GraphemeEnd(input, i);
+            if (g == i + 1 && input.Chars[i] < 0x10000)
+            {
+                if (_bmp[input.Chars[i]] is { } rep) foreach (int c in rep) output.Add(c, input.Start[i], input.End[i]);
+                else output.Add(input.Chars[i], input.Start[i], input.End[i]);
+                i = g;
+                continue;
+            }
             int len = Utf8Length(input, i, g, key);
             if (len < 6 && Transform(key[..len], out int from, out int to))
                 Emit(output, from, to, input.Start[i], input.End[g - 1]);

@@ -11,12 +11,6 @@ internal static class SentencePieceLoader
     public const string Kind = "Unigram (SentencePiece)";
     private const long MaxJsonBytes = TokenizerConfigLoader.MaxJsonBytes;
 
-    /// <summary>True when tokenizer.json's model is a Unigram model (type "Unigram", or untyped with an unk_id).</summary>
-    public static bool IsUnigram(JsonElement root) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.Object
-        && (m.TryGetProperty("type", out var t) ? t.ValueKind == JsonValueKind.String && t.GetString() == "Unigram"
-            : m.TryGetProperty("unk_id", out _) && m.TryGetProperty("vocab", out var v) && v.ValueKind == JsonValueKind.Array);
-
     public static JsonDocument ParseJson(string path)
     {
         var info = new FileInfo(path);

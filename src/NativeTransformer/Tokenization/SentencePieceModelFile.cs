@@ -18,17 +18,6 @@ internal sealed class SentencePieceModelFile
     public byte[]? PrecompiledCharsMap;
     public bool AddDummyPrefix = true, RemoveExtraWhitespaces = true;
 
-    /// <summary>The legacy model file of a folder, if any.</summary>
-    public static string? FindIn(string directory)
-    {
-        foreach (var name in new[] { "spiece.model", "sentencepiece.bpe.model", "sentencepiece.model", "tokenizer.model" })
-        {
-            string p = Path.Combine(directory, name);
-            if (File.Exists(p)) return p;
-        }
-        return null;
-    }
-
     public static SentencePieceModelFile Load(string path)
     {
         var info = new FileInfo(path);

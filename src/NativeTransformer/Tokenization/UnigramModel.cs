@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace NativeTransformer.Tokenization;
 
 /// <summary>
@@ -15,6 +17,11 @@ namespace NativeTransformer.Tokenization;
 internal sealed class UnigramModel
 {
     private const double UnkPenalty = 10.0;
+    private const int CacheLimit = 100_000, CacheMaxChars = 48;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private int _cached; // ConcurrentDictionary.Count takes every lock: count insertions instead
 
     private readonly string[] _pieces;
     private readonly double[] _scores;
@@ -52,6 +59,7 @@ internal sealed class UnigramModel
             if (piece.Length > 0) Insert(piece);
         }
         _unkScore = min - UnkPenalty;
+        _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         UnkId = unkId;
         if (byteFallback)
         {
@@ -95,6 +103,7 @@ internal sealed class UnigramModel
         public double[] Score = new double[64];
         public int[] From = new int[64];
         public int[] Id = new int[64];
+        public readonly List<int> Triples = new();
 
         public void Ensure(int n)
         {
@@ -104,18 +113,46 @@ internal sealed class UnigramModel
         }
     }
 
-    /// <summary>Appends the tokens of one pre-token; offsets come from its alignments.</summary>
+    /// <summary>Appends the tokens of one pre-token; offsets come from its alignments. Results of short pre-tokens are
+    /// cached (as HF's Unigram does): words repeat, and a cache hit skips the Viterbi pass.</summary>
     public void Tokenize(NormalizedText piece, TokenList output, Scratch s)
     {
         int n = piece.Count;
         if (n == 0) return;
+        int[] triples;
+        if (n > CacheMaxChars)
+        {
+            s.Triples.Clear();
+            Segment(piece, s.Triples, s);
+            triples = s.Triples.ToArray();
+        }
+        else
+        {
+            Span<char> buf = stackalloc char[2 * CacheMaxChars];
+            int len = 0;
+            for (int i = 0; i < n; i++) len += new Rune(piece.Chars[i]).EncodeToUtf16(buf[len..]);
+            if (!_lookup.TryGetValue(buf[..len], out triples!))
+            {
+                s.Triples.Clear();
+                Segment(piece, s.Triples, s);
+                triples = s.Triples.ToArray();
+                if (_cached < CacheLimit && _cache.TryAdd(new string(buf[..len]), triples)) Interlocked.Increment(ref _cached);
+            }
+        }
+        for (int i = 0; i < triples.Length; i += 3)
+            output.Add(triples[i], _pieces[triples[i]], piece.Start[triples[i + 1]], piece.End[triples[i + 2] - 1]);
+    }
+
+    /// <summary>The Viterbi pass: appends (id, from, to) code-point ranges of the best segmentation.</summary>
+    private void Segment(NormalizedText piece, List<int> result, Scratch s)
+    {
+        int n = piece.Count;
         s.Ensure(n + 1);
         var score = s.Score; var from = s.From; var ids = s.Id;
         for (int i = 0; i <= n; i++) from[i] = -1;
         score[0] = 0;
         for (int start = 0; start < n; start++)
         {
-            if (start > 0 && from[start] < 0) continue; // unreachable cannot happen (unknowns bridge every gap), kept for safety
             double here = score[start];
             bool single = false;
             int node = 0;
@@ -150,19 +187,18 @@ internal sealed class UnigramModel
             if (id == UnkId)
             {
                 while (t + 1 < count && ids[ends[t + 1]] == UnkId) e = ends[++t];
-                EmitUnknown(piece, prev, e, output);
+                Unknown(piece, prev, e, result);
             }
-            else output.Add(id, _pieces[id], piece.Start[prev], piece.End[e - 1]);
+            else { result.Add(id); result.Add(prev); result.Add(e); }
             prev = e;
         }
     }
 
-    private void EmitUnknown(NormalizedText piece, int from, int to, TokenList output)
+    private void Unknown(NormalizedText piece, int from, int to, List<int> result)
     {
         string text = NormalizerSteps.ToUtf16(piece, from, to, null);
-        int start = piece.Start[from], end = piece.End[to - 1];
         // HF looks the fused string up again: it is a real piece only in contrived vocabularies.
-        if (_ids.TryGetValue(text, out var known) && known != UnkId) { output.Add(known, _pieces[known], start, end); return; }
+        if (_ids.TryGetValue(text, out var known) && known != UnkId) { result.Add(known); result.Add(from); result.Add(to); return; }
         if (_byteIds != null)
         {
             var bytes = System.Text.Encoding.UTF8.GetBytes(text);
@@ -170,10 +206,10 @@ internal sealed class UnigramModel
             foreach (var b in bytes) if (_byteIds[b] < 0) { all = false; break; }
             if (all)
             {
-                foreach (var b in bytes) output.Add(_byteIds[b], _pieces[_byteIds[b]], start, end);
+                foreach (var b in bytes) { result.Add(_byteIds[b]); result.Add(from); result.Add(to); }
                 return;
             }
         }
-        output.Add(UnkId, _pieces[UnkId], start, end);
+        result.Add(UnkId); result.Add(from); result.Add(to);
     }
 }
