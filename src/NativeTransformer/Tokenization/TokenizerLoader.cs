@@ -68,11 +68,12 @@ public static class TokenizerLoader
             var bpe = ByteLevelBpeLoader.FromVocabAndMerges(directory);
             return pairTruncation is { } s ? bpe.WithPairTruncation(s) : bpe;
         }
-        if (SentencePieceModelFile.FindIn(directory) is { } spm)
-        {
-            var sp = SentencePieceLoader.FromModelFile(directory, spm);
-            return pairTruncation is { } u ? sp.WithPairTruncation(u) : sp;
-        }
+        foreach (var spm in new[] { "spiece.model", "sentencepiece.bpe.model" })
+            if (File.Exists(Path.Combine(directory, spm)))
+            {
+                var unigram = SentencePieceLoader.FromModelFile(directory, Path.Combine(directory, spm));
+                return pairTruncation is { } u ? unigram.WithPairTruncation(u) : unigram;
+            }
         throw new TokenizerException("no tokenizer files: expected tokenizer.json, vocab.txt, vocab.json + merges.txt, spiece.model or sentencepiece.bpe.model");
     }
 
