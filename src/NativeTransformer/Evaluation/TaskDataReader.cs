@@ -46,7 +46,9 @@ public static class TaskDataReader
             int tab = line.IndexOf('\t');
             if (tab < 0 || line.IndexOf('\t', tab + 1) >= 0)
                 throw new InputException($"{source}: line {n}: expected 2 tab-separated fields (sentence, label)");
-            rows.Add(new TaskExample(line[..tab], null, BinaryLabel(line[(tab + 1)..], source, n), n));
+            // GLUE's SST-2 files end every sentence with a space before the tab. It is layout, not text: the references
+            // (and HF's GLUE loaders) strip it, and a byte-level BPE or SentencePiece tokenizer would turn it into a token.
+            rows.Add(new TaskExample(line[..tab].Trim(' '), null, BinaryLabel(line[(tab + 1)..], source, n), n));
         }
         if (n == 0) throw new InputException($"{source}: empty file; expected the header 'sentence<TAB>label'");
         if (rows.Count == 0) throw new InputException($"{source}: no examples after the header");
