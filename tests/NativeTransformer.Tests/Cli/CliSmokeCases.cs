@@ -80,10 +80,31 @@ internal static class CliSmokeCases
             Assert.Equal(8, r.GetProperty("n").GetInt32());
             Assert.InRange(r.GetProperty("accuracy").GetDouble(), 50, 100);
         }),
+        // Every tokenizer family and model family: tokenize, classify and embed (the AOT binary runs these too).
+        .. Family("roberta", "roberta-mini-sst2", ["<s>", "Hello", ",", "Ġworld", "!", "</s>"]),
+        .. Family("xlmr", "xlmr-mini-sst2", ["<s>", "▁He", "ll", "o", ",", "▁world", "!", "</s>"]),
+        .. Family("albert-spm", "albert-spm-mini-sst2", ["[CLS]", "▁hello", ",", "▁world", "!", "[SEP]"]),
+        new("tokenize-t5", ["tokenize", "--model", TestPaths.Model("t5-encoder-mini-sst2")], "Hello, world!\n", 0, o =>
+            Assert.Equal(["▁Hello", ",", "▁world", "!", "</s>"], Assert.Single(o.JsonLines()).GetProperty("tokens").EnumerateArray().Select(t => t.GetString()))),
         new("bad-option", ["classify", "--bogus"], "", 2, o => o.OneLineError("'--bogus'")),
         new("missing-model", ["classify", "--model", MissingModel, "hello"], "", 1, o => o.OneLineError("model folder not found")),
         new("text-and-input", ["embed", "--input", "x.txt", "hello"], "", 2, o => o.OneLineError("not both")),
     ];
+
+    /// <summary>tokenize (exact tokens of "Hello, world!"), classify (two clear SST-2 sentences) and embed for one folder.</summary>
+    private static SmokeCase[] Family(string name, string model, string[] helloTokens)
+    {
+        string dir = TestPaths.Model(model);
+        return
+        [
+            new($"tokenize-{name}", ["tokenize", "--model", dir], "Hello, world!\n", 0, o =>
+                Assert.Equal(helloTokens, Assert.Single(o.JsonLines()).GetProperty("tokens").EnumerateArray().Select(t => t.GetString()))),
+            new($"classify-{name}", ["classify", "--model", dir], "a gorgeous , witty , seductive movie .\nthe acting is wooden and the plot makes no sense .\n", 0, o =>
+                Assert.Equal(["positive", "negative"], o.JsonLines().Select(r => r.GetProperty("label").GetString()))),
+            new($"embed-{name}", ["embed", "--model", dir, "hello world"], "", 0, o =>
+                Assert.Equal(64, Assert.Single(o.JsonLines()).GetProperty("embedding").GetArrayLength())),
+        ];
+    }
 
     public static IEnumerable<object[]> Names() => All.Select(c => new object[] { c.Name });
 
