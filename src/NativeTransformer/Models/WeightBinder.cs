@@ -65,8 +65,10 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
         int h = config.HiddenSize;
         LinearWeights? pooler = _keys.Pooler is { } pk && Has(pk + ".weight") ? Linear(pk, h, h) : null;
         LinearWeights? pre = _keys.PreClassifier is { } prk && Has(prk + ".weight") ? Linear(prk, h, h) : null;
-        LinearWeights? classifier = null;
-        if (Has(_keys.Classifier + ".weight"))
+        LinearWeights? classifier = null, tokenClassifier = null;
+        if (config.IsTokenClassifier)
+            tokenClassifier = Tasks.TokenClassification.BindHead(_keys.TokenClassifier, h, config, Info, Linear);
+        else if (Has(_keys.Classifier + ".weight"))
         {
             var info = Info(_keys.Classifier + ".weight");
             int classes = info.Shape.Length == 2 && info.Shape[0] is > 0 and <= 100_000 ? (int)info.Shape[0]
@@ -93,7 +95,7 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
             mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
                 Tensor(_keys.MaskedLmBias, config.VocabSize));
         }
-        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation);
+        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation) { TokenClassifier = tokenClassifier };
     }
 
     /// <summary>Layer (ALBERT: group) <paramref name="g"/> by its original index, which is what pruned_heads keys name:
