@@ -22,8 +22,9 @@ internal static class EntityAggregator
 {
     private readonly record struct Item(int LabelId, float Score, int Start, int End, int Index);
 
-    /// <param name="probabilities">Softmax probabilities [encoding.Length, labels], row t for token t.</param>
-    /// <param name="continuationPrefix">The tokenizer's continuation mark (WordPiece "##"), or null when it has none.</param>
+    /// <summary>The entities of <paramref name="text"/>: <paramref name="probabilities"/> are softmax probabilities
+    /// [encoding.Length, labels] (row t for token t); <paramref name="continuationPrefix"/> is the tokenizer's continuation
+    /// mark (WordPiece "##"), or null when it has none.</summary>
     public static TaggedEntity[] Aggregate(string text, Encoding encoding, ReadOnlySpan<float> probabilities, IReadOnlyList<string> labels,
         EntityAggregation strategy, string? continuationPrefix, int? unkId)
     {
