@@ -63,7 +63,7 @@ internal static class EvalCommand
         return CliApp.ExitOk;
     }
 
-    private static IEnumerable<string> Lines(LineReader reader)
+    internal static IEnumerable<string> Lines(LineReader reader)
     {
         while (reader.TryReadLine(out var line)) yield return line;
     }

@@ -12,7 +12,7 @@ internal static class NerEval
         string dir = Common.ModelDir(a, ctx);
         List<TaggedSentence> sentences;
         using (var reader = LineReader.Open(data, ctx.Stdin))
-            sentences = ConllNer.Read(Lines(reader), reader.SourceName);
+            sentences = ConllNer.Read(EvalCommand.Lines(reader), reader.SourceName);
 
         using var model = TransformerModel.Load(dir, options);
         if (!model.HasTokenClassifier)
@@ -35,10 +35,5 @@ internal static class NerEval
         w.WriteEndObject();
         json.End();
         return CliApp.ExitOk;
-    }
-
-    private static IEnumerable<string> Lines(LineReader reader)
-    {
-        while (reader.TryReadLine(out var line)) yield return line;
     }
 }

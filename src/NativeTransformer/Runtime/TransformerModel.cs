@@ -159,8 +159,9 @@ public sealed partial class TransformerModel : IDisposable
                 if (binder.UsedKeys.Contains(t.Name)) parameters += t.ElementCount;
             }
             if (h.Pooler != null) heads.Add("pooler");
-            if (h.TokenClassifier != null) heads.Add($"token-classifier ({h.TokenClassifier.Out} labels{(config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "")})");
-            if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{(config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "")})");
+            string labelNames = config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "";
+            if (h.TokenClassifier != null) heads.Add($"token-classifier ({h.TokenClassifier.Out} labels{labelNames})");
+            if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{labelNames})");
             if (h.MaskedLm != null) heads.Add("masked-lm");
         }
         if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{string.Concat(st.Dense.Select(d => $", dense {d.InFeatures}->{d.OutFeatures}"))}{(st.Normalize ? ", normalize" : "")})");

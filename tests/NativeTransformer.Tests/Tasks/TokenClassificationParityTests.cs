@@ -107,6 +107,16 @@ public class TokenClassificationParityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TokenClassifierConfigWithoutTheClassifierWeightIsAWeightError()
+    {
+        using var folder = TempModelFolder.CopyOf("bert-tiny-mlm");
+        string config = File.ReadAllText(folder.FilePath("config.json"));
+        folder.Write("config.json", config.Replace("BertForMaskedLM", "BertForTokenClassification"));
+        var e = Assert.Throws<WeightException>(() => TransformerModel.Load(folder.Path));
+        Assert.Contains("classifier.weight: missing", e.Message);
+    }
+
+    [Fact]
     public void DistilBertTokenClassifierBindsTheClassifierOnEveryToken()
     {
         // distilbert-mini-sst2 relabelled DistilBertForTokenClassification: the 2-label classifier then reads every
