@@ -9,10 +9,10 @@ internal static class EvalCommand
 
     public static readonly CommandSpec Spec = new(
         Name,
-        "Evaluate a model on a task's labelled data (SST-2, MRPC, STS-B) and print its figures.",
-        "ntr eval [--model DIR|OWNER/NAME] --task sst2|mrpc|stsb --data FILE [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "Evaluate a model on a task's labelled data (SST-2, MRPC, STS-B, CoNLL-2003 NER) and print its figures.",
+        "ntr eval [--model DIR|OWNER/NAME] --task sst2|mrpc|stsb|conll2003 --data FILE [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model,
-         new("--task", "TASK", "Task: sst2 (GLUE SST-2), mrpc (GLUE MRPC) or stsb (STS Benchmark). Required."),
+         new("--task", "TASK", "Task: sst2 (GLUE SST-2), mrpc (GLUE MRPC), stsb (STS Benchmark) or conll2003 (CoNLL-2003 NER). Required."),
          new("--data", "FILE", "The task's labelled data, e.g. ../shared/data/sst2/dev.tsv ('-': stdin). Required."),
          .. Common.LoadOptionSpecs],
         Details:
@@ -22,7 +22,12 @@ internal static class EvalCommand
             "        F1 of label 1 (paraphrase), 0 when there is no positive at all\n" +
             "  stsb: {\"task\": \"stsb\", \"n\": N, \"spearman\": S, \"pearson\": P}  correlation x 100 of the cosine\n" +
             "        similarity of the two sentences' embeddings (the model's own pooling) with the gold 0..5 score\n" +
-            "sst2 and mrpc need a sequence-classification head; stsb works with any model.\n" +
+            "  conll2003: {\"task\": \"conll2003\", \"n\": sentences, \"f1\": F, \"precision\": P, \"recall\": R,\n" +
+            "        \"word_accuracy\": A, \"words\": W, \"words_scored\": S}  entity F1 with conlleval rules (IOB2 chunks,\n" +
+            "        exact span and type, micro over entities); a word's label is the prediction at its first piece;\n" +
+            "        words cut by the max length count as O (words_scored excludes them)\n" +
+            "sst2 and mrpc need a sequence-classification head, conll2003 a token-classification head; stsb works with any model.\n" +
+            "  conll2003: one sentence per line, tokens word###TAG separated by single spaces (IOB2 tags)\n" +
             "Data formats (fields split at TAB only, no quote processing; a UTF-8 BOM is skipped):\n" +
             "  sst2: header 'sentence<TAB>label', then sentence<TAB>0|1 (GLUE dev.tsv)\n" +
             "  mrpc: header 'Quality<TAB>#1 ID<TAB>#2 ID<TAB>#1 String<TAB>#2 String', then 5 fields (GLUE dev.tsv)\n" +
@@ -35,8 +40,9 @@ internal static class EvalCommand
     public static int Run(ParsedArgs a, CliContext ctx)
     {
         string taskName = a.Required("--task");
+        if (taskName == ConllNer.TaskName) return NerEval.Run(a, ctx);
         if (!EvalTasks.TryParse(taskName, out var task))
-            throw new UsageException($"unknown task '{taskName}'; supported tasks: {string.Join(", ", EvalTasks.Names)}", Name);
+            throw new UsageException($"unknown task '{taskName}'; supported tasks: {string.Join(", ", EvalTasks.Names)}, {ConllNer.TaskName}", Name);
         string data = a.Required("--data");
         var options = Common.LoadOptions(a);
         string dir = Common.ModelDir(a, ctx);
@@ -57,7 +63,7 @@ internal static class EvalCommand
         return CliApp.ExitOk;
     }
 
-    private static IEnumerable<string> Lines(LineReader reader)
+    internal static IEnumerable<string> Lines(LineReader reader)
     {
         while (reader.TryReadLine(out var line)) yield return line;
     }

@@ -30,6 +30,8 @@ internal sealed record CheckpointLayout
     public string? PreClassifier { get; init; }
     public HeadActivation PreClassifierActivation { get; init; } = HeadActivation.Relu;
     public string Classifier { get; init; } = "classifier";
+    /// <summary>…ForTokenClassification's Linear on every token: <c>classifier</c> in every family (RoBERTa's too: no dense/out_proj).</summary>
+    public string TokenClassifier { get; init; } = "classifier";
     public string MaskedLmTransform { get; init; } = "";
     public string MaskedLmNorm { get; init; } = "";
     public string MaskedLmDecoder { get; init; } = "";

@@ -70,7 +70,11 @@ public sealed record HeadWeights(
     LinearWeights? PreClassifier,   // on the first token: DistilBERT pre_classifier [H, H] then ReLU, RoBERTa classifier.dense then tanh
     LinearWeights? Classifier,      // [C, H]: classifier, RoBERTa classifier.out_proj
     MaskedLmWeights? MaskedLm,
-    HeadActivation PreClassifierActivation = HeadActivation.Relu);
+    HeadActivation PreClassifierActivation = HeadActivation.Relu)
+{
+    /// <summary>[labels, H] on every token's last hidden state (…ForTokenClassification); then <see cref="Classifier"/> is null.</summary>
+    public LinearWeights? TokenClassifier { get; init; }
+}
 
 /// <summary>Masked-LM head: transform (dense → activation → LayerNorm) then a decoder tied to the word embeddings.</summary>
 public sealed record MaskedLmWeights(

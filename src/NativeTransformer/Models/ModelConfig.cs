@@ -72,6 +72,8 @@ public sealed record ModelConfig
     /// <summary>Distinct encoder weight sets: the layers, or ALBERT's shared layer groups (what pruned_heads keys index).</summary>
     public int WeightedLayers => Family == ModelFamily.Albert ? NumHiddenGroups : NumLayers;
     public string Architecture => Architectures.Count > 0 ? Architectures[0] : ModelType;
+    /// <summary>True for a …ForTokenClassification checkpoint: its <c>classifier</c> reads every token, not the first.</summary>
+    public bool IsTokenClassifier => Architectures.Any(a => a.EndsWith("ForTokenClassification", StringComparison.Ordinal));
 
     /// <summary>Largest config.json read (a real one is a few KB; a big id2label stays far below this).</summary>
     public const long MaxConfigBytes = 16 << 20;

@@ -65,15 +65,12 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
         int h = config.HiddenSize;
         LinearWeights? pooler = _keys.Pooler is { } pk && Has(pk + ".weight") ? Linear(pk, h, h) : null;
         LinearWeights? pre = _keys.PreClassifier is { } prk && Has(prk + ".weight") ? Linear(prk, h, h) : null;
-        LinearWeights? classifier = null;
-        if (Has(_keys.Classifier + ".weight"))
+        LinearWeights? classifier = null, tokenClassifier = null;
+        // …ForTokenClassification: the same key "classifier", on every token (architectures decides, see ModelConfig).
+        if (config.IsTokenClassifier) tokenClassifier = LabelledLinear(_keys.TokenClassifier);
+        else if (Has(_keys.Classifier + ".weight"))
         {
-            var info = Info(_keys.Classifier + ".weight");
-            int classes = info.Shape.Length == 2 && info.Shape[0] is > 0 and <= 100_000 ? (int)info.Shape[0]
-                : throw new WeightException(info.Name, $"{info.Name}: shape {info.ShapeText} is not [classes, {h}]");
-            if (config.Id2Label.Count > 0 && config.Id2Label.Count != classes)
-                throw new WeightException(info.Name, $"{info.Name}: {classes} classes but config.json id2label names {config.Id2Label.Count}");
-            classifier = Linear(_keys.Classifier, classes, h);
+            classifier = LabelledLinear(_keys.Classifier);
             // BERT/ALBERT classify the pooler output; DistilBERT and RoBERTa their own dense layer on the first token
             // (RoBERTa's optional roberta.pooler then only serves pooler_output).
             if (_keys.PreClassifier is null && pooler is null)
@@ -93,7 +90,19 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
             mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
                 Tensor(_keys.MaskedLmBias, config.VocabSize));
         }
-        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation);
+        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation) { TokenClassifier = tokenClassifier };
+    }
+
+    /// <summary>A classifier Linear [labels, H]: its label count from the weight's shape, checked against id2label.</summary>
+    private LinearWeights LabelledLinear(string key)
+    {
+        int h = config.HiddenSize;
+        var info = Info(key + ".weight");
+        int classes = info.Shape.Length == 2 && info.Shape[0] is > 0 and <= 100_000 ? (int)info.Shape[0]
+            : throw new WeightException(info.Name, $"{info.Name}: shape {info.ShapeText} is not [classes, {h}]");
+        if (config.Id2Label.Count > 0 && config.Id2Label.Count != classes)
+            throw new WeightException(info.Name, $"{info.Name}: {classes} classes but config.json id2label names {config.Id2Label.Count}");
+        return Linear(key, classes, h);
     }
 
     /// <summary>Layer (ALBERT: group) <paramref name="g"/> by its original index, which is what pruned_heads keys name:

@@ -33,8 +33,11 @@ public sealed class EncodeResult
     public required float[][] HiddenStates { get; init; }
     /// <summary>[B, H] when the model has a pooler.</summary>
     public float[]? PoolerOutput { get; init; }
-    /// <summary>[B, labels] when the model has a classification head.</summary>
+    /// <summary>[B, labels] when the model has a sequence-classification head; [B, S, labels] for a token classifier
+    /// (<see cref="LogitsPerToken"/>).</summary>
     public float[]? Logits { get; init; }
+    /// <summary>True when <see cref="Logits"/> holds one row per token ([B, S, labels]), from a …ForTokenClassification head.</summary>
+    public bool LogitsPerToken { get; init; }
     public int NumLabels { get; init; }
     /// <summary>[B, E] sentence embeddings when the folder has a pooling config (sentence-transformers); E is the hidden
     /// size, or the out_features of the folder's last Dense module. No prompt is applied here.</summary>

@@ -15,7 +15,7 @@ namespace NativeTransformer;
 /// var result = model.Classify(["a gorgeous, witty movie"])[0];   // result.Label == "positive"
 /// </code>
 /// </summary>
-public sealed class TransformerModel : IDisposable
+public sealed partial class TransformerModel : IDisposable
 {
     private readonly ITensorSource _weights;
     private readonly Encoder _encoder;
@@ -37,7 +37,7 @@ public sealed class TransformerModel : IDisposable
     public bool HasPooler => _heads.Pooler != null;
     /// <summary>True when the folder carries a sentence-transformers pooling config.</summary>
     public bool HasPoolingConfig => SentenceTransformers != null;
-    public int NumLabels => _heads.Classifier?.Out ?? 0;
+    public int NumLabels => _heads.Classifier?.Out ?? _heads.TokenClassifier?.Out ?? 0;
     /// <summary>Pooling → Dense → Normalize and the prompts (sentence-transformers); set by <see cref="Load"/>.</summary>
     private SentenceHead Sentence { get; init; } = null!;
     /// <summary>The prompts of the folder's config_sentence_transformers.json (none when absent).</summary>
@@ -159,7 +159,9 @@ public sealed class TransformerModel : IDisposable
                 if (binder.UsedKeys.Contains(t.Name)) parameters += t.ElementCount;
             }
             if (h.Pooler != null) heads.Add("pooler");
-            if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{(config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "")})");
+            string labelNames = config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "";
+            if (h.TokenClassifier != null) heads.Add($"token-classifier ({h.TokenClassifier.Out} labels{labelNames})");
+            if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{labelNames})");
             if (h.MaskedLm != null) heads.Add("masked-lm");
         }
         if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{string.Concat(st.Dense.Select(d => $", dense {d.InFeatures}->{d.OutFeatures}"))}{(st.Normalize ? ", normalize" : "")})");
@@ -209,7 +211,8 @@ public sealed class TransformerModel : IDisposable
     /// <summary>Label, probability and logits per input. Throws when the checkpoint has no classification head.</summary>
     public Classification[] Classify(IReadOnlyList<TextInput> inputs)
     {
-        if (!HasClassifier) throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no sequence-classification head");
+        if (!HasClassifier) throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no sequence-classification head" +
+            (HasTokenClassifier ? " (it is a token classifier: use TagEntities)" : ""));
         int classes = NumLabels;
         var result = new Classification[inputs.Count];
         RunBatches(inputs, (batch, state, index) =>
@@ -261,6 +264,7 @@ public sealed class TransformerModel : IDisposable
                 _encoder.Forward(state, batch, hidden);
                 if (HasPooler) { pooler = new float[batch.BatchSize * h]; PoolerOutput(state, batch, pooler); }
                 if (HasClassifier) logits = ClassifierLogits(state, batch);
+                if (_heads.TokenClassifier is { } tc) logits = Tasks.TokenClassification.Logits(state.Hidden, batch.BatchSize * batch.SeqLen, tc, _pool.Threads);
                 if (HasPoolingConfig) embeddings = Sentence.Embed(state.Hidden, batch, h);
             }
             finally { _states.Add(state); }
@@ -268,6 +272,7 @@ public sealed class TransformerModel : IDisposable
         return new EncodeResult
         {
             Batch = batch, HiddenSize = h, HiddenStates = hidden, PoolerOutput = pooler, Logits = logits, NumLabels = NumLabels, Embeddings = embeddings,
+            LogitsPerToken = HasTokenClassifier,
         };
     }
 
