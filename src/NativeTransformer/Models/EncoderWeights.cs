@@ -70,7 +70,11 @@ public sealed record HeadWeights(
     LinearWeights? PreClassifier,   // on the first token: DistilBERT pre_classifier [H, H] then ReLU, RoBERTa classifier.dense then tanh
     LinearWeights? Classifier,      // [C, H]: classifier, RoBERTa classifier.out_proj
     MaskedLmWeights? MaskedLm,
-    HeadActivation PreClassifierActivation = HeadActivation.Relu);
+    HeadActivation PreClassifierActivation = HeadActivation.Relu)
+{
+    /// <summary>qa_outputs [2, H] on every token: start and end logits (…ForQuestionAnswering).</summary>
+    public LinearWeights? QaOutputs { get; init; }
+}
 
 /// <summary>Masked-LM head: transform (dense → activation → LayerNorm) then a decoder tied to the word embeddings.</summary>
 public sealed record MaskedLmWeights(

@@ -18,7 +18,7 @@ namespace NativeTransformer.Models;
 /// Count only records them in <see cref="NonFiniteCounts"/> (inspect, or LoadOptions.AllowNonFiniteWeights), Skip does not
 /// scan (the packed-weights cache vouches that these exact files were scanned clean before).
 /// </summary>
-internal sealed class WeightBinder(ITensorSource source, ModelConfig config, NonFiniteCheck nonFinite = NonFiniteCheck.Refuse)
+internal sealed partial class WeightBinder(ITensorSource source, ModelConfig config, NonFiniteCheck nonFinite = NonFiniteCheck.Refuse)
 {
     private readonly CheckpointLayout _keys = CheckpointLayout.For(config.Family,
         CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
@@ -93,7 +93,7 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
             mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
                 Tensor(_keys.MaskedLmBias, config.VocabSize));
         }
-        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation);
+        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation) { QaOutputs = BindQaOutputs() };
     }
 
     /// <summary>Layer (ALBERT: group) <paramref name="g"/> by its original index, which is what pruned_heads keys name:

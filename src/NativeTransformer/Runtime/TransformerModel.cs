@@ -15,7 +15,7 @@ namespace NativeTransformer;
 /// var result = model.Classify(["a gorgeous, witty movie"])[0];   // result.Label == "positive"
 /// </code>
 /// </summary>
-public sealed class TransformerModel : IDisposable
+public sealed partial class TransformerModel : IDisposable
 {
     private readonly ITensorSource _weights;
     private readonly Encoder _encoder;
@@ -161,6 +161,7 @@ public sealed class TransformerModel : IDisposable
             if (h.Pooler != null) heads.Add("pooler");
             if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{(config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "")})");
             if (h.MaskedLm != null) heads.Add("masked-lm");
+            if (h.QaOutputs != null) heads.Add("question-answering");
         }
         if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{string.Concat(st.Dense.Select(d => $", dense {d.InFeatures}->{d.OutFeatures}"))}{(st.Normalize ? ", normalize" : "")})");
         var headsPerLayer = config.PrunedHeads.Count == 0 ? null : Enumerable.Range(0, config.NumLayers).Select(config.HeadsInLayer).ToArray();
@@ -252,7 +253,7 @@ public sealed class TransformerModel : IDisposable
         int h = Config.HiddenSize, size = RunState.Length(batch.BatchSize, batch.SeqLen, h);
         var hidden = new float[Config.NumLayers + 1][];
         for (int i = 0; i < hidden.Length; i++) hidden[i] = new float[size];
-        float[]? pooler = null, logits = null, embeddings = null;
+        float[]? pooler = null, logits = null, embeddings = null, startLogits = null, endLogits = null;
         if (batch.BatchSize > 0)
         {
             var state = Rent(batch.BatchSize, batch.SeqLen);
@@ -262,12 +263,14 @@ public sealed class TransformerModel : IDisposable
                 if (HasPooler) { pooler = new float[batch.BatchSize * h]; PoolerOutput(state, batch, pooler); }
                 if (HasClassifier) logits = ClassifierLogits(state, batch);
                 if (HasPoolingConfig) embeddings = Sentence.Embed(state.Hidden, batch, h);
+                if (HasQuestionAnswering) (startLogits, endLogits) = QaLogits(state, batch);
             }
             finally { _states.Add(state); }
         }
         return new EncodeResult
         {
             Batch = batch, HiddenSize = h, HiddenStates = hidden, PoolerOutput = pooler, Logits = logits, NumLabels = NumLabels, Embeddings = embeddings,
+            StartLogits = startLogits, EndLogits = endLogits,
         };
     }
 
