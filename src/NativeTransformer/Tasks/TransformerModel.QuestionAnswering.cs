@@ -36,34 +36,45 @@ public sealed partial class TransformerModel
         if (Array.IndexOf(full.SequenceIds, 1) < 0) throw new InputException("context has no tokens (only whitespace or characters the tokenizer drops)");
         var windows = OverflowWindows.Split(full, segment: 1, maxSeqLen, stride);
 
-        var answers = new List<QuestionAnswer>();
-        double nullScore = double.MaxValue;
-        var isContinuation = ContinuationTest(Tokenizer);
+        var logits = new (float[] Start, float[] End)[windows.Length];
         for (int first = 0; first < windows.Length; first += _options.BatchSize)
         {
             var rows = windows.AsSpan(first, Math.Min(_options.BatchSize, windows.Length - first)).ToArray();
             var batch = PostProcessor.Pad(rows, Tokenizer.PadId);
             var (start, end) = RunQa(batch);
             for (int r = 0; r < rows.Length; r++)
+                logits[first + r] = (start.AsSpan(r * batch.SeqLen, rows[r].Length).ToArray(), end.AsSpan(r * batch.SeqLen, rows[r].Length).ToArray());
+        }
+        return RankAnswers(context, windows, logits, options, ContinuationTest(Tokenizer));
+    }
+
+    /// <summary>
+    /// The answers of all windows ranked together: each window's best spans (<see cref="SpanSelection"/>) mapped to
+    /// characters of <paramref name="context"/>, plus "no answer" when asked (scored by the smallest null score of any
+    /// window), sorted by score (stable: equal scores keep window order, as the pipeline's sort does) and cut to top-k.
+    /// </summary>
+    internal static QuestionAnswer[] RankAnswers(string context, Encoding[] windows, IReadOnlyList<(float[] Start, float[] End)> logits,
+        QuestionAnsweringOptions options, Func<string, bool>? isContinuation)
+    {
+        var answers = new List<QuestionAnswer>();
+        double nullScore = double.MaxValue;
+        for (int k = 0; k < windows.Length; k++)
+        {
+            var w = windows[k];
+            var inContext = new bool[w.Length];
+            for (int i = 0; i < w.Length; i++) inContext[i] = w.SequenceIds[i] == 1;
+            // The pipeline keeps [CLS] in the softmax (its score is "no answer"); it is the first token of these templates.
+            int cls = w.SequenceIds[0] == -1 ? 0 : -1;
+            var spans = SpanSelection.Select(logits[k].Start, logits[k].End, inContext, cls, options.TopK, options.MaxAnswerLen, out double windowNull);
+            nullScore = Math.Min(nullScore, windowNull);
+            foreach (var span in spans)
             {
-                var w = rows[r];
-                var inContext = new bool[w.Length];
-                for (int i = 0; i < w.Length; i++) inContext[i] = w.SequenceIds[i] == 1;
-                // The pipeline keeps [CLS] in the softmax (its score is "no answer"); it is the first token of these templates.
-                int cls = w.SequenceIds[0] == -1 ? 0 : -1;
-                var spans = SpanSelection.Select(start.AsSpan(r * batch.SeqLen, w.Length), end.AsSpan(r * batch.SeqLen, w.Length),
-                    inContext, cls, options.TopK, options.MaxAnswerLen, out double windowNull);
-                nullScore = Math.Min(nullScore, windowNull);
-                foreach (var span in spans)
-                {
-                    var (s, e) = isContinuation is null ? (span.Start, span.End) : WidenToWords(w, span.Start, span.End, isContinuation);
-                    int charStart = w.Offsets[s].Start, charEnd = w.Offsets[e].End;
-                    answers.Add(new QuestionAnswer(context[charStart..charEnd], (float)span.Score, charStart, charEnd));
-                }
+                var (s, e) = isContinuation is null ? (span.Start, span.End) : WidenToWords(w, span.Start, span.End, isContinuation);
+                int charStart = w.Offsets[s].Start, charEnd = w.Offsets[e].End;
+                answers.Add(new QuestionAnswer(context[charStart..charEnd], (float)span.Score, charStart, charEnd));
             }
         }
         if (options.HandleImpossibleAnswer) answers.Add(new QuestionAnswer("", (float)nullScore, 0, 0));
-        // Stable: equal scores keep window order, as the pipeline's sort does.
         return answers.OrderByDescending(a => a.Score).Take(options.TopK).ToArray();
     }
 
@@ -108,7 +119,7 @@ public sealed partial class TransformerModel
 
     /// <summary>How to tell a token that continues the previous token's word, or null when the tokenizer's tokens do not say
     /// (the span then keeps its tokens' own offsets). WordPiece marks continuations with its prefix (##).</summary>
-    private static Func<string, bool>? ContinuationTest(ITokenizer tokenizer) =>
+    internal static Func<string, bool>? ContinuationTest(ITokenizer tokenizer) =>
         tokenizer is WordPieceTokenizer { Options.ContinuingSubwordPrefix: { Length: > 0 } prefix }
             ? token => token.Length > prefix.Length && token.StartsWith(prefix, StringComparison.Ordinal)
             : null;
