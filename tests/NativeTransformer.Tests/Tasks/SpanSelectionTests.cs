@@ -115,10 +115,10 @@ public class SpanSelectionTests
     }
 
     /// <summary>The toy window as an Encoding: token i of the context covers characters [3i, 3i + 2).</summary>
-    private static Tokenization.Encoding ToyWindow()
+    private static NativeTransformer.Tokenization.Encoding ToyWindow()
     {
         var seq = Enumerable.Range(0, 16).Select(i => i == 0 || i == 4 || i == 15 ? -1 : i < 4 ? 0 : 1).ToArray();
         var offsets = Enumerable.Range(0, 16).Select(i => seq[i] == 1 ? (3 * i, 3 * i + 2) : (0, 0)).ToArray();
-        return new Tokenization.Encoding(new int[16], new int[16], Enumerable.Repeat("t", 16).ToArray(), offsets, seq, false);
+        return new NativeTransformer.Tokenization.Encoding(new int[16], new int[16], Enumerable.Repeat("t", 16).ToArray(), offsets, seq, false);
     }
 }
