@@ -21,7 +21,7 @@ public static class CliApp
 
     internal static readonly CommandSpec[] Commands =
     [
-        TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, NerCommand.Spec, FillMaskCommand.Spec,
+        TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, NerCommand.Spec, FillMaskCommand.Spec, QaCommand.Spec,
         EncodeCommand.Spec, EvalCommand.Spec, InspectCommand.Spec, BenchCommand.Spec, ServeCommand.Spec,
     ];
 
@@ -82,6 +82,7 @@ public static class CliApp
             ClassifyCommand.Name => ClassifyCommand.Run(parsed, ctx),
             NerCommand.Name => NerCommand.Run(parsed, ctx),
             FillMaskCommand.Name => FillMaskCommand.Run(parsed, ctx),
+            QaCommand.Name => QaCommand.Run(parsed, ctx),
             EncodeCommand.Name => EncodeCommand.Run(parsed, ctx),
             EvalCommand.Name => EvalCommand.Run(parsed, ctx),
             InspectCommand.Name => InspectCommand.Run(parsed, ctx),

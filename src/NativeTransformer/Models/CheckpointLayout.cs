@@ -36,6 +36,8 @@ internal sealed record CheckpointLayout
     public string MaskedLmNorm { get; init; } = "";
     public string MaskedLmDecoder { get; init; } = "";
     public string MaskedLmBias { get; init; } = "";
+    /// <summary>…ForQuestionAnswering: Linear [2, H] on every token (start, end logits); the same name in every family.</summary>
+    public string QaOutputs { get; init; } = "qa_outputs";
 
     public static CheckpointLayout For(ModelFamily family, string p) => family switch
     {

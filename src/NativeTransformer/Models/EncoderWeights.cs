@@ -74,6 +74,8 @@ public sealed record HeadWeights(
 {
     /// <summary>[labels, H] on every token's last hidden state (…ForTokenClassification); then <see cref="Classifier"/> is null.</summary>
     public LinearWeights? TokenClassifier { get; init; }
+    /// <summary>qa_outputs [2, H] on every token: start and end logits (…ForQuestionAnswering).</summary>
+    public LinearWeights? QaOutputs { get; init; }
 }
 
 /// <summary>Masked-LM head: transform (dense → activation → LayerNorm) then a decoder tied to the word embeddings.</summary>

@@ -18,7 +18,7 @@ namespace NativeTransformer.Models;
 /// Count only records them in <see cref="NonFiniteCounts"/> (inspect, or LoadOptions.AllowNonFiniteWeights), Skip does not
 /// scan (the packed-weights cache vouches that these exact files were scanned clean before).
 /// </summary>
-internal sealed class WeightBinder(ITensorSource source, ModelConfig config, NonFiniteCheck nonFinite = NonFiniteCheck.Refuse)
+internal sealed partial class WeightBinder(ITensorSource source, ModelConfig config, NonFiniteCheck nonFinite = NonFiniteCheck.Refuse)
 {
     private readonly CheckpointLayout _keys = CheckpointLayout.For(config.Family,
         CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
@@ -90,7 +90,7 @@ internal sealed class WeightBinder(ITensorSource source, ModelConfig config, Non
             mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
                 Tensor(_keys.MaskedLmBias, config.VocabSize));
         }
-        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation) { TokenClassifier = tokenClassifier };
+        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation) { TokenClassifier = tokenClassifier, QaOutputs = BindQaOutputs() };
     }
 
     /// <summary>A classifier Linear [labels, H]: its label count from the weight's shape, checked against id2label.</summary>

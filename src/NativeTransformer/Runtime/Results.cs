@@ -42,6 +42,9 @@ public sealed class EncodeResult
     /// <summary>[B, E] sentence embeddings when the folder has a pooling config (sentence-transformers); E is the hidden
     /// size, or the out_features of the folder's last Dense module. No prompt is applied here.</summary>
     public float[]? Embeddings { get; init; }
+    /// <summary>[B, S] answer-start and answer-end logits of every token when the model has a question-answering head.</summary>
+    public float[]? StartLogits { get; init; }
+    public float[]? EndLogits { get; init; }
 }
 
 /// <summary>What <see cref="TransformerModel.Inspect"/> reports about a model folder.</summary>

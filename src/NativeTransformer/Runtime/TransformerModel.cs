@@ -163,6 +163,7 @@ public sealed partial class TransformerModel : IDisposable
             if (h.TokenClassifier != null) heads.Add($"token-classifier ({h.TokenClassifier.Out} labels{labelNames})");
             if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{labelNames})");
             if (h.MaskedLm != null) heads.Add("masked-lm");
+            if (h.QaOutputs != null) heads.Add("question-answering");
         }
         if (st != null) heads.Add($"sentence-pooling ({st.Pooling.ToString().ToLowerInvariant()}{string.Concat(st.Dense.Select(d => $", dense {d.InFeatures}->{d.OutFeatures}"))}{(st.Normalize ? ", normalize" : "")})");
         var headsPerLayer = config.PrunedHeads.Count == 0 ? null : Enumerable.Range(0, config.NumLayers).Select(config.HeadsInLayer).ToArray();
@@ -255,7 +256,7 @@ public sealed partial class TransformerModel : IDisposable
         int h = Config.HiddenSize, size = RunState.Length(batch.BatchSize, batch.SeqLen, h);
         var hidden = new float[Config.NumLayers + 1][];
         for (int i = 0; i < hidden.Length; i++) hidden[i] = new float[size];
-        float[]? pooler = null, logits = null, embeddings = null;
+        float[]? pooler = null, logits = null, embeddings = null, startLogits = null, endLogits = null;
         if (batch.BatchSize > 0)
         {
             var state = Rent(batch.BatchSize, batch.SeqLen);
@@ -266,6 +267,7 @@ public sealed partial class TransformerModel : IDisposable
                 if (HasClassifier) logits = ClassifierLogits(state, batch);
                 if (_heads.TokenClassifier is { } tc) logits = Tasks.TokenClassification.Logits(state.Hidden, batch.BatchSize * batch.SeqLen, tc, _pool.Threads);
                 if (HasPoolingConfig) embeddings = Sentence.Embed(state.Hidden, batch, h);
+                if (HasQuestionAnswering) (startLogits, endLogits) = QaLogits(state, batch);
             }
             finally { _states.Add(state); }
         }
@@ -273,6 +275,7 @@ public sealed partial class TransformerModel : IDisposable
         {
             Batch = batch, HiddenSize = h, HiddenStates = hidden, PoolerOutput = pooler, Logits = logits, NumLabels = NumLabels, Embeddings = embeddings,
             LogitsPerToken = HasTokenClassifier,
+            StartLogits = startLogits, EndLogits = endLogits,
         };
     }
 
