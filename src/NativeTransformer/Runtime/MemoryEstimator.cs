@@ -41,7 +41,7 @@ internal static class MemoryEstimator
         bool fromCache = cache is PackedCacheUse.Hit or PackedCacheUse.HitValidated;
         var byName = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         foreach (var f in files) foreach (var t in f.Tensors) byName.TryAdd(t.Name, t);
-        var keys = CheckpointLayout.For(config.Family, CheckpointLayout.DetectPrefix(config.Family, byName.ContainsKey));
+        var keys = CheckpointLayout.For(config, CheckpointLayout.DetectPrefix(config.Family, byName.ContainsKey));
         int threads = options.Threads > 0 ? options.Threads : CpuTopology.PhysicalCores;
         var kept = Compression.LayerSelection.Resolve(config.NumLayers, options.KeepLayers, options.DropTopLayers)
             ?? Enumerable.Range(0, config.NumLayers).ToArray();
