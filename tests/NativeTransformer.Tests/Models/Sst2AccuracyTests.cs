@@ -7,7 +7,7 @@ namespace NativeTransformer.Tests.Models;
 /// <summary>`ntr eval --task sst2` on SST-2 dev reproduces every shared classifier's PyTorch fp32 accuracy (REFERENCE_ACCURACY.json) within 0.2 points.</summary>
 public class Sst2AccuracyTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Classifiers() => ["bert-tiny-sst2", "bert-mini-sst2", "distilbert-mini-sst2", "albert-mini-sst2"];
+    public static TheoryData<string> Classifiers() => ["bert-tiny-sst2", "bert-mini-sst2", "distilbert-mini-sst2", "albert-mini-sst2", "mobilebert-mini-sst2"];
 
     [Theory, MemberData(nameof(Classifiers))]
     public void NtrEvalMatchesReferenceAccuracy(string name)
