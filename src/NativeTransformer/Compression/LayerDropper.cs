@@ -52,7 +52,7 @@ public static class LayerDropper
         {
             var tensors = new List<TensorToWrite>(weights.Tensors.Count);
             // Null for ALBERT: shared group weights stay as they are.
-            string? layerPrefix = CheckpointLayout.For(config.Family,
+            string? layerPrefix = CheckpointLayout.For(config,
                 CheckpointLayout.DetectPrefix(config.Family, n => weights.TryGetInfo(n, out _))).LayerPrefix;
             var newIndex = new Dictionary<int, int>();
             for (int j = 0; j < kept.Length; j++) newIndex[kept[j]] = j;

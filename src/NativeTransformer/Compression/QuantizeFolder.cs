@@ -49,11 +49,14 @@ public static class QuantizeFolder
         ArgumentNullException.ThrowIfNull(options);
         var (input, output) = ModelFolderOutput.Check(inputDir, outputDir);
         var config = ModelConfig.Load(Path.Combine(input, "config.json"));
+        if (config.Family == ModelFamily.MobileBert)
+            throw new NativeTransformerException($"{input}: model_type mobilebert is not supported by quantize (its bottleneck and stacked-FFN Linears are " +
+                "not in the selection); load it with --int8 for int8 Linears, or use drop-layers");
 
         using var source = Checkpoint.Open(input);
         if (source.Tensors.FirstOrDefault(t => t.DType == DType.I8) is { } already)
             throw new NativeTransformerException($"{input}: tensor '{already.Name}' is already I8; quantize the original fp32 folder");
-        var keys = CheckpointLayout.For(config.Family, CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
+        var keys = CheckpointLayout.For(config, CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
         bool tiedDecoder = source.TryGetInfo(keys.MaskedLmTransform + ".weight", out _) && !source.TryGetInfo(keys.MaskedLmDecoder, out _);
         var embeddings = options.Embeddings ?? (options.Linear == LinearPrecision.Fp16 ? EmbeddingPrecision.Fp16
             : tiedDecoder ? EmbeddingPrecision.Fp32 : EmbeddingPrecision.Int8);

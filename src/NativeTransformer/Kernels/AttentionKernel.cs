@@ -17,8 +17,14 @@ public static unsafe class AttentionKernel
     /// <summary>Scratch floats needed: kᵀ [d, valid] plus scores [rows, valid].</summary>
     public static int ScratchLength(int rows, int maxValid, int d) => d * maxValid + rows * maxValid;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale,
+        float* output, int outStride, Span<float> scratch) =>
+        SingleHead(q, k, v, stride, stride, rows, valid, d, scale, output, outStride, scratch);
+
+    /// <summary>As above with v read at its own row stride <paramref name="vStride"/> (q and k share <paramref name="stride"/>),
+    /// for a value projection kept apart from the fused query|key one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SingleHead(float* q, float* k, float* v, int stride, int vStride, int rows, int valid, int d, float scale,
         float* output, int outStride, Span<float> scratch)
     {
         if (valid <= 0) throw new ArgumentOutOfRangeException(nameof(valid), "attention needs at least one unmasked key");
@@ -33,7 +39,7 @@ public static unsafe class AttentionKernel
             {
                 Softmax.ScaledMaskedRow(new Span<float>(scores + (long)i * valid, valid), valid, scale);
             }
-            Context(scores, rows, valid, v, stride, d, output, outStride);
+            Context(scores, rows, valid, v, vStride, d, output, outStride);
         }
     }
 

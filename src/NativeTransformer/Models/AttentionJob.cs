@@ -20,16 +20,23 @@ internal sealed unsafe class AttentionJob(RunState state, ModelConfig config) : 
     /// <summary>Heads of the layer being run (fewer than num_attention_heads when pruned).</summary>
     public int Heads { get; set; } = config.NumHeads;
 
+    /// <summary>Where value rows are: null = in <see cref="RunState.Qkv"/> after query|key ([tokens, 3A]); otherwise the
+    /// query|key rows are [tokens, 2A] and the value rows [tokens, A] follow them in the same buffer.</summary>
+    public bool SeparateValue { get; set; }
+
     public void Execute(int start, int end, int worker)
     {
         var batch = Batch!;
         int seq = batch.SeqLen, heads = Heads, d = _d, a = heads * d;
+        int stride = SeparateValue ? 2 * a : 3 * a, vStride = SeparateValue ? a : 3 * a;
+        long tokens = (long)batch.BatchSize * seq;
         fixed (float* qkv = state.Qkv, context = state.Context)
             for (int item = start; item < end; item++)
             {
                 int row = item / heads, head = item % heads;
-                float* q = qkv + (long)row * seq * 3 * a + head * d;   // k = q + A, v = q + 2A, row stride 3A
-                AttentionKernel.SingleHead(q, q + a, q + 2 * a, 3 * a, seq, batch.Lengths[row], d, _scale,
+                float* q = qkv + (long)row * seq * stride + head * d;   // k = q + A
+                float* v = SeparateValue ? qkv + tokens * stride + (long)row * seq * a + head * d : q + 2 * a;
+                AttentionKernel.SingleHead(q, q + a, v, stride, vStride, seq, batch.Lengths[row], d, _scale,
                     context + (long)row * seq * a + head * d, a, state.AttentionScratch[worker]);
             }
     }

@@ -7,7 +7,35 @@ namespace NativeTransformer.Models;
 /// sentence-transformers); <c>DetectPrefix</c> decides which by looking for the word embeddings.
 /// </summary>
 internal sealed record LayerKeys(string Query, string Key, string Value, string AttentionOutput, string AttentionNorm,
-    string Intermediate, string Output, string OutputNorm);
+    string Intermediate, string Output, string OutputNorm)
+{
+    /// <summary>MobileBERT: the bottleneck Linear+norm pairs (key of the Linear, key of its norm) and the stacked FFNs
+    /// before the last (intermediate, output, output norm); null / empty elsewhere.</summary>
+    public (string Dense, string Norm)? InputBottleneck { get; init; }
+    public (string Dense, string Norm)? AttentionBottleneck { get; init; }
+    public (string Dense, string Norm)? OutputBottleneck { get; init; }
+    public (string Intermediate, string Output, string Norm)[] ExtraFeedForwards { get; init; } = [];
+
+    /// <summary>Every Linear of the layer (query, key, value, attention output, intermediate, output, then MobileBERT's).</summary>
+    public IEnumerable<string> Linears()
+    {
+        string[] core = [Query, Key, Value, AttentionOutput, Intermediate, Output];
+        foreach (var k in core) yield return k;
+        foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
+            if (b is { } pair) yield return pair.Item1;
+        foreach (var f in ExtraFeedForwards) { yield return f.Intermediate; yield return f.Output; }
+    }
+
+    /// <summary>Every module key of the layer (Linears and norms), each followed in the checkpoint by .weight/.bias.</summary>
+    public IEnumerable<string> All()
+    {
+        foreach (var k in Linears()) yield return k;
+        yield return AttentionNorm; yield return OutputNorm;
+        foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
+            if (b is { } pair) yield return pair.Item2;
+        foreach (var f in ExtraFeedForwards) yield return f.Norm;
+    }
+}
 
 internal sealed record CheckpointLayout
 {
@@ -93,6 +121,32 @@ internal sealed record CheckpointLayout
         _ => throw new ArgumentOutOfRangeException(nameof(family)),
     };
 
+    /// <summary>MobileBERT: BERT's names for attention, the last FFN and their norms, plus the bottlenecks and the other FFNs
+    /// (ffn.0 … ffn.N-2; the N-th FFN is intermediate/output). Which bottlenecks exist follows the config.</summary>
+    public static CheckpointLayout ForMobileBert(MobileBertOptions m, string p) => For(ModelFamily.Bert, p) with
+    {
+        EmbeddingProjection = p + "embeddings.embedding_transformation",
+        Pooler = m.ClassifierActivation ? p + "pooler.dense" : null,
+        MaskedLmTransform = "", MaskedLmNorm = "", MaskedLmDecoder = "", MaskedLmBias = "", // MobileBertLMPredictionHead is not run
+        Layer = i =>
+        {
+            string l = $"{p}encoder.layer.{i}.";
+            return Keys(l, "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm") with
+            {
+                InputBottleneck = m.UseBottleneck ? (l + "bottleneck.input.dense", l + "bottleneck.input.LayerNorm") : null,
+                AttentionBottleneck = m.KeyQuerySharedBottleneck && !m.UseBottleneckAttention ? (l + "bottleneck.attention.dense", l + "bottleneck.attention.LayerNorm") : null,
+                OutputBottleneck = m.UseBottleneck ? (l + "output.bottleneck.dense", l + "output.bottleneck.LayerNorm") : null,
+                ExtraFeedForwards = Enumerable.Range(0, m.NumFeedforwardNetworks - 1)
+                    .Select(j => ($"{l}ffn.{j}.intermediate.dense", $"{l}ffn.{j}.output.dense", $"{l}ffn.{j}.output.LayerNorm")).ToArray(),
+            };
+        },
+    };
+
+    /// <summary>The layout of <paramref name="config"/>'s family (MobileBERT's depends on its block options).</summary>
+    public static CheckpointLayout For(ModelConfig config, string p) =>
+        config.MobileBert is { } m ? ForMobileBert(m, p) : For(config.Family, p);
+
     private static LayerKeys Keys(string layer, string q, string k, string v, string o, string oNorm, string i, string output, string outNorm) =>
         new(layer + q, layer + k, layer + v, layer + o, layer + oNorm, layer + i, layer + output, layer + outNorm);
 
@@ -101,6 +155,7 @@ internal sealed record CheckpointLayout
         ModelFamily.Bert => "bert.",
         ModelFamily.DistilBert => "distilbert.",
         ModelFamily.Roberta => "roberta.",
+        ModelFamily.MobileBert => "mobilebert.",
         _ => "albert.",
     };
 

@@ -13,18 +13,27 @@ namespace NativeTransformer.Models;
 ///   a  = LayerNorm(h + SelfAttention(h) · W_oᵀ)
 ///   h' = LayerNorm(a + GELU(a · W_1ᵀ) · W_2ᵀ)
 /// </code>
+/// MobileBERT (see <see cref="MobileBertOptions"/>) is the same block with its variants switched on: word rows (with their
+/// neighbours, trigram) projected to H before positions are added, a bottleneck narrowing H to T before attention (its
+/// output is the attention residual), stacked FFNs at width T, a bottleneck widening back to H (residual = block input),
+/// and NoNorm for LayerNorm. Without them each step below is the identity.
 /// Bias, activation and residual are fused into the GEMMs' epilogues. Batches are right-padded: row b
 /// has <c>Lengths[b]</c> real tokens; padded query positions are computed like real ones. Each row's
 /// values are bitwise independent of the other rows, the padded length and the thread count.
 /// <see cref="Forward"/> allocates nothing: every buffer lives in the <see cref="RunState"/>.
 /// </summary>
-internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embeddings, LinearOperator? projection, EncoderLayer[] layers, WorkerPool pool)
+// paddedLength, for MobileBERT's trigram input: the length Hugging Face pads to (the model's max length). A row's last
+// token sees the pad token as its right neighbour unless it ends at that length, where the neighbour is zero: what
+// Hugging Face computes for a batch padded to max length, and independent of the other rows.
+internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embeddings, LinearOperator? projection, EncoderLayer[] layers, WorkerPool pool,
+    int paddedLength = 0)
 {
     public ModelConfig Config { get; } = config;
     public EncoderLayer[] Layers { get; } = layers;
     public WorkerPool Pool { get; } = pool;
-    /// <summary>ALBERT's E → H projection operator, or null.</summary>
+    /// <summary>ALBERT's E → H projection (MobileBERT's embedding_transformation) operator, or null.</summary>
     public LinearOperator? Projection => projection;
+    private readonly int _paddedLength = paddedLength > 0 ? paddedLength : config.MaxSequenceLength;
 
     /// <summary>
     /// Runs the encoder on <paramref name="batch"/>. The last hidden state is left in
@@ -39,27 +48,113 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
             throw new InputException($"sequence of {seq} tokens exceeds this model's maximum of {Config.MaxSequenceLength} " +
                 $"(max_position_embeddings {Config.MaxPositionEmbeddings}{(Config.PositionsFromPadding ? $" less pad_token_id {Config.PadTokenId} + 1" : "")})");
         var k = s.Kernels;
-        fixed (float* hidden = s.Hidden, qkv = s.Qkv, context = s.Context, attended = s.Attended, ffn = s.Ffn, embedded = s.Embedded)
+        bool qkFromLayerInput = Config.MobileBert is { UseBottleneckAttention: true };
+        fixed (float* hidden = s.Hidden, qkv = s.Qkv, context = s.Context, attended = s.Attended, ffn = s.Ffn, embedded = s.Embedded,
+               layerInputBuffer = s.LayerInput, sharedInput = s.SharedInput, attended2 = s.Attended2, nextHidden = s.NextHidden)
         {
-            Embed(s, batch);
-            if (projection != null) projection.Forward(embedded, tokens, hidden, Epilogue.None, null, k);
+            if (Config.ProjectsWordEmbeddings) EmbedProjectedWords(s, batch, embedded, hidden);
+            else
+            {
+                Embed(s, batch);
+                if (projection != null) projection.Forward(embedded, tokens, hidden, Epilogue.None, null, k);
+            }
             Capture(captureHidden, 0, s.Hidden, tokens * h);
 
             for (int l = 0; l < Layers.Length; l++)
             {
                 var layer = Layers[l];
-                layer.Qkv.Forward(hidden, tokens, qkv, Epilogue.None, null, k);              // [q | k | v]
+                // MobileBERT's bottlenecks: the narrowed input is the attention residual; query/key may read their own.
+                float* layerInput = hidden, qkInput = hidden;
+                if (layer.InputBottleneck is { } ib) layerInput = Bottleneck(s, ib, hidden, layerInputBuffer, s.LayerInput, tokens);
+                if (layer.AttentionBottleneck is { } ab) qkInput = Bottleneck(s, ab, hidden, sharedInput, s.SharedInput, tokens);
+                else if (qkFromLayerInput) qkInput = layerInput;
+
+                layer.Qkv.Forward(qkInput, tokens, qkv, Epilogue.None, null, k);              // [q | k | v], or [q | k]
+                if (layer.Value is { } value) value.Forward(hidden, tokens, qkv + (long)tokens * layer.Qkv.Out, Epilogue.None, null, k);
                 s.Attention.Batch = batch;
-                s.Attention.Heads = layer.Qkv.Out / (3 * Config.HeadSize);                  // fewer when pruned
-                Pool.For(b * s.Attention.Heads, s.Attention);                               // context = softmax(qkᵀ/√D)·v
-                layer.AttentionOutput.Forward(context, tokens, attended, Epilogue.None, hidden, k);
+                s.Attention.SeparateValue = layer.Value is not null;
+                s.Attention.Heads = layer.Qkv.Out / ((layer.Value is null ? 3 : 2) * Config.HeadSize); // fewer when pruned
+                Pool.For(b * s.Attention.Heads, s.Attention);                                // context = softmax(qkᵀ/√D)·v
+                layer.AttentionOutput.Forward(context, tokens, attended, Epilogue.None, layerInput, k);
                 Norm(s, s.Attended, layer.AttentionNorm, tokens);                              // a = LN(h + ·)
-                layer.Intermediate.Forward(attended, tokens, ffn, Activation(), null, k);   // GELU(a·W₁ᵀ)
-                layer.Output.Forward(ffn, tokens, hidden, Epilogue.None, attended, k);
-                Norm(s, s.Hidden, layer.OutputNorm, tokens);                                  // h' = LN(a + ·)
+
+                // MobileBERT's stacked FFNs, each a = LN(a + FFN(a)), ping-ponging between two buffers.
+                float* a = attended, other = attended2;
+                float[] aArray = s.Attended, otherArray = s.Attended2;
+                foreach (var f in layer.ExtraFeedForwards)
+                {
+                    f.Intermediate.Forward(a, tokens, ffn, Activation(), null, k);
+                    f.Output.Forward(ffn, tokens, other, Epilogue.None, a, k);
+                    Norm(s, otherArray, f.Norm, tokens);
+                    float* swap = a; a = other; other = swap;
+                    (aArray, otherArray) = (otherArray, aArray);
+                }
+
+                layer.Intermediate.Forward(a, tokens, ffn, Activation(), null, k);            // GELU(a·W₁ᵀ)
+                if (layer.OutputBottleneck is { } ob)
+                {
+                    layer.Output.Forward(ffn, tokens, other, Epilogue.None, a, k);
+                    Norm(s, otherArray, layer.OutputNorm, tokens);
+                    ob.Dense.Forward(other, tokens, nextHidden, Epilogue.None, hidden, k);      // widen back to H, residual = block input
+                    Norm(s, s.NextHidden, ob.Norm, tokens);
+                    s.NextHidden.AsSpan(0, tokens * h).CopyTo(s.Hidden);
+                }
+                else
+                {
+                    layer.Output.Forward(ffn, tokens, hidden, Epilogue.None, a, k);
+                    Norm(s, s.Hidden, layer.OutputNorm, tokens);                              // h' = LN(a + ·)
+                }
                 Capture(captureHidden, l + 1, s.Hidden, tokens * h);
             }
         }
+    }
+
+    /// <summary>norm(x · Wᵀ + bias) into <paramref name="output"/>; returns it.</summary>
+    private float* Bottleneck(RunState s, Bottleneck neck, float* x, float* output, float[] outputArray, int tokens)
+    {
+        neck.Dense.Forward(x, tokens, output, Epilogue.None, null, s.Kernels);
+        Norm(s, outputArray, neck.Norm, tokens);
+        return output;
+    }
+
+    /// <summary>
+    /// MobileBERT: each token's word row — with trigram_input, [next token's | its own | previous token's] (zero before the
+    /// first; after a row's last token the pad token's, up to the padded length) — projected to H by embedding_transformation,
+    /// then position + token type added and the norm applied, into Hidden.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void EmbedProjectedWords(RunState s, EncodedBatch batch, float* embedded, float* hidden)
+    {
+        int e = Config.EmbeddingSize, w = Config.ProjectionInputSize, h = Config.HiddenSize, seq = batch.SeqLen, tokens = batch.BatchSize * seq;
+        bool trigram = Config.MobileBert is { TrigramInput: true };
+        var word = embeddings.Word;
+        for (int t = 0; t < tokens; t++)
+            if ((uint)batch.InputIds[t] >= (uint)Config.VocabSize) throw new InputException($"token id {batch.InputIds[t]} is outside the vocabulary (size {Config.VocabSize})");
+        var rows = s.Embedded.AsSpan(0, tokens * w);
+        for (int t = 0; t < tokens; t++)
+        {
+            var row = rows.Slice(t * w, w);
+            if (!trigram) { word.CopyRow(batch.InputIds[t], row); continue; }
+            int p = t % seq, length = batch.Lengths[t / seq];
+            if (p + 1 < length) word.CopyRow(batch.InputIds[t + 1], row[..e]);
+            else if (p + 1 < _paddedLength && (uint)Config.PadTokenId < (uint)Config.VocabSize) word.CopyRow(Config.PadTokenId, row[..e]);
+            else row[..e].Clear();
+            word.CopyRow(batch.InputIds[t], row.Slice(e, e));
+            if (p > 0) word.CopyRow(batch.InputIds[t - 1], row.Slice(2 * e, e));
+            else row.Slice(2 * e, e).Clear();
+        }
+        projection!.Forward(embedded, tokens, hidden, Epilogue.None, null, s.Kernels);
+        var target = s.Hidden.AsSpan(0, tokens * h);
+        var position = embeddings.Position.Span; var type = embeddings.TokenType.Span;
+        for (int t = 0; t < tokens; t++)
+        {
+            var row = target.Slice(t * h, h);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, position.Slice(t % seq * h, h), row);
+            int tt = batch.TypeIds[t];
+            if ((uint)tt >= (uint)Config.TypeVocabSize) throw new InputException($"token type {tt} is outside type_vocab_size {Config.TypeVocabSize}");
+            System.Numerics.Tensors.TensorPrimitives.Add(row, type.Slice(tt * h, h), row);
+        }
+        s.Norm.Apply(target, embeddings.Norm, tokens);
     }
 
     /// <summary>word + position + token type, then LayerNorm, into Hidden (or Embedded when ALBERT projects E → H).</summary>
@@ -86,7 +181,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
             if ((uint)tt >= (uint)Config.TypeVocabSize) throw new InputException($"token type {tt} is outside type_vocab_size {Config.TypeVocabSize}");
             System.Numerics.Tensors.TensorPrimitives.Add(row, type.Slice(tt * e, e), row);
         }
-        LayerNorm.AddResidualAndNormalize(target, default, embeddings.Norm.Gamma.Span, embeddings.Norm.Beta.Span, tokens, e, Config.LayerNormEps);
+        s.Norm.Apply(target, embeddings.Norm, tokens);
     }
 
     private void Norm(RunState s, float[] x, LayerNormWeights w, int rows) => s.Norm.Run(Pool, x, w, rows);

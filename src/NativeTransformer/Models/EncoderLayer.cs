@@ -13,7 +13,9 @@ public enum Int8Linears
     AttentionOutput = 2,
     Intermediate = 4,
     Output = 8,
-    All = Qkv | AttentionOutput | Intermediate | Output,
+    /// <summary>MobileBERT's input/attention/output bottleneck Linears.</summary>
+    Bottleneck = 16,
+    All = Qkv | AttentionOutput | Intermediate | Output | Bottleneck,
 }
 
 /// <summary>
@@ -26,7 +28,33 @@ internal sealed record EncoderLayer(
     LayerNormWeights AttentionNorm, // [H]
     LinearOperator Intermediate,    // [I, H], GELU fused
     LinearOperator Output,          // [H, I]
-    LayerNormWeights OutputNorm);   // [H]
+    LayerNormWeights OutputNorm)    // [H]
+{
+    // MobileBERT (EncoderLayerWeights has the shapes); null / empty elsewhere.
+    public Bottleneck? InputBottleneck { get; init; }
+    public Bottleneck? AttentionBottleneck { get; init; }
+    /// <summary>The value projection when it reads another input than query/key; <see cref="Qkv"/> is then [2A, ·] (query | key).</summary>
+    public LinearOperator? Value { get; init; }
+    public FeedForward[] ExtraFeedForwards { get; init; } = [];
+    public Bottleneck? OutputBottleneck { get; init; }
+
+    /// <summary>Every Linear operator of the block.</summary>
+    public IEnumerable<LinearOperator> Operators()
+    {
+        yield return Qkv;
+        if (Value is { } v) yield return v;
+        yield return AttentionOutput; yield return Intermediate; yield return Output;
+        foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
+            if (b is not null) yield return b.Dense;
+        foreach (var f in ExtraFeedForwards) { yield return f.Intermediate; yield return f.Output; }
+    }
+}
+
+/// <summary>A Linear then a norm, in runtime form.</summary>
+internal sealed record Bottleneck(LinearOperator Dense, LayerNormWeights Norm);
+
+/// <summary>One stacked FFN in runtime form: norm(x + output(act(intermediate(x)))).</summary>
+internal sealed record FeedForward(LinearOperator Intermediate, LinearOperator Output, LayerNormWeights Norm);
 
 /// <summary>Builds <see cref="EncoderLayer"/>s from checkpoint weights: the one place that decides precision per layer.</summary>
 internal static class EncoderLayerBuilder
@@ -47,12 +75,19 @@ internal static class EncoderLayerBuilder
             LinearOperator Make(LinearWeights w, Int8Linears kind) =>
                 w.Quantized is { } q ? new QuantizedLinear(QuantizedMatrix.FromInt8(q.Values, q.Scales.Span, q.Rows, q.Cols), w.Bias.Span)
                 : int8 && which.HasFlag(kind) ? new QuantizedLinear(w.Weight.Span, w.Bias.Span, w.Out, w.In) : fp32(w.Key, w.Out, w.In, () => w);
-            LinearWeights[] qkvParts = [l.Query, l.Key, l.Value];
+            LinearWeights[] qkvParts = l.SeparateValue ? [l.Query, l.Key] : [l.Query, l.Key, l.Value];
             var qkv = qkvParts.Any(p => p.Quantized is not null) ? ConcatQuantized(qkvParts)
                 : int8 && which.HasFlag(Int8Linears.Qkv) ? Make(Concat(qkvParts), Int8Linears.Qkv)
                 : fp32(ConcatKey(qkvParts), qkvParts.Sum(p => p.Out), qkvParts[0].In, () => Concat(qkvParts));
+            Bottleneck? Neck(BottleneckWeights? b) => b is null ? null : new Bottleneck(Make(b.Dense, Int8Linears.Bottleneck), b.Norm);
             return built[l] = new EncoderLayer(qkv, Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
-                Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm);
+                Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm)
+            {
+                Value = l.SeparateValue ? Make(l.Value, Int8Linears.Qkv) : null,
+                InputBottleneck = Neck(l.InputBottleneck), AttentionBottleneck = Neck(l.AttentionBottleneck), OutputBottleneck = Neck(l.OutputBottleneck),
+                ExtraFeedForwards = l.ExtraFeedForwards.Select(f => new FeedForward(Make(f.Intermediate, Int8Linears.Intermediate),
+                    Make(f.Output, Int8Linears.Output), f.Norm)).ToArray(),
+            };
         }).ToArray();
     }
 

@@ -41,10 +41,10 @@ public sealed record LayerNormWeights(
 
 public sealed record EmbeddingWeights(
     EmbeddingTable Word,             // [V, E] fp32, or int8 rows in a quantized folder
-    ReadOnlyMemory<float> Position,  // [P, E]
-    ReadOnlyMemory<float> TokenType, // [T, E]; empty for DistilBERT
-    LayerNormWeights Norm,           // [E]
-    LinearWeights? Projection);      // ALBERT embedding_hidden_mapping_in: [H, E]; null when E == H
+    ReadOnlyMemory<float> Position,  // [P, E]; MobileBERT [P, H]
+    ReadOnlyMemory<float> TokenType, // [T, E]; empty for DistilBERT; MobileBERT [T, H]
+    LayerNormWeights Norm,           // [E]; MobileBERT [H]
+    LinearWeights? Projection);      // ALBERT embedding_hidden_mapping_in: [H, E]; MobileBERT embedding_transformation [H, 3E]; else null
 
 /// <summary>One post-LayerNorm transformer block (BERT naming in comments; DistilBERT and ALBERT map onto it).</summary>
 public sealed record EncoderLayerWeights(
@@ -55,7 +55,23 @@ public sealed record EncoderLayerWeights(
     LayerNormWeights AttentionNorm, // attention.output.LayerNorm [H]
     LinearWeights Intermediate,     // intermediate.dense     [I, H]
     LinearWeights Output,           // output.dense           [H, I]
-    LayerNormWeights OutputNorm);   // output.LayerNorm       [H]
+    LayerNormWeights OutputNorm)    // output.LayerNorm       [H]
+{
+    // MobileBERT's block (see MobileBertOptions); H above reads T = true_hidden_size there, except value [T, H] when
+    // SeparateValue. Null / empty for the other families.
+    public BottleneckWeights? InputBottleneck { get; init; }     // bottleneck.input      [T, H]: attention residual (and q/k/v input with use_bottleneck_attention)
+    public BottleneckWeights? AttentionBottleneck { get; init; } // bottleneck.attention  [T, H]: query/key input (key_query_shared_bottleneck)
+    public FeedForwardWeights[] ExtraFeedForwards { get; init; } = []; // ffn.0 … ffn.N-2, each run before intermediate/output
+    public BottleneckWeights? OutputBottleneck { get; init; }    // output.bottleneck     [H, T], residual = the block input
+    /// <summary>value reads the block input while query/key read another tensor: no fused q|k|v projection.</summary>
+    public bool SeparateValue { get; init; }
+}
+
+/// <summary>A Linear then a norm (MobileBERT's bottlenecks).</summary>
+public sealed record BottleneckWeights(LinearWeights Dense, LayerNormWeights Norm);
+
+/// <summary>One stacked MobileBERT FFN: norm(x + output(act(intermediate(x)))).</summary>
+public sealed record FeedForwardWeights(LinearWeights Intermediate, LinearWeights Output, LayerNormWeights Norm);
 
 public sealed record EncoderWeights(
     EmbeddingWeights Embeddings,
@@ -66,7 +82,7 @@ public enum HeadActivation { Relu, Tanh }
 
 /// <summary>Optional heads found in the checkpoint.</summary>
 public sealed record HeadWeights(
-    LinearWeights? Pooler,          // [H, H] then tanh, on the first token
+    LinearWeights? Pooler,          // [H, H] then tanh, on the first token (null with FirstTokenPooler)
     LinearWeights? PreClassifier,   // on the first token: DistilBERT pre_classifier [H, H] then ReLU, RoBERTa classifier.dense then tanh
     LinearWeights? Classifier,      // [C, H]: classifier, RoBERTa classifier.out_proj
     MaskedLmWeights? MaskedLm,
@@ -76,6 +92,8 @@ public sealed record HeadWeights(
     public LinearWeights? TokenClassifier { get; init; }
     /// <summary>qa_outputs [2, H] on every token: start and end logits (…ForQuestionAnswering).</summary>
     public LinearWeights? QaOutputs { get; init; }
+    /// <summary>MobileBERT with classifier_activation false: the pooler output is the first token's hidden state (no weights).</summary>
+    public bool FirstTokenPooler { get; init; }
 }
 
 /// <summary>Masked-LM head: transform (dense → activation → LayerNorm) then a decoder tied to the word embeddings.</summary>

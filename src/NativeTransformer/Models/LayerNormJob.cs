@@ -2,8 +2,9 @@ using NativeTransformer.Kernels;
 
 namespace NativeTransformer.Models;
 
-/// <summary>Row-parallel in-place LayerNorm over [rows, width] on the <see cref="WorkerPool"/>; reused across calls (no allocation).</summary>
-internal sealed class LayerNormJob(float eps) : IParallelWork
+/// <summary>Row-parallel in-place norm over [rows, width] on the <see cref="WorkerPool"/>: LayerNorm, or the element-wise
+/// <see cref="Kernels.NoNorm"/> when the config's normalization_type says no_norm. Reused across calls (no allocation).</summary>
+internal sealed class LayerNormJob(float eps, NormalizationType type = NormalizationType.LayerNorm) : IParallelWork
 {
     private float[] _x = [];
     private LayerNormWeights? _w;
@@ -16,9 +17,12 @@ internal sealed class LayerNormJob(float eps) : IParallelWork
         _x = []; _w = null;
     }
 
-    public void Execute(int start, int end, int worker)
+    public void Execute(int start, int end, int worker) => Apply(_x.AsSpan(start * _w!.Width, (end - start) * _w.Width), _w, end - start);
+
+    /// <summary>The norm on <paramref name="rows"/> rows of <paramref name="x"/>, serially (e.g. the embeddings).</summary>
+    public void Apply(Span<float> x, LayerNormWeights w, int rows)
     {
-        var w = _w!;
-        LayerNorm.AddResidualAndNormalize(_x.AsSpan(start * w.Width, (end - start) * w.Width), default, w.Gamma.Span, w.Beta.Span, end - start, w.Width, eps);
+        if (type == NormalizationType.NoNorm) NoNorm.AddResidualAndScale(x, default, w.Gamma.Span, w.Beta.Span, rows, w.Width);
+        else LayerNorm.AddResidualAndNormalize(x, default, w.Gamma.Span, w.Beta.Span, rows, w.Width, eps);
     }
 }

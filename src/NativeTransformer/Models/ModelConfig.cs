@@ -4,10 +4,14 @@ namespace NativeTransformer.Models;
 
 /// <summary>The encoder families we run. They share one encoder; they differ in config and weight names.
 /// <see cref="Roberta"/> covers model_type roberta, xlm-roberta and camembert (same architecture and key names).</summary>
-public enum ModelFamily { Bert, DistilBert, Albert, Roberta }
+public enum ModelFamily { Bert, DistilBert, Albert, Roberta, MobileBert }
 
 /// <summary>Feed-forward activation: <c>gelu</c> (exact, erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh approximation), <c>relu</c>.</summary>
 public enum Activation { Gelu, GeluTanh, Relu }
+
+/// <summary>What every "LayerNorm" of the model computes: <c>layer_norm</c> (statistics) or MobileBERT's <c>no_norm</c>
+/// (element-wise x·weight + bias, no statistics).</summary>
+public enum NormalizationType { LayerNorm, NoNorm }
 
 /// <summary>The one mapping from a config activation to the kernel epilogue that applies it.</summary>
 public static class ActivationExtensions
@@ -26,7 +30,7 @@ public static class ActivationExtensions
 /// </summary>
 public sealed record ModelConfig
 {
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert"];
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "mobilebert"];
     public static readonly IReadOnlyList<string> SupportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
 
     public required string ModelType { get; init; }
@@ -47,6 +51,17 @@ public sealed record ModelConfig
     public int NumHiddenGroups { get; init; } = 1;
     public int InnerGroupNum { get; init; } = 1;
     public required Activation HiddenAct { get; init; }
+    public NormalizationType NormalizationType { get; init; } = NormalizationType.LayerNorm;
+    /// <summary>Width of attention and of the feed-forward residual: MobileBERT's true_hidden_size (intra_bottleneck_size
+    /// with bottlenecks), <see cref="HiddenSize"/> elsewhere.</summary>
+    public int TrueHiddenSize { get; init; }
+    /// <summary>MobileBERT's block options (null for the other families, whose blocks have none of them).</summary>
+    public MobileBertOptions? MobileBert { get; init; }
+    /// <summary>MobileBERT: E-wide word rows (three of them with trigram_input) go through embedding_transformation to H
+    /// before the position and token-type rows (H wide) are added. ALBERT projects after the embedding LayerNorm instead.</summary>
+    public bool ProjectsWordEmbeddings => Family == ModelFamily.MobileBert;
+    /// <summary>Width of the input to the embedding projection: 3E with MobileBERT's trigram input, else E.</summary>
+    public int ProjectionInputSize => MobileBert is { TrigramInput: true } ? 3 * EmbeddingSize : EmbeddingSize;
     public required float LayerNormEps { get; init; }
     public int PadTokenId { get; init; }
     /// <summary>RoBERTa: position ids count from <see cref="PadTokenId"/> + 1 over the non-pad tokens of a row, and pad
@@ -66,7 +81,9 @@ public sealed record ModelConfig
     /// </summary>
     public IReadOnlyDictionary<int, IReadOnlyList<int>> PrunedHeads { get; init; } = new Dictionary<int, IReadOnlyList<int>>();
 
-    public int HeadSize => HiddenSize / NumHeads;
+    public int HeadSize => AttentionSize / NumHeads;
+    /// <summary>All heads' width (before pruning): <see cref="TrueHiddenSize"/>, or H when unset.</summary>
+    public int AttentionSize => TrueHiddenSize > 0 ? TrueHiddenSize : HiddenSize;
     /// <summary>Attention heads left in <paramref name="layer"/> (ALBERT: layer group) after <see cref="PrunedHeads"/>.</summary>
     public int HeadsInLayer(int layer) => NumHeads - (PrunedHeads.TryGetValue(layer, out var removed) ? removed.Count : 0);
     /// <summary>Distinct encoder weight sets: the layers, or ALBERT's shared layer groups (what pruned_heads keys index).</summary>
@@ -117,6 +134,7 @@ public sealed record ModelConfig
             "distilbert" => ModelFamily.DistilBert,
             "albert" => ModelFamily.Albert,
             "roberta" or "xlm-roberta" or "camembert" => ModelFamily.Roberta,
+            "mobilebert" => ModelFamily.MobileBert,
             _ => throw new ModelConfigException($"{source}: unsupported model_type \"{type}\"; supported: {string.Join(", ", SupportedModelTypes)}"),
         };
         bool distil = family == ModelFamily.DistilBert;
@@ -141,10 +159,19 @@ public sealed record ModelConfig
         int vocab = Require(r.VocabSize, "vocab_size", source);
         int maxPos = Require(r.MaxPositionEmbeddings ?? 512, "max_position_embeddings", source);
         int typeVocab = distil ? 0 : Require(r.TypeVocabSize ?? 2, "type_vocab_size", source);
-        int embed = family == ModelFamily.Albert ? Require(r.EmbeddingSize ?? 128, "embedding_size", source) : hidden;
+        bool mobile = family == ModelFamily.MobileBert;
+        int embed = family is ModelFamily.Albert or ModelFamily.MobileBert ? Require(r.EmbeddingSize ?? 128, "embedding_size", source) : hidden;
+        var mobileBert = mobile ? MobileBertOptions.From(r, hidden, heads, source) : null;
+        int trueHidden = mobileBert?.TrueHiddenSize ?? hidden;
+        var normalization = (mobile ? r.NormalizationType ?? "no_norm" : "layer_norm") switch
+        {
+            "layer_norm" => NormalizationType.LayerNorm,
+            "no_norm" => NormalizationType.NoNorm,
+            var other => throw new ModelConfigException($"{source}: \"normalization_type\" \"{other}\" is not supported (\"no_norm\" or \"layer_norm\")"),
+        };
         int groups = family == ModelFamily.Albert ? Require(r.NumHiddenGroups ?? 1, "num_hidden_groups", source) : 1;
         int inner = family == ModelFamily.Albert ? Require(r.InnerGroupNum ?? 1, "inner_group_num", source) : 1;
-        if (hidden % heads != 0)
+        if (!mobile && hidden % heads != 0)
             throw new ModelConfigException($"{source}: hidden size {hidden} is not divisible by the number of attention heads {heads}");
         if (groups > layers)
             throw new ModelConfigException($"{source}: num_hidden_groups {groups} exceeds num_hidden_layers {layers}");
@@ -161,6 +188,8 @@ public sealed record ModelConfig
         CheckSize((long)maxPos * embed, "max_position_embeddings × hidden", source);
         CheckSize((long)typeVocab * embed, "type_vocab_size × hidden", source);
         if (family == ModelFamily.Albert) CheckSize((long)embed * hidden, "embedding_size × hidden", source);
+        if (mobile) CheckSize(3L * embed * hidden, "3 × embedding_size × hidden (embedding_transformation)", source);
+        if (mobile) CheckSize((long)trueHidden * inter, "intra_bottleneck_size × intermediate", source);
 
         // RobertaConfig's default pad_token_id is 1; it indexes the position table, so it must be a real row below the first position.
         int pad = r.PadTokenId ?? (family == ModelFamily.Roberta ? 1 : 0);
@@ -172,6 +201,9 @@ public sealed record ModelConfig
                 throw new ModelConfigException($"{source}: \"max_position_embeddings\" {maxPos} leaves no position after pad_token_id {pad} " +
                     $"(RoBERTa positions start at pad_token_id + 1 = {pad + 1}; 514 is usual for pad_token_id 1)");
         }
+
+        if (mobile && (pad < 0 || pad >= vocab))
+            throw new ModelConfigException($"{source}: \"pad_token_id\" {pad} is outside the vocabulary (0..{vocab - 1}); MobileBERT's trigram input reads its embedding");
 
         double eps = distil ? 1e-12 : (r.LayerNormEps ?? 1e-12);
         // Checked as float too: 1e-120 is a positive double but a zero float, and LayerNorm divides by sqrt(var + eps).
@@ -195,6 +227,7 @@ public sealed record ModelConfig
             VocabSize = vocab, HiddenSize = hidden, NumLayers = layers, NumHeads = heads, IntermediateSize = inter,
             MaxPositionEmbeddings = maxPos, TypeVocabSize = typeVocab, EmbeddingSize = embed,
             NumHiddenGroups = groups, InnerGroupNum = inner, HiddenAct = activation, LayerNormEps = (float)eps,
+            NormalizationType = normalization, TrueHiddenSize = trueHidden, MobileBert = mobileBert,
             PadTokenId = pad, Id2Label = labels, PrunedHeads = pruned,
         };
     }
@@ -234,7 +267,7 @@ public sealed record ModelConfig
         return result;
     }
 
-    private static int Require(int? value, string name, string source) => value switch
+    internal static int Require(int? value, string name, string source) => value switch
     {
         null => throw new ModelConfigException($"{source}: \"{name}\" is missing"),
         <= 0 => throw new ModelConfigException($"{source}: \"{name}\" must be positive, got {value}"),

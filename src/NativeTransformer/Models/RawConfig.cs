@@ -26,6 +26,15 @@ internal sealed class RawConfig
     [JsonPropertyName("embedding_size")] public int? EmbeddingSize { get; set; }
     [JsonPropertyName("num_hidden_groups")] public int? NumHiddenGroups { get; set; }
     [JsonPropertyName("inner_group_num")] public int? InnerGroupNum { get; set; }
+    // MobileBERT
+    [JsonPropertyName("normalization_type")] public string? NormalizationType { get; set; }
+    [JsonPropertyName("trigram_input")] public bool? TrigramInput { get; set; }
+    [JsonPropertyName("use_bottleneck")] public bool? UseBottleneck { get; set; }
+    [JsonPropertyName("intra_bottleneck_size")] public int? IntraBottleneckSize { get; set; }
+    [JsonPropertyName("use_bottleneck_attention")] public bool? UseBottleneckAttention { get; set; }
+    [JsonPropertyName("key_query_shared_bottleneck")] public bool? KeyQuerySharedBottleneck { get; set; }
+    [JsonPropertyName("num_feedforward_networks")] public int? NumFeedforwardNetworks { get; set; }
+    [JsonPropertyName("classifier_activation")] public bool? ClassifierActivation { get; set; }
     // DistilBERT
     [JsonPropertyName("dim")] public int? Dim { get; set; }
     [JsonPropertyName("n_layers")] public int? NLayers { get; set; }

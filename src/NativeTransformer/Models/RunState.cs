@@ -14,12 +14,19 @@ internal sealed class RunState
     public int MaxBatch { get; }
     public int MaxSeq { get; }
 
-    public readonly float[] Embedded;  // [B, S, E] embedding sum before the ALBERT projection (empty when E == H)
+    public readonly float[] Embedded;  // [B, S, E] embedding sum before the ALBERT projection (empty when E == H); MobileBERT: [B, S, 3E] trigram rows
     public readonly float[] Hidden;    // [B, S, H] the residual stream: layer input, then layer output
-    public readonly float[] Qkv;       // [B, S, 3H] query | key | value per token
-    public readonly float[] Context;   // [B, S, H] attention output, heads merged
-    public readonly float[] Attended;  // [B, S, H] LayerNorm(Hidden + Context·Woᵀ): input and residual of the FFN
+    public readonly float[] Qkv;       // [B, S, 3A] query | key | value per token (A = attention width); with a separate
+                                       // value projection: [B, S, 2A] query | key, then [B, S, A] value after them
+    public readonly float[] Context;   // [B, S, A] attention output, heads merged
+    public readonly float[] Attended;  // [B, S, T] norm(residual + Context·Woᵀ): input and residual of the FFN (T = true hidden)
     public readonly float[] Ffn;       // [B, S, I]
+    // MobileBERT only (empty otherwise): the bottlenecked block input, the query/key bottleneck, the other half of the
+    // stacked FFNs' ping-pong, and the widened block output before it replaces Hidden.
+    public readonly float[] LayerInput;  // [B, S, T]
+    public readonly float[] SharedInput; // [B, S, T]
+    public readonly float[] Attended2;   // [B, S, T]
+    public readonly float[] NextHidden;  // [B, S, H]
     public readonly float[][] AttentionScratch; // per worker: kᵀ [D, S] + scores [S, S]
     public readonly KernelContext Kernels;
     public readonly AttentionJob Attention;
@@ -28,19 +35,27 @@ internal sealed class RunState
     public RunState(ModelConfig c, int maxBatch, int maxSeq, WorkerPool pool, bool int8)
     {
         MaxBatch = maxBatch; MaxSeq = maxSeq;
-        int tokens = Length(maxBatch, maxSeq, 1);
-        Embedded = c.EmbeddingSize == c.HiddenSize ? [] : Pinned.Allocate(Length(maxBatch, maxSeq, c.EmbeddingSize));
+        int tokens = Length(maxBatch, maxSeq, 1), t = c.AttentionSize;
+        Embedded = c.ProjectionInputSize == c.HiddenSize && !c.ProjectsWordEmbeddings ? [] : Pinned.Allocate(Length(maxBatch, maxSeq, c.ProjectionInputSize));
         Hidden = Pinned.Allocate(Length(maxBatch, maxSeq, c.HiddenSize));
-        Qkv = Pinned.Allocate(Length(maxBatch, maxSeq, 3L * c.HiddenSize));
-        Context = Pinned.Allocate(Hidden.Length);
-        Attended = Pinned.Allocate(Hidden.Length);
+        Qkv = Pinned.Allocate(Length(maxBatch, maxSeq, 3L * t));
+        Context = Pinned.Allocate(Length(maxBatch, maxSeq, t));
+        Attended = Pinned.Allocate(Context.Length);
         Ffn = Pinned.Allocate(Length(maxBatch, maxSeq, c.IntermediateSize));
+        var m = c.MobileBert;
+        LayerInput = m is { UseBottleneck: true } ? Pinned.Allocate(Context.Length) : [];
+        SharedInput = m is { KeyQuerySharedBottleneck: true, UseBottleneckAttention: false } ? Pinned.Allocate(Context.Length) : [];
+        Attended2 = m is not null ? Pinned.Allocate(Context.Length) : [];
+        NextHidden = m is { UseBottleneck: true } ? Pinned.Allocate(Hidden.Length) : [];
         AttentionScratch = new float[pool.Threads][];
         for (int w = 0; w < AttentionScratch.Length; w++) AttentionScratch[w] = new float[AttentionKernel.ScratchLength(maxSeq, maxSeq, c.HeadSize)];
-        Kernels = new KernelContext(pool, int8 ? new QGemmScratch(tokens, Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, c.EmbeddingSize))) : null);
+        Kernels = new KernelContext(pool, int8 ? new QGemmScratch(tokens, MaxInt8Input(c)) : null);
         Attention = new AttentionJob(this, c);
-        Norm = new LayerNormJob(c.LayerNormEps);
+        Norm = new LayerNormJob(c.LayerNormEps, c.NormalizationType);
     }
+
+    /// <summary>The widest input of a Linear that may run int8 (the int8 activation scratch holds one such row per token).</summary>
+    public static int MaxInt8Input(ModelConfig c) => Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, Math.Max(c.EmbeddingSize, c.AttentionSize)));
 
     public bool Fits(int batch, int seq) => batch <= MaxBatch && seq <= MaxSeq;
 

@@ -20,7 +20,7 @@ namespace NativeTransformer.Models;
 /// </summary>
 internal sealed partial class WeightBinder(ITensorSource source, ModelConfig config, NonFiniteCheck nonFinite = NonFiniteCheck.Refuse)
 {
-    private readonly CheckpointLayout _keys = CheckpointLayout.For(config.Family,
+    private readonly CheckpointLayout _keys = CheckpointLayout.For(config,
         CheckpointLayout.DetectPrefix(config.Family, name => source.TryGetInfo(name, out _)));
     private readonly HashSet<string> _used = [];
 
@@ -38,12 +38,14 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
     {
         CheckQuantizationMarker();
         int e = config.EmbeddingSize, h = config.HiddenSize;
+        // MobileBERT projects the word rows first, so positions, token types and the norm are H wide.
+        int summed = config.ProjectsWordEmbeddings ? h : e;
         var embeddings = new EmbeddingWeights(
             Word: Embedding(_keys.WordEmbeddings, config.VocabSize, e),
-            Position: Tensor(_keys.PositionEmbeddings, config.MaxPositionEmbeddings, e),
-            TokenType: _keys.TokenTypeEmbeddings is { } tt ? Tensor(tt, config.TypeVocabSize, e) : ReadOnlyMemory<float>.Empty,
-            Norm: Norm(_keys.EmbeddingNorm, e),
-            Projection: _keys.EmbeddingProjection is { } p ? Linear(p, h, e) : null);
+            Position: Tensor(_keys.PositionEmbeddings, config.MaxPositionEmbeddings, summed),
+            TokenType: _keys.TokenTypeEmbeddings is { } tt ? Tensor(tt, config.TypeVocabSize, summed) : ReadOnlyMemory<float>.Empty,
+            Norm: Norm(_keys.EmbeddingNorm, summed),
+            Projection: _keys.EmbeddingProjection is { } p ? Linear(p, h, config.ProjectionInputSize) : null);
 
         // ALBERT shares one set of weights per group: layer i runs group i / (layers / groups), as Hugging Face does.
         // The group of a kept layer is that of its original index.
@@ -63,7 +65,9 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
     public HeadWeights BindHeads()
     {
         int h = config.HiddenSize;
-        LinearWeights? pooler = _keys.Pooler is { } pk && Has(pk + ".weight") ? Linear(pk, h, h) : null;
+        // MobileBERT's pooler dense is required when classifier_activation says it runs; otherwise its pooler is the first token.
+        LinearWeights? pooler = _keys.Pooler is { } pk && (Has(pk + ".weight") || config.MobileBert is not null) ? Linear(pk, h, h) : null;
+        bool firstToken = config.MobileBert is { ClassifierActivation: false };
         LinearWeights? pre = _keys.PreClassifier is { } prk && Has(prk + ".weight") ? Linear(prk, h, h) : null;
         LinearWeights? classifier = null, tokenClassifier = null;
         // …ForTokenClassification: the same key "classifier", on every token (architectures decides, see ModelConfig).
@@ -73,14 +77,14 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
             classifier = LabelledLinear(_keys.Classifier);
             // BERT/ALBERT classify the pooler output; DistilBERT and RoBERTa their own dense layer on the first token
             // (RoBERTa's optional roberta.pooler then only serves pooler_output).
-            if (_keys.PreClassifier is null && pooler is null)
+            if (_keys.PreClassifier is null && pooler is null && !firstToken)
                 throw new WeightException(_keys.Pooler + ".weight", $"{_keys.Pooler}.weight: missing; the classifier reads the pooler output");
             if (_keys.PreClassifier is { } preKey && pre is null)
                 throw new WeightException(preKey + ".weight", $"{preKey}.weight: missing; the {config.ModelType} classifier ({_keys.Classifier}) reads it");
         }
 
         MaskedLmWeights? mlm = null;
-        if (Has(_keys.MaskedLmTransform + ".weight"))
+        if (_keys.MaskedLmTransform.Length > 0 && Has(_keys.MaskedLmTransform + ".weight"))
         {
             int e = config.EmbeddingSize;
             // The decoder is tied to the word embeddings; older checkpoints also store a copy. Int8 word embeddings are
@@ -90,7 +94,7 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
             mlm = new MaskedLmWeights(Linear(_keys.MaskedLmTransform, e, h), Norm(_keys.MaskedLmNorm, e), decoder,
                 Tensor(_keys.MaskedLmBias, config.VocabSize));
         }
-        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation) { TokenClassifier = tokenClassifier, QaOutputs = BindQaOutputs() };
+        return new HeadWeights(pooler, pre, classifier, mlm, _keys.PreClassifierActivation) { TokenClassifier = tokenClassifier, QaOutputs = BindQaOutputs(), FirstTokenPooler = firstToken };
     }
 
     /// <summary>A classifier Linear [labels, H]: its label count from the weight's shape, checked against id2label.</summary>
@@ -110,11 +114,21 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
     private EncoderLayerWeights Layer(int g)
     {
         var k = _keys.Layer(g);
-        int h = config.HiddenSize, i = config.IntermediateSize, a = config.HeadsInLayer(g) * config.HeadSize;
+        // t: the width attention and the FFNs work at (H except in MobileBERT's bottlenecked blocks).
+        int h = config.HiddenSize, t = config.AttentionSize, i = config.IntermediateSize, a = config.HeadsInLayer(g) * config.HeadSize;
+        var m = config.MobileBert;
+        int qkIn = m is null ? h : t, vIn = m is null || m.UseBottleneckAttention || !m.UseBottleneck ? t : h;
         return new EncoderLayerWeights(
-            Linear(k.Query, a, h), Linear(k.Key, a, h), Linear(k.Value, a, h),
-            Linear(k.AttentionOutput, h, a), Norm(k.AttentionNorm, h),
-            Linear(k.Intermediate, i, h), Linear(k.Output, h, i), Norm(k.OutputNorm, h));
+            Linear(k.Query, a, qkIn), Linear(k.Key, a, qkIn), Linear(k.Value, a, vIn),
+            Linear(k.AttentionOutput, t, a), Norm(k.AttentionNorm, t),
+            Linear(k.Intermediate, i, t), Linear(k.Output, t, i), Norm(k.OutputNorm, t))
+        {
+            InputBottleneck = k.InputBottleneck is { } ib ? new(Linear(ib.Dense, t, h), Norm(ib.Norm, t)) : null,
+            AttentionBottleneck = k.AttentionBottleneck is { } ab ? new(Linear(ab.Dense, t, h), Norm(ab.Norm, t)) : null,
+            ExtraFeedForwards = k.ExtraFeedForwards.Select(f => new FeedForwardWeights(Linear(f.Intermediate, i, t), Linear(f.Output, t, i), Norm(f.Norm, t))).ToArray(),
+            OutputBottleneck = k.OutputBottleneck is { } ob ? new(Linear(ob.Dense, h, t), Norm(ob.Norm, h)) : null,
+            SeparateValue = m?.SeparateValue == true,
+        };
     }
 
     private LinearWeights Linear(string key, int outFeatures, int inFeatures)
@@ -139,7 +153,7 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
             for (int i = 0; i < count; i++)
             {
                 var k = _keys.Layer(i);
-                _encoderLinears.UnionWith([k.Query, k.Key, k.Value, k.AttentionOutput, k.Intermediate, k.Output]);
+                _encoderLinears.UnionWith(k.Linears());
             }
         }
         return _encoderLinears.Contains(key);

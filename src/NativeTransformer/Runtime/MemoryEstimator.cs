@@ -41,7 +41,7 @@ internal static class MemoryEstimator
         bool fromCache = cache is PackedCacheUse.Hit or PackedCacheUse.HitValidated;
         var byName = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         foreach (var f in files) foreach (var t in f.Tensors) byName.TryAdd(t.Name, t);
-        var keys = CheckpointLayout.For(config.Family, CheckpointLayout.DetectPrefix(config.Family, byName.ContainsKey));
+        var keys = CheckpointLayout.For(config, CheckpointLayout.DetectPrefix(config.Family, byName.ContainsKey));
         int threads = options.Threads > 0 ? options.Threads : CpuTopology.PhysicalCores;
         var kept = Compression.LayerSelection.Resolve(config.NumLayers, options.KeepLayers, options.DropTopLayers)
             ?? Enumerable.Range(0, config.NumLayers).ToArray();
@@ -55,8 +55,7 @@ internal static class MemoryEstimator
         foreach (int g in layers)
         {
             var k = keys.Layer(g);
-            foreach (var (key, flag) in (ReadOnlySpan<(string, Int8Linears)>)[(k.Query, Int8Linears.Qkv), (k.Key, Int8Linears.Qkv), (k.Value, Int8Linears.Qkv),
-                         (k.AttentionOutput, Int8Linears.AttentionOutput), (k.Intermediate, Int8Linears.Intermediate), (k.Output, Int8Linears.Output)])
+            foreach (var (key, flag) in LinearsOf(k))
                 if (!(options.Int8 && options.Int8Layers.HasFlag(flag))) cachedWeights.Add(key + ".weight");
         }
         bool IsCachedLinearWeight(string name) => cachedWeights.Contains(name);
@@ -91,22 +90,34 @@ internal static class MemoryEstimator
         }
         bool IsI8(string key) => byName.TryGetValue(key + ".weight", out var t) && t.DType == DType.I8;
         bool Int8(string key, Int8Linears flag) => IsI8(key) || options.Int8 && options.Int8Layers.HasFlag(flag);
-        int h = config.HiddenSize, inter = config.IntermediateSize, e = config.EmbeddingSize;
+        // t: the width attention and the FFNs work at (MobileBERT's intra_bottleneck_size, else H).
+        int h = config.HiddenSize, inter = config.IntermediateSize, width = config.AttentionSize;
+        var m = config.MobileBert;
+        int qkIn = m is null ? h : width, vIn = m is null || m.UseBottleneckAttention || !m.UseBottleneck ? width : h;
+        bool separateValue = m?.SeparateValue == true;
         foreach (int g in layers)
         {
             var k = keys.Layer(g);
-            int a = config.HeadsInLayer(g) * config.HeadSize;
-            bool qkvStored8 = IsI8(k.Query) || IsI8(k.Key) || IsI8(k.Value);
+            int a = config.HeadsInLayer(g) * config.HeadSize, fused = separateValue ? 2 * a : 3 * a;
+            bool qkvStored8 = IsI8(k.Query) || IsI8(k.Key) || (!separateValue && IsI8(k.Value));
             bool qkv8 = qkvStored8 || options.Int8 && options.Int8Layers.HasFlag(Int8Linears.Qkv);
-            Add(qkv8, 3 * a, h);
+            Add(qkv8, fused, qkIn);
             // The fp32 [3A, H] concatenation the fused operator is built from: garbage once packed, but the GC does
             // not give it back before the load ends.
-            if (!qkv8 && !fromCache) temporaries += 3L * a * h * sizeof(float) + 3L * a * sizeof(float);
-            Add(Int8(k.AttentionOutput, Int8Linears.AttentionOutput), h, a);
-            Add(Int8(k.Intermediate, Int8Linears.Intermediate), inter, h);
-            Add(Int8(k.Output, Int8Linears.Output), h, inter);
+            if (!qkv8 && !fromCache) temporaries += (long)fused * qkIn * sizeof(float) + (long)fused * sizeof(float);
+            if (separateValue) Add(Int8(k.Value, Int8Linears.Qkv), a, vIn);
+            Add(Int8(k.AttentionOutput, Int8Linears.AttentionOutput), width, a);
+            foreach (var f in k.ExtraFeedForwards.Append((k.Intermediate, k.Output, k.OutputNorm)))
+            {
+                Add(Int8(f.Item1, Int8Linears.Intermediate), inter, width);
+                Add(Int8(f.Item2, Int8Linears.Output), width, inter);
+            }
+            if (k.InputBottleneck is { } ib) Add(Int8(ib.Dense, Int8Linears.Bottleneck), width, h);
+            if (k.AttentionBottleneck is { } ab) Add(Int8(ab.Dense, Int8Linears.Bottleneck), width, h);
+            if (k.OutputBottleneck is { } ob) Add(Int8(ob.Dense, Int8Linears.Bottleneck), h, width);
         }
-        if (keys.EmbeddingProjection is not null) Add(false, h, e);
+        int e = config.EmbeddingSize;
+        if (keys.EmbeddingProjection is not null) Add(false, h, config.ProjectionInputSize);
 
         // 3. The tied masked-LM decoder of an int8-embeddings folder is dequantized once.
         long dequantized = 0;
@@ -144,9 +155,20 @@ internal static class MemoryEstimator
     private static bool IsInDroppedLayer(string name, LayerKeys[] dropped)
     {
         foreach (var k in dropped)
-            foreach (var key in (string[])[k.Query, k.Key, k.Value, k.AttentionOutput, k.AttentionNorm, k.Intermediate, k.Output, k.OutputNorm])
+            foreach (var key in k.All())
                 if (name.StartsWith(key, StringComparison.Ordinal) && name.Length > key.Length && name[key.Length] == '.') return true;
         return false;
+    }
+
+    /// <summary>Every Linear of a layer with the <see cref="Int8Linears"/> flag that selects it for int8.</summary>
+    private static IEnumerable<(string Key, Int8Linears Flag)> LinearsOf(LayerKeys k)
+    {
+        (string, Int8Linears)[] core = [(k.Query, Int8Linears.Qkv), (k.Key, Int8Linears.Qkv), (k.Value, Int8Linears.Qkv),
+            (k.AttentionOutput, Int8Linears.AttentionOutput), (k.Intermediate, Int8Linears.Intermediate), (k.Output, Int8Linears.Output)];
+        foreach (var c in core) yield return c;
+        foreach (var f in k.ExtraFeedForwards) { yield return (f.Intermediate, Int8Linears.Intermediate); yield return (f.Output, Int8Linears.Output); }
+        foreach (var b in new[] { k.InputBottleneck, k.AttentionBottleneck, k.OutputBottleneck })
+            if (b is { } pair) yield return (pair.Dense, Int8Linears.Bottleneck);
     }
 
     /// <summary>A <see cref="PackedLinear"/>: its packed matrix (<see cref="PackedMatrix.StorageBytes"/>) and the bias. Under
@@ -170,14 +192,20 @@ internal static class MemoryEstimator
     internal static long RunStateBytes(ModelConfig c, int batch, int seq, int threads, bool int8)
     {
         long tokens = (long)batch * seq;
-        long floats = (c.EmbeddingSize == c.HiddenSize ? 0 : tokens * c.EmbeddingSize)
-            + tokens * c.HiddenSize * 6      // Hidden, Qkv (3H), Context, Attended
+        var m = c.MobileBert;
+        long t = c.AttentionSize;
+        long floats = (c.ProjectionInputSize == c.HiddenSize && !c.ProjectsWordEmbeddings ? 0 : tokens * c.ProjectionInputSize)
+            + tokens * c.HiddenSize          // Hidden
+            + tokens * t * 5                 // Qkv (3T), Context, Attended
             + tokens * c.IntermediateSize    // Ffn
+            + (m is { UseBottleneck: true } ? tokens * (t + c.HiddenSize) : 0)                        // LayerInput, NextHidden
+            + (m is { KeyQuerySharedBottleneck: true, UseBottleneckAttention: false } ? tokens * t : 0) // SharedInput
+            + (m is not null ? tokens * t : 0)                                                        // Attended2
             + (long)threads * AttentionKernel.ScratchLength(seq, seq, c.HeadSize);
         long bytes = floats * sizeof(float);
         if (int8)
         {
-            long k4 = (Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, c.EmbeddingSize)) + 3) & ~3;
+            long k4 = (RunState.MaxInt8Input(c) + 3) & ~3;
             bytes += (tokens * k4 + 64) * (sizeof(byte) + sizeof(short)) + 2 * (tokens + 1) * sizeof(float);
         }
         return bytes;

@@ -34,7 +34,7 @@ public sealed partial class TransformerModel : IDisposable
     public int MaxLength { get; }
     public bool HasClassifier => _heads.Classifier != null;
     public bool HasMaskedLm => _heads.MaskedLm != null;
-    public bool HasPooler => _heads.Pooler != null;
+    public bool HasPooler => _heads.Pooler != null || _heads.FirstTokenPooler;
     /// <summary>True when the folder carries a sentence-transformers pooling config.</summary>
     public bool HasPoolingConfig => SentenceTransformers != null;
     public int NumLabels => _heads.Classifier?.Out ?? _heads.TokenClassifier?.Out ?? 0;
@@ -55,10 +55,10 @@ public sealed partial class TransformerModel : IDisposable
         EncoderLayerBuilder.Fp32Builder fp32Layer = packCache is null ? (_, _, _, get) => fp32(get()) : (key, o, i, get) => packCache.Get(key, o, i, get, fp32);
         var layers = EncoderLayerBuilder.Build(encoder, options.Int8, options.Int8Layers, fp32Layer);
         // An int8 checkpoint runs int8 layers even without LoadOptions.Int8: the activation scratch follows the layers.
-        _int8 = layers.Any(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output }.Any(o => o is QuantizedLinear));
+        _int8 = layers.Any(l => l.Operators().Any(o => o is QuantizedLinear));
         var projection = encoder.Embeddings.Projection is { } p ? fp32Layer(p.Key, p.Out, p.In, () => p) : null;
         packCache?.SaveIfChanged();
-        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool);
+        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool, maxLength);
     }
 
     /// <summary>Loads a model folder (config.json, vocab.txt / tokenizer files, model.safetensors or a sharded index).
@@ -159,6 +159,7 @@ public sealed partial class TransformerModel : IDisposable
                 if (binder.UsedKeys.Contains(t.Name)) parameters += t.ElementCount;
             }
             if (h.Pooler != null) heads.Add("pooler");
+            if (h.FirstTokenPooler) heads.Add("pooler (first token, no weights)");
             string labelNames = config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "";
             if (h.TokenClassifier != null) heads.Add($"token-classifier ({h.TokenClassifier.Out} labels{labelNames})");
             if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{labelNames})");
@@ -308,12 +309,12 @@ public sealed partial class TransformerModel : IDisposable
     }
 
     /// <summary>The kernels the encoder's Linear layers use, e.g. "int8 (avx512bw)" or "fp32-packed (avx512)".</summary>
-    public string KernelDescription => string.Join(", ", _encoder.Layers.SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
+    public string KernelDescription => string.Join(", ", _encoder.Layers.SelectMany(l => l.Operators())
         .Select(o => $"{o.Kind} ({o.Isa})").Distinct());
 
     /// <summary>Every distinct Linear operator the encoder runs (ALBERT's shared layers once), e.g. to check the memory estimate.</summary>
     internal IEnumerable<LinearOperator> LinearOperators =>
-        _encoder.Layers.Distinct().SelectMany(l => new[] { l.Qkv, l.AttentionOutput, l.Intermediate, l.Output })
+        _encoder.Layers.Distinct().SelectMany(l => l.Operators())
             .Concat(_encoder.Projection is { } p ? [p] : []);
 
     /// <summary>The model's worker pool (tests).</summary>
@@ -405,8 +406,13 @@ public sealed partial class TransformerModel : IDisposable
         return logits;
     }
 
-    private void PoolerOutput(RunState state, EncodedBatch batch, float[] output) =>
-        Heads.Pooler(state.Hidden, batch.BatchSize, batch.SeqLen, _heads.Pooler!, output, new float[batch.BatchSize * Config.HiddenSize]);
+    private void PoolerOutput(RunState state, EncodedBatch batch, float[] output)
+    {
+        int h = Config.HiddenSize;
+        if (_heads.FirstTokenPooler)
+            for (int r = 0; r < batch.BatchSize; r++) state.Hidden.AsSpan(r * batch.SeqLen * h, h).CopyTo(output.AsSpan(r * h, h));
+        else Heads.Pooler(state.Hidden, batch.BatchSize, batch.SeqLen, _heads.Pooler!, output, new float[batch.BatchSize * h]);
+    }
 
     private string LabelName(int id) => Config.Id2Label.TryGetValue(id, out var name) ? name : $"LABEL_{id}";
 

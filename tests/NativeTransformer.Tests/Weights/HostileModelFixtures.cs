@@ -118,6 +118,17 @@ internal static class HostileModelFixtures
         Config("roberta_pad_beyond_vocab", ConfigJson(Roberta, Positions514, ("pad_token_id", "30522")), "pad_token_id", "30522");
         Config("roberta_no_position_after_pad", ConfigJson(Roberta, ("max_position_embeddings", "2"), ("pad_token_id", "1")), "max_position_embeddings", "pad_token_id");
         Config("roberta_type_vocab_zero", ConfigJson(Roberta, Positions514, ("pad_token_id", "1"), ("type_vocab_size", "0")), "type_vocab_size", "positive");
+        // MobileBERT: attention runs at intra_bottleneck_size; its block options are validated naming the key.
+        (string, string?) Mobile = ("model_type", "\"mobilebert\""), Heads4 = ("num_attention_heads", "4");
+        Config("mobilebert_intra_not_dividing", ConfigJson(Mobile, Heads4, ("intra_bottleneck_size", "30")), "intra_bottleneck_size", "not divisible");
+        Config("mobilebert_intra_zero", ConfigJson(Mobile, Heads4, ("intra_bottleneck_size", "0")), "intra_bottleneck_size", "positive");
+        Config("mobilebert_ffns_zero", ConfigJson(Mobile, Heads4, ("num_feedforward_networks", "0")), "num_feedforward_networks", "at least 1");
+        Config("mobilebert_ffns_absurd", ConfigJson(Mobile, Heads4, ("num_feedforward_networks", "1000000")), "num_feedforward_networks", "absurdly large");
+        Config("mobilebert_normalization_unknown", ConfigJson(Mobile, Heads4, ("normalization_type", "\"batch_norm\"")), "normalization_type", "batch_norm");
+        Config("mobilebert_qk_without_bottleneck", ConfigJson(Mobile, Heads4, ("key_query_shared_bottleneck", "false"), ("use_bottleneck_attention", "false")),
+            "key_query_shared_bottleneck", "use_bottleneck_attention");
+        Config("mobilebert_pad_beyond_vocab", ConfigJson(Mobile, Heads4, ("pad_token_id", "30522")), "pad_token_id", "30522");
+        Config("mobilebert_trigram_not_bool", ConfigJson(Mobile, Heads4, ("trigram_input", "\"yes\"")), "not valid JSON");
     }
 
     // ---- tokenizer files ------------------------------------------------------------------------------------------
