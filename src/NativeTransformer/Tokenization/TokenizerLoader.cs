@@ -45,7 +45,9 @@ public static class TokenizerLoader
     {
         using (var tj = TokenizerConfigLoader.Open(directory, "tokenizer.json"))
         {
-            if (tj != null)
+            // A tokenizer.json without "model" only carries settings (added tokens...): the legacy vocabulary files
+            // say the family, and the WordPiece loader still reads those settings.
+            if (tj != null && tj.RootElement.TryGetProperty("model", out _))
             {
                 var root = tj.RootElement;
                 CheckDecoder(root);

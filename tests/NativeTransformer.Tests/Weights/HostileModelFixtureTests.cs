@@ -51,6 +51,7 @@ public sealed class HostileModelFixtureTests
         {
             case HostileLoader.Config: ModelConfig.Load(path); break;
             case HostileLoader.Tokenizer: WordPieceTokenizer.FromDirectory(path); break;
+            case HostileLoader.AnyTokenizer: TokenizerLoader.FromDirectory(path); break;
             case HostileLoader.Model: TransformerModel.Load(path, options ?? new LoadOptions { Threads = 1 }).Dispose(); break;
             case HostileLoader.Checkpoint: Checkpoint.Open(path).Dispose(); break;
             case HostileLoader.AnyTokenizer: TokenizerLoader.FromDirectory(path); break;

@@ -14,6 +14,8 @@ internal enum HostileLoader
     Tokenizer,
     /// <summary><c>TransformerModel.Load(folder)</c>.</summary>
     Model,
+    /// <summary><c>TokenizerLoader.FromDirectory(folder)</c> (every family; the byte-level BPE cases).</summary>
+    AnyTokenizer,
     /// <summary><c>Checkpoint.Open(folder)</c>.</summary>
     Checkpoint,
     /// <summary><c>TokenizerLoader.FromDirectory(folder)</c> (every tokenizer family).</summary>
@@ -44,6 +46,7 @@ internal static class HostileModelFixtures
         var cases = new List<HostileCase>();
         AddConfigs(files, cases);
         AddTokenizers(files, cases);
+        AddByteLevelBpe(files, cases);
         AddModels(files, cases);
         AddShards(files, cases);
         Files = files;
@@ -190,6 +193,66 @@ internal static class HostileModelFixtures
             foreach (var (file, bytes) in content) files.Add(($"tokenizer/{name}/{file}", bytes));
             cases.Add(new HostileCase($"tokenizer/{name}", HostileLoader.AnyTokenizer, typeof(TokenizerException), parts));
         });
+    }
+
+    // ---- byte-level BPE tokenizer files ----------------------------------------------------------------------------
+
+    /// <summary>vocab.json of the 256 byte tokens, RoBERTa's specials and "Ġt"; <paramref name="drop"/> leaves one out.</summary>
+    private static string ByteVocabJson(string? drop = null)
+    {
+        var tokens = new List<string> { "<s>", "<pad>", "</s>", "<unk>" };
+        foreach (char c in ByteLevel.ByteToChar) tokens.Add(c.ToString());
+        tokens.Add("\u0120t");
+        tokens.Add("<mask>");
+        var sb = new System.Text.StringBuilder("{");
+        int id = 0;
+        foreach (var t in tokens)
+        {
+            if (t == drop) continue;
+            if (sb.Length > 1) sb.Append(',');
+            sb.Append('"').Append(System.Text.Json.JsonEncodedText.Encode(t, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).ToString()).Append("\":").Append(id++);
+        }
+        return sb.Append('}').ToString();
+    }
+
+    private static void AddByteLevelBpe(List<(string, byte[])> files, List<HostileCase> cases)
+    {
+        void Refused(string name, string[] parts, params (string File, byte[] Bytes)[] content)
+        {
+            foreach (var (file, bytes) in content) files.Add(($"tokenizer-bpe/{name}/{file}", bytes));
+            cases.Add(new HostileCase($"tokenizer-bpe/{name}", HostileLoader.AnyTokenizer, typeof(TokenizerException), parts));
+        }
+        (string, byte[]) F(string file, string text) => (file, Encoding.UTF8.GetBytes(text));
+        var vocab = F("vocab.json", ByteVocabJson());
+        var merges = F("merges.txt", "#version: 0.2\n\u0120 t\n");
+        string Tj(string normalizer = "null", string pre = "{\"type\":\"ByteLevel\",\"add_prefix_space\":false}", string model = "BPE",
+            string post = "{\"type\":\"RobertaProcessing\",\"sep\":[\"</s>\",2],\"cls\":[\"<s>\",0]}", string decoder = "{\"type\":\"ByteLevel\"}",
+            string merge = "\"\u0120 t\"", string added = "") =>
+            $"{{\"added_tokens\":[{added}],\"normalizer\":{normalizer},\"pre_tokenizer\":{pre},\"post_processor\":{post},\"decoder\":{decoder}," +
+            $"\"model\":{{\"type\":\"{model}\",\"vocab\":{ByteVocabJson()},\"merges\":[{merge}]}}}}";
+
+        Refused("vocab_json_not_object", ["vocab.json", "JSON object"], F("vocab.json", "[\"<s>\", \"</s>\"]"), merges);
+        Refused("vocab_json_id_not_integer", ["vocab.json", "integer"], F("vocab.json", "{\"<s>\": \"zero\"}"), merges);
+        Refused("vocab_json_id_out_of_range", ["vocab.json", "ids must be"], F("vocab.json", ByteVocabJson().Replace("\"<mask>\":261", "\"<mask>\":100000")), merges);
+        Refused("vocab_json_missing_byte", ["vocab.json", "byte token"], F("vocab.json", ByteVocabJson(drop: "\u0120")), merges);
+        Refused("merges_line_three_tokens", ["merges.txt", "two tokens"], vocab, F("merges.txt", "#version: 0.2\n\u0120 t x\n"));
+        Refused("merges_line_one_token", ["merges.txt", "two tokens"], vocab, F("merges.txt", "#version: 0.2\n\u0120t\n"));
+        Refused("merges_outside_vocab", ["merges.txt", "outside the vocabulary"], vocab, F("merges.txt", "#version: 0.2\nt h\n"));
+        Refused("merges_not_utf8", ["merges.txt", "UTF-8"], vocab, ("merges.txt", [.. "#version: 0.2\n"u8, 0xC3, 0x28, (byte)'\n']));
+        Refused("merges_missing", ["merges.txt"], vocab);
+        Refused("tokenizer_json_unknown_normalizer", ["tokenizer.json", "normalizer", "Frobnicate", "supported"], F("tokenizer.json", Tj(normalizer: "{\"type\":\"Frobnicate\"}")));
+        Refused("tokenizer_json_unknown_pre_tokenizer", ["tokenizer.json", "pre_tokenizer", "Whirl", "ByteLevel"], F("tokenizer.json", Tj(pre: "{\"type\":\"Whirl\"}")));
+        Refused("tokenizer_json_unknown_model", ["tokenizer.json", "model type", "Mystery", "WordPiece"], F("tokenizer.json", Tj(model: "Mystery")));
+        Refused("tokenizer_json_unknown_post_processor", ["tokenizer.json", "post_processor", "Glue", "RobertaProcessing"], F("tokenizer.json", Tj(post: "{\"type\":\"Glue\"}")));
+        Refused("tokenizer_json_unknown_decoder", ["tokenizer.json", "decoder", "Unzip", "ByteLevel"], F("tokenizer.json", Tj(decoder: "{\"type\":\"Unzip\"}")));
+        Refused("tokenizer_json_merge_outside_vocab", ["tokenizer.json", "outside the vocabulary"], F("tokenizer.json", Tj(merge: "\"t h\"")));
+        Refused("tokenizer_json_merge_malformed", ["tokenizer.json", "merges"], F("tokenizer.json", Tj(merge: "5")));
+        Refused("tokenizer_json_added_token_id_taken", ["tokenizer.json", "added token", "[NEW]"],
+            F("tokenizer.json", Tj(added: "{\"id\":5,\"content\":\"[NEW]\"}")));
+        Refused("tokenizer_json_added_token_huge_id", ["added token", "2147483647"],
+            F("tokenizer.json", Tj(added: "{\"id\":2147483647,\"content\":\"[NEW]\"}")));
+        Refused("tokenizer_json_post_processor_id_outside", ["post_processor", "outside the vocabulary"],
+            F("tokenizer.json", Tj(post: "{\"type\":\"RobertaProcessing\",\"sep\":[\"</s>\",999999],\"cls\":[\"<s>\",0]}")));
     }
 
     // ---- model folders: vocabulary vs config, NaN/Inf weights -----------------------------------------------------
