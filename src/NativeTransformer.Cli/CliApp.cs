@@ -21,7 +21,7 @@ public static class CliApp
 
     internal static readonly CommandSpec[] Commands =
     [
-        TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, FillMaskCommand.Spec,
+        TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, RerankCommand.Spec, FillMaskCommand.Spec,
         EncodeCommand.Spec, EvalCommand.Spec, InspectCommand.Spec, BenchCommand.Spec, ServeCommand.Spec,
     ];
 
@@ -80,6 +80,7 @@ public static class CliApp
             TokenizeCommand.Name => TokenizeCommand.Run(parsed, ctx),
             EmbedCommand.Name => EmbedCommand.Run(parsed, ctx),
             ClassifyCommand.Name => ClassifyCommand.Run(parsed, ctx),
+            RerankCommand.Name => RerankCommand.Run(parsed, ctx),
             FillMaskCommand.Name => FillMaskCommand.Run(parsed, ctx),
             EncodeCommand.Name => EncodeCommand.Run(parsed, ctx),
             EvalCommand.Name => EvalCommand.Run(parsed, ctx),

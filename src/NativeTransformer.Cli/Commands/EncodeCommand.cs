@@ -19,7 +19,8 @@ internal static class EncodeCommand
             "All inputs run as ONE right-padded batch. The file holds input_ids, attention_mask, token_type_ids\n" +
             "(I64 [batch, seq]); hidden_states.0 (embedding output) ... hidden_states.L (F32 [batch, seq, hidden]);\n" +
             "pooler_output (F32 [batch, hidden]) when the model has a pooler; logits (F32 [batch, labels]) for\n" +
-            "classifiers; embeddings (F32 [batch, hidden]) when the folder has a sentence-transformers pooling config.\n" +
+            "classifiers; scores (F32 [batch]) for one-logit heads (cross-encoders: sigmoid(logit), or the logit for\n" +
+            "problem_type regression / an Identity activation); embeddings (F32 [batch, hidden]) when the folder has a sentence-transformers pooling config.\n" +
             "Metadata: format=pt, producer=ntr. --batch-size is accepted like elsewhere but encode always runs one batch.\n" +
             "The input is validated before the model loads; a wrong shape is an error naming the item index.");
 
@@ -73,6 +74,7 @@ internal static class EncodeCommand
             list.Add(F32($"hidden_states.{i}", [b, s, h], r.HiddenStates[i]));
         if (r.PoolerOutput is { } pooler) list.Add(F32("pooler_output", [b, h], pooler));
         if (r.Logits is { } logits) list.Add(F32("logits", [b, r.NumLabels], logits));
+        if (r.Scores is { } scores) list.Add(F32("scores", [b], scores));
         if (r.Embeddings is { } emb) list.Add(F32("embeddings", [b, b == 0 ? h : emb.Length / b], emb)); // width: hidden, or a Dense module's out_features
         return list;
     }

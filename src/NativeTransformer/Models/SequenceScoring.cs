@@ -47,6 +47,14 @@ namespace NativeTransformer.Models
             }
         }
 
+        /// <summary>The name the CLI and the server print: softmax, sigmoid, identity.</summary>
+        public static string Name(ScoreFunction function) => function switch
+        {
+            ScoreFunction.Sigmoid => "sigmoid",
+            ScoreFunction.Identity => "identity",
+            _ => "softmax",
+        };
+
         internal static string? CheckProblemType(string? value, string source) =>
             value is null || ProblemTypes.Contains(value) ? value
                 : throw new ModelConfigException($"{source}: problem_type \"{value}\" is not one of {string.Join(", ", ProblemTypes)}");
