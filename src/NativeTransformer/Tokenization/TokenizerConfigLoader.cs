@@ -45,7 +45,9 @@ internal static class TokenizerConfigLoader
 
         using (var tj = Open(directory, "tokenizer.json"))
         {
-            if (tj != null) { o = Named(directory, () => ApplyTokenizerJson(tj.RootElement, o, added)); }
+            // A folder with tokenizer.json is loaded by transformers as the fast (Rust) tokenizer, whose longest_first
+            // pair arithmetic differs from the slow one's (equal lengths, odd budget: the second segment keeps the extra token).
+            if (tj != null) { o = Named(directory, () => ApplyTokenizerJson(tj.RootElement, o, added)) with { PairTruncation = PairTruncationStrategy.LongestFirstRust }; }
         }
         current = "tokenizer_config.json";
         using (var tc = Open(directory, "tokenizer_config.json"))
