@@ -28,7 +28,6 @@ internal static class RerankCommand
         var options = Common.LoadOptions(a);
         if (a.Positionals.Count > 0) throw new UsageException("rerank takes no TEXT; give --query and the documents on --input/stdin", Name);
         string query = a.Required("--query");
-        if (query.Length == 0) throw new InputException("--query is empty; give the text to rank the documents against");
         int? topK = a.PositiveInt("--top-k");
         string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
