@@ -57,13 +57,9 @@ internal sealed class Endpoints(ServeState state)
         var pairs = new TextInput[request.Documents.Length];
         for (int i = 0; i < pairs.Length; i++) pairs[i] = new TextInput(request.Query, request.Documents[i]);
         var results = await InferAsync(ctx, entry, TaskKind.Rerank, pairs).ConfigureAwait(false);
-        var order = Enumerable.Range(0, results.Length).ToArray();
-        // By logit, not score: sigmoid saturates in float32 where the logits still differ; ties keep input order.
-        Array.Sort(order, (a, b) =>
-        {
-            float la = results[a].Classification!.Logits[0], lb = results[b].Classification!.Logits[0];
-            return la != lb ? lb.CompareTo(la) : a.CompareTo(b);
-        });
+        var logits = new float[results.Length];
+        for (int i = 0; i < logits.Length; i++) logits[i] = results[i].Classification!.Logits[0];
+        var order = TransformerModel.RerankOrder(logits);   // the library's order: by logit, ties in input order
         int n = Math.Min(order.Length, request.TopN ?? int.MaxValue);
         var items = new RerankItem[n];
         for (int k = 0; k < n; k++)

@@ -246,14 +246,23 @@ public sealed class TransformerModel : IDisposable
         for (int i = 0; i < pairs.Length; i++)
             pairs[i] = new TextInput(query, documents[i] ?? throw new InputException($"document {i} is null"));
         var scored = Classify(pairs);
-        var order = new int[pairs.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        // By logit, not score: sigmoid saturates to 1 in float32 where the logits still differ.
-        Array.Sort(order, (a, b) => scored[b].Logits[0] != scored[a].Logits[0] ? scored[b].Logits[0].CompareTo(scored[a].Logits[0]) : a.CompareTo(b));
+        var logits = new float[scored.Length];
+        for (int i = 0; i < logits.Length; i++) logits[i] = scored[i].Logits[0];
+        var order = RerankOrder(logits);
         int n = Math.Min(order.Length, topK ?? int.MaxValue);
         var result = new RerankResult[n];
         for (int k = 0; k < n; k++) result[k] = new RerankResult(order[k], documents[order[k]], scored[order[k]].Score, scored[order[k]].Logits[0]);
         return result;
+    }
+
+    /// <summary>Indices of <paramref name="logits"/> best first, ties in input order. By logit, not score: sigmoid
+    /// saturates to 1 in float32 where the logits still differ.</summary>
+    public static int[] RerankOrder(float[] logits)
+    {
+        var order = new int[logits.Length];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (a, b) => logits[a] != logits[b] ? logits[b].CompareTo(logits[a]) : a.CompareTo(b));
+        return order;
     }
 
     /// <summary>Throws unless the model is a cross-encoder: a sequence classifier with exactly one logit.</summary>
