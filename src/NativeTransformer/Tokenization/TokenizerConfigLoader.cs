@@ -77,42 +77,6 @@ internal static class TokenizerConfigLoader
         return new Loaded(o, added);
     }
 
-    /// <summary>Special token names and model_max_length of tokenizer_config.json and special_tokens_map.json (the
-    /// latter wins), for families other than WordPiece: only the keys the files set. model_max_length is null when
-    /// unset or HF's "unset" sentinel.</summary>
-    public static (Dictionary<string, string> Names, int? ModelMaxLength, string? TokenizerClass) ReadSpecialTokenNames(string directory)
-    {
-        var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        int? max = null;
-        string? cls = null;
-        string[] keys = ["unk_token", "bos_token", "eos_token", "cls_token", "sep_token", "pad_token", "mask_token"];
-        foreach (var file in new[] { "tokenizer_config.json", "special_tokens_map.json" })
-        {
-            try
-            {
-                using var doc = Open(directory, file);
-                if (doc == null) continue;
-                var root = doc.RootElement;
-                foreach (var key in keys)
-                    if (SpecialName(root, key, file) is { } v) names[key] = v;
-                if (file == "tokenizer_config.json")
-                {
-                    if (root.TryGetProperty("model_max_length", out var mml) && mml.ValueKind == JsonValueKind.Number)
-                    {
-                        double v = mml.GetDouble();
-                        max = v >= 1 && v <= MaxRealModelLength ? (int)v : null;
-                    }
-                    if (root.TryGetProperty("tokenizer_class", out var tc) && tc.ValueKind == JsonValueKind.String) cls = tc.GetString();
-                }
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new TokenizerException($"{file}: a string is not valid UTF-8 / UTF-16 ({Path.Combine(directory, file)}): {e.Message}", e);
-            }
-        }
-        return (names, max, cls);
-    }
-
     /// <summary>Runs <paramref name="apply"/>, putting the folder in front of its errors (they name the file only).</summary>
     private static TokenizerOptions Named(string directory, Func<TokenizerOptions> apply)
     {
@@ -120,7 +84,7 @@ internal static class TokenizerConfigLoader
         catch (TokenizerException e) { throw new TokenizerException($"{directory}: {e.Message}", e); }
     }
 
-    internal static JsonDocument? Open(string directory, string name)
+    private static JsonDocument? Open(string directory, string name)
     {
         var path = Path.Combine(directory, name);
         if (!File.Exists(path)) return null;
@@ -238,7 +202,7 @@ internal static class TokenizerConfigLoader
     }
 
     /// <summary>A special token given as a string or as an AddedToken object {"content": ...}.</summary>
-    internal static string? SpecialName(JsonElement root, string key, string file)
+    private static string? SpecialName(JsonElement root, string key, string file)
     {
         if (!root.TryGetProperty(key, out var v)) return null;
         return v.ValueKind switch
