@@ -21,7 +21,7 @@ public static class CliApp
 
     internal static readonly CommandSpec[] Commands =
     [
-        TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, NerCommand.Spec, FillMaskCommand.Spec, QaCommand.Spec,
+        TokenizeCommand.Spec, EmbedCommand.Spec, ClassifyCommand.Spec, RerankCommand.Spec, NerCommand.Spec, FillMaskCommand.Spec, QaCommand.Spec,
         EncodeCommand.Spec, EvalCommand.Spec, InspectCommand.Spec, BenchCommand.Spec, ServeCommand.Spec,
     ];
 
@@ -81,6 +81,7 @@ public static class CliApp
             EmbedCommand.Name => EmbedCommand.Run(parsed, ctx),
             ClassifyCommand.Name => ClassifyCommand.Run(parsed, ctx),
             NerCommand.Name => NerCommand.Run(parsed, ctx),
+            RerankCommand.Name => RerankCommand.Run(parsed, ctx),
             FillMaskCommand.Name => FillMaskCommand.Run(parsed, ctx),
             QaCommand.Name => QaCommand.Run(parsed, ctx),
             EncodeCommand.Name => EncodeCommand.Run(parsed, ctx),

@@ -13,7 +13,16 @@ internal sealed record Base64Embedding(string Object, int Index, string Embeddin
 internal sealed record Usage(int PromptTokens, int TotalTokens);
 
 internal sealed record ClassifyResponse(ClassifyItem[] Data, string Model, Usage Usage);
-internal sealed record ClassifyItem(int Index, string Label, float Score, float[] Logits);
+/// <summary>One input's classification: the best label and its score, the logits, every label's score and how the scores
+/// were made (score_function: softmax, sigmoid or identity, from config.json problem_type and the label count).</summary>
+internal sealed record ClassifyItem(int Index, string Label, float Score, float[] Logits, float[] Scores, string ScoreFunction);
+
+/// <summary>POST /v1/rerank's answer, as Cohere and Jina write it: results best first.</summary>
+internal sealed record RerankResponse(string Model, RerankItem[] Results, Usage Usage);
+internal sealed record RerankItem(int Index, float RelevanceScore,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RerankDocument? Document);
+/// <summary>"document" with return_documents: {"text": ...} as Cohere and Jina return it.</summary>
+internal sealed record RerankDocument(string Text);
 
 internal sealed record ModelList(string Object, ModelInfo[] Data);
 internal sealed record ModelInfo(string Id, string Object, string OwnedBy, bool Loaded, string Path);
@@ -31,6 +40,7 @@ internal sealed record ErrorBody(string Message, string Type);
 [JsonSerializable(typeof(EmbeddingsResponse<FloatEmbedding>))]
 [JsonSerializable(typeof(EmbeddingsResponse<Base64Embedding>))]
 [JsonSerializable(typeof(ClassifyResponse))]
+[JsonSerializable(typeof(RerankResponse))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelInfo))]
 [JsonSerializable(typeof(Health))]

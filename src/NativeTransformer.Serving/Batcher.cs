@@ -3,14 +3,14 @@ using System.Threading.Channels;
 
 namespace NativeTransformer.Serving;
 
-/// <summary>One request's texts waiting for a batch, and where its results go. Either a batch takes it or its
-/// request gives up on it (client gone, timeout), whichever comes first.</summary>
-internal sealed class WorkItem(string[] texts, CancellationToken ct)
+/// <summary>One request's inputs (texts, or (query, document) pairs for rerank) waiting for a batch, and where its results
+/// go. Either a batch takes it or its request gives up on it (client gone, timeout), whichever comes first.</summary>
+internal sealed class WorkItem(TextInput[] texts, CancellationToken ct)
 {
     private const int Queued = 0, Taken = 1, Abandoned = 2;
     private int _state;
 
-    public string[] Texts { get; private set; } = texts;
+    public TextInput[] Texts { get; private set; } = texts;
     public CancellationToken Token { get; } = ct;
     public long EnqueuedTicks { get; } = Stopwatch.GetTimestamp();
     public TaskCompletionSource<InferenceResult[]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -63,7 +63,7 @@ internal sealed class Batcher
     }
 
     /// <summary>Queues <paramref name="texts"/>; the task completes with one result per text. Throws 429 when the queue is full.</summary>
-    public Task<InferenceResult[]> SubmitAsync(string[] texts, CancellationToken ct)
+    public Task<InferenceResult[]> SubmitAsync(TextInput[] texts, CancellationToken ct)
     {
         if (!_state.Queue.TryEnter())
         {
@@ -174,18 +174,23 @@ internal sealed class Batcher
             inputs = batch.Sum(i => i.Texts.Length);
             using var lease = await _entry.AcquireAsync(CancellationToken.None).ConfigureAwait(false);
 
-            // Identical texts across the batch's requests are computed once.
-            var slot = new Dictionary<string, int>(StringComparer.Ordinal);
-            var distinct = new List<string>();
+            // Identical inputs across the batch's requests are computed once (TextInput compares its strings ordinally).
+            var slot = new Dictionary<TextInput, int>();
+            var distinct = new List<TextInput>();
             foreach (var item in batch)
                 foreach (var t in item.Texts)
                     if (slot.TryAdd(t, distinct.Count)) distinct.Add(t);
             _state.Metrics.Batch(inputs, distinct.Count);
 
             var results = await Task.Run(() => Compute(lease.Model, distinct)).ConfigureAwait(false);
-            for (int i = 0; i < distinct.Count; i++) _state.Cache.Add(new CacheKey(_entry.Name, _kind, distinct[i]), results[i]);
+            for (int i = 0; i < distinct.Count; i++) _state.Cache.Add(new CacheKey(_entry.Name, _kind, distinct[i].Text, distinct[i].TextPair), results[i]);
             foreach (var item in batch)
-                item.Result.TrySetResult(item.Texts.Select(t => results[slot[t]]).ToArray());
+            {
+                // Loops, not LINQ over TextInput: every value type LINQ runs over adds its own code to the Native AOT binary.
+                var mine = new InferenceResult[item.Texts.Length];
+                for (int i = 0; i < mine.Length; i++) mine[i] = results[slot[item.Texts[i]]];
+                item.Result.TrySetResult(mine);
+            }
         }
         catch (Exception e)
         {
@@ -198,18 +203,24 @@ internal sealed class Batcher
         }
     }
 
-    private InferenceResult[] Compute(TransformerModel model, List<string> texts)
+    private InferenceResult[] Compute(TransformerModel model, List<TextInput> texts)
     {
-        var tokens = texts.ConvertAll(t => model.Tokenizer.Encode(t, null, model.MaxLength).Length);
+        var results = new InferenceResult[texts.Count];
         if (_kind == TaskKind.Embed)
         {
             // Prompt "": the endpoint has already prepended the request's (or the default) prompt.
-            var embeddings = model.Embed(texts.ConvertAll(t => new TextInput(t)), null, "");
-            return texts.Select((_, i) => new InferenceResult(embeddings[i], null, tokens[i])).ToArray();
+            var embeddings = model.Embed(texts, null, "");
+            for (int i = 0; i < results.Length; i++) results[i] = new InferenceResult(embeddings[i], null, Tokens(model, texts[i]));
+            return results;
         }
         if (!model.HasClassifier)
             throw ApiException.BadRequest($"model '{_entry.Name}' has no classification head; use /v1/embeddings with it");
+        if (_kind == TaskKind.Rerank && model.NumLabels != 1)
+            throw ApiException.BadRequest($"model '{_entry.Name}' is a classifier with {model.NumLabels} labels; /v1/rerank needs a cross-encoder (one logit)");
         var classes = model.Classify(texts);
-        return texts.Select((_, i) => new InferenceResult(null, classes[i], tokens[i])).ToArray();
+        for (int i = 0; i < results.Length; i++) results[i] = new InferenceResult(null, classes[i], Tokens(model, texts[i]));
+        return results;
     }
+
+    private static int Tokens(TransformerModel model, TextInput t) => model.Tokenizer.Encode(t.Text, t.TextPair, model.MaxLength).Length;
 }

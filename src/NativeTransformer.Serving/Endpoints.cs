@@ -24,7 +24,7 @@ internal sealed class Endpoints(ServeState state)
             }
         }
         var inputs = prefix.Length == 0 ? request.Inputs : Array.ConvertAll(request.Inputs, t => prefix + t);
-        var results = await InferAsync(ctx, entry, TaskKind.Embed, inputs).ConfigureAwait(false);
+        var results = await InferAsync(ctx, entry, TaskKind.Embed, Texts(inputs)).ConfigureAwait(false);
         var usage = Usage(results);
         if (request.Base64)
         {
@@ -42,9 +42,39 @@ internal sealed class Endpoints(ServeState state)
     {
         var request = RequestParser.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options, embeddings: false);
         var entry = state.Find(request.Model);
-        var results = await InferAsync(ctx, entry, TaskKind.Classify, request.Inputs).ConfigureAwait(false);
-        var data = results.Select((r, i) => new ClassifyItem(i, r.Classification!.Label, r.Classification.Score, r.Classification.Logits)).ToArray();
+        var results = await InferAsync(ctx, entry, TaskKind.Classify, Texts(request.Inputs)).ConfigureAwait(false);
+        var data = results.Select((r, i) => new ClassifyItem(i, r.Classification!.Label, r.Classification.Score, r.Classification.Logits,
+            r.Classification.Scores, Models.SequenceScoring.Name(r.Classification.Function))).ToArray();
         await WriteAsync(ctx, 200, new ClassifyResponse(data, entry.Name, Usage(results)), ApiJsonContext.Api.ClassifyResponse).ConfigureAwait(false);
+    }
+
+    /// <summary>POST /v1/rerank (the Cohere / Jina shape): scores every (query, document) pair with the model's one-logit
+    /// head and answers the documents best first, the top_n first when given.</summary>
+    public async Task Rerank(HttpContext ctx)
+    {
+        var request = RequestParser.ParseRerank(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var entry = state.Find(request.Model);
+        var pairs = new TextInput[request.Documents.Length];
+        for (int i = 0; i < pairs.Length; i++) pairs[i] = new TextInput(request.Query, request.Documents[i]);
+        var results = await InferAsync(ctx, entry, TaskKind.Rerank, pairs).ConfigureAwait(false);
+        var logits = new float[results.Length];
+        for (int i = 0; i < logits.Length; i++) logits[i] = results[i].Classification!.Logits[0];
+        var order = TransformerModel.RerankOrder(logits);   // the library's order: by logit, ties in input order
+        int n = Math.Min(order.Length, request.TopN ?? int.MaxValue);
+        var items = new RerankItem[n];
+        for (int k = 0; k < n; k++)
+        {
+            int i = order[k];
+            items[k] = new RerankItem(i, results[i].Classification!.Score, request.ReturnDocuments ? new RerankDocument(request.Documents[i]) : null);
+        }
+        await WriteAsync(ctx, 200, new RerankResponse(entry.Name, items, Usage(results)), ApiJsonContext.Api.RerankResponse).ConfigureAwait(false);
+    }
+
+    private static TextInput[] Texts(string[] texts)
+    {
+        var inputs = new TextInput[texts.Length];
+        for (int i = 0; i < inputs.Length; i++) inputs[i] = new TextInput(texts[i]);
+        return inputs;
     }
 
     public Task ListModels(HttpContext ctx)
@@ -101,14 +131,14 @@ internal sealed class Endpoints(ServeState state)
 
     /// <summary>Answers what the cache holds, queues the rest (identical texts of the request once) and waits,
     /// up to the per-request timeout, for the batch.</summary>
-    private async Task<InferenceResult[]> InferAsync(HttpContext ctx, ModelEntry entry, TaskKind kind, string[] texts)
+    private async Task<InferenceResult[]> InferAsync(HttpContext ctx, ModelEntry entry, TaskKind kind, TextInput[] texts)
     {
         entry.Touch();
         var results = new InferenceResult[texts.Length];
-        var missing = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var missing = new Dictionary<TextInput, List<int>>();
         for (int i = 0; i < texts.Length; i++)
         {
-            if (state.Cache.TryGet(new CacheKey(entry.Name, kind, texts[i]), out var hit)) { results[i] = hit; state.Metrics.CacheHit(); continue; }
+            if (state.Cache.TryGet(new CacheKey(entry.Name, kind, texts[i].Text, texts[i].TextPair), out var hit)) { results[i] = hit; state.Metrics.CacheHit(); continue; }
             if (state.Cache.Capacity > 0) state.Metrics.CacheMiss();
             if (!missing.TryGetValue(texts[i], out var at)) missing[texts[i]] = at = [];
             at.Add(i);

@@ -3,9 +3,9 @@ namespace NativeTransformer.Serving;
 /// <summary>One input's result: an embedding or a classification, and the tokens it took.</summary>
 internal sealed record InferenceResult(float[]? Embedding, Classification? Classification, int Tokens);
 
-/// <summary>Cache key: the model name, the task, and the text. Load options are fixed per server, so the
-/// task is the only option that changes a result.</summary>
-internal readonly record struct CacheKey(string Model, TaskKind Kind, string Text);
+/// <summary>Cache key: the model name, the task, and the text (rerank: the query and <see cref="TextPair"/> the document).
+/// Load options are fixed per server, so the task is the only option that changes a result.</summary>
+internal readonly record struct CacheKey(string Model, TaskKind Kind, string Text, string? TextPair = null);
 
 /// <summary>A bounded least-recently-used map from input to result. Results are immutable once cached
 /// (responses only read their arrays), so hits share them.</summary>

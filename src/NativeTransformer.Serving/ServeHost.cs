@@ -61,6 +61,7 @@ public sealed class ServeHost : IAsyncDisposable
         app.Use(next => ctx => Observe(ctx, next, state));
         Map(app, "POST", "/v1/embeddings", api.Embeddings);
         Map(app, "POST", "/v1/classify", api.Classify);
+        Map(app, "POST", "/v1/rerank", api.Rerank);
         Map(app, "GET", "/v1/models", api.ListModels);
         Map(app, "POST", "/v1/models/{name}/load", api.LoadModel);
         Map(app, "POST", "/v1/models/{name}/unload", api.UnloadModel);

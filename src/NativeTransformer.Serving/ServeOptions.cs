@@ -98,8 +98,9 @@ public sealed record ServeOptions
 /// <summary>What the <see cref="ServeOptions.BeforeBatch"/> hook is told about a batch.</summary>
 internal sealed record BatchInfo(string Model, TaskKind Kind, int Requests, int Inputs);
 
-/// <summary>The two kinds of work a model does; a batch holds one kind.</summary>
-internal enum TaskKind { Embed, Classify }
+/// <summary>The kinds of work a model does; a batch holds one kind. Rerank classifies (query, document) pairs with a
+/// one-logit head.</summary>
+internal enum TaskKind { Embed, Classify, Rerank }
 
 internal static class ModelNames
 {

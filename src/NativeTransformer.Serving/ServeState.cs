@@ -49,15 +49,16 @@ internal sealed class ServeState : IAsyncDisposable
         Queue = new QueueGate(options.MaxQueue);
         Concurrency = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
         foreach (var entry in Models.Values)
-            foreach (var kind in new[] { TaskKind.Embed, TaskKind.Classify })
+            foreach (var kind in new[] { TaskKind.Embed, TaskKind.Classify, TaskKind.Rerank })
                 _batchers[(entry.Name, kind)] = new Batcher(entry, kind, this);
         if (options.IdleUnload is { } idle) _idleLoop = Task.Run(() => UnloadIdleAsync(idle));
     }
 
     public Batcher Batcher(ModelEntry entry, TaskKind kind) => _batchers[(entry.Name, kind)];
 
-    /// <summary>Requests waiting for a batch on <paramref name="entry"/> (embeddings and classification together).</summary>
-    public int QueueDepth(ModelEntry entry) => Batcher(entry, TaskKind.Embed).Waiting + Batcher(entry, TaskKind.Classify).Waiting;
+    /// <summary>Requests waiting for a batch on <paramref name="entry"/> (embeddings, classification and rerank together).</summary>
+    public int QueueDepth(ModelEntry entry) =>
+        Batcher(entry, TaskKind.Embed).Waiting + Batcher(entry, TaskKind.Classify).Waiting + Batcher(entry, TaskKind.Rerank).Waiting;
 
     public ModelEntry Find(string name) => Models.TryGetValue(name, out var e) ? e
         : throw ApiException.NotFound($"model '{name}' is not served here; served models: {string.Join(", ", Models.Keys.Order(StringComparer.Ordinal))}");

@@ -12,8 +12,11 @@ internal static class ClassifyCommand
         [Common.Model, Common.Input, Common.Jsonl, JsonlStreaming.Option, .. Common.LoadOptionSpecs],
         PositionalName: "TEXT",
         Details:
-            "Each output line: {\"text\", \"text_pair\" (when given), \"label\" (id2label name), \"score\" (softmax\n" +
-            "probability of that label), \"logits\": [floats]}.\n\n" + Common.TextHelp + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
+            "Each output line: {\"text\", \"text_pair\" (when given), \"label\" (id2label name of the best label),\n" +
+            "\"score\" (that label's score), \"logits\": [floats], \"scores\": [one per label], \"score_function\"}.\n" +
+            "score_function follows config.json: \"softmax\" over the labels; \"sigmoid\" per label for problem_type\n" +
+            "multi_label_classification and for one-logit heads (cross-encoders; sbert_ce_default_activation_function\n" +
+            "Identity gives \"identity\"); \"identity\" (the raw values) for problem_type regression.\n\n" + Common.TextHelp + Common.LineInputHelp + "\n" + JsonlStreaming.Help);
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
@@ -52,5 +55,8 @@ internal static class ClassifyCommand
         w.WritePropertyName("score");
         JsonValues.Float(w, c.Score);
         JsonValues.FloatArray(w, "logits", c.Logits);
+        if (c.Scores.Length == 0) return;   // a Classification built by hand, not by the model
+        JsonValues.FloatArray(w, "scores", c.Scores);
+        w.WriteString("score_function", Models.SequenceScoring.Name(c.Function));
     }
 }

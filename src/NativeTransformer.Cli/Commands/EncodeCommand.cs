@@ -19,9 +19,10 @@ internal static class EncodeCommand
             "All inputs run as ONE right-padded batch. The file holds input_ids, attention_mask, token_type_ids\n" +
             "(I64 [batch, seq]); hidden_states.0 (embedding output) ... hidden_states.L (F32 [batch, seq, hidden]);\n" +
             "pooler_output (F32 [batch, hidden]) when the model has a pooler; logits (F32 [batch, labels]) for\n" +
-            "sequence classifiers, (F32 [batch, seq, labels]) for token classifiers; start_logits and end_logits\n" +
-            "(F32 [batch, seq]) for question-answering models; embeddings (F32 [batch, hidden]) when the folder has a\n" +
-            "sentence-transformers pooling config.\n" +
+            "sequence classifiers, (F32 [batch, seq, labels]) for token classifiers; scores (F32 [batch]) for one-logit heads\n" +
+            "(cross-encoders: sigmoid(logit), or the logit for problem_type regression / an Identity activation);\n" +
+            "start_logits and end_logits (F32 [batch, seq]) for question-answering models; embeddings (F32 [batch, hidden])\n" +
+            "when the folder has a sentence-transformers pooling config.\n" +
             "Metadata: format=pt, producer=ntr. --batch-size is accepted like elsewhere but encode always runs one batch.\n" +
             "The input is validated before the model loads; a wrong shape is an error naming the item index.");
 
@@ -77,6 +78,7 @@ internal static class EncodeCommand
         if (r.Logits is { } logits) list.Add(F32("logits", r.LogitsPerToken ? [b, s, r.NumLabels] : [b, r.NumLabels], logits));
         if (r.StartLogits is { } start) list.Add(F32("start_logits", [b, s], start));
         if (r.EndLogits is { } end) list.Add(F32("end_logits", [b, s], end));
+        if (r.Scores is { } scores) list.Add(F32("scores", [b], scores));
         if (r.Embeddings is { } emb) list.Add(F32("embeddings", [b, b == 0 ? h : emb.Length / b], emb)); // width: hidden, or a Dense module's out_features
         return list;
     }

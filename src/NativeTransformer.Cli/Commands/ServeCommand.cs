@@ -10,7 +10,7 @@ internal static class ServeCommand
 
     public static readonly CommandSpec Spec = new(
         Name,
-        "Serve models over HTTP: OpenAI-style /v1/embeddings, /v1/classify, /v1/models, /health, /metrics.",
+        "Serve models over HTTP: OpenAI-style /v1/embeddings, /v1/classify, /v1/rerank, /v1/models, /health, /metrics.",
         "ntr serve [--model NAME=DIR [--model NAME=DIR ...]] [--host ADDR] [--port N] [options]",
         [new("--model", "NAME=DIR", "A model to serve under NAME (repeatable; DIR alone uses the folder name; DIR may be a hub id owner/name[@rev]). Loaded on first use. Default: the model built into ntr."),
          new("--host", "ADDR", "Address to listen on: an IP, localhost, or * for all interfaces (default 127.0.0.1)."),
@@ -35,6 +35,8 @@ internal static class ServeCommand
             "  POST /v1/embeddings          {\"input\": \"text\" | [\"text\", ...], \"model\": NAME, \"encoding_format\": \"float\"|\"base64\",\n" +
             "                                \"prompt_name\": NAME | \"prompt\": TEXT}   (optional: the sentence-transformers prompt)\n" +
             "  POST /v1/classify            {\"input\": \"text\" | [\"text\", ...], \"model\": NAME}\n" +
+            "  POST /v1/rerank              {\"model\": NAME, \"query\": TEXT, \"documents\": [TEXT, ...], \"top_n\": K,\n" +
+            "                                \"return_documents\": BOOL}   (a cross-encoder: results best first)\n" +
             "  GET  /v1/models              served models, loaded or not\n" +
             "  POST /v1/models/NAME/load    load now;  POST /v1/models/NAME/unload  free its memory\n" +
             "  GET  /health, GET /metrics   liveness; Prometheus text\n" +

@@ -73,6 +73,12 @@ public sealed record ModelConfig
     public int MaxSequenceLength => PositionsFromPadding ? MaxPositionEmbeddings - PadTokenId - 1 : MaxPositionEmbeddings;
     /// <summary>Class names by index; empty when the config has none.</summary>
     public IReadOnlyDictionary<int, string> Id2Label { get; init; } = new Dictionary<int, string>();
+    /// <summary>Hugging Face <c>problem_type</c>: null, single_label_classification, multi_label_classification or regression.
+    /// With the classifier's label count it decides how logits become scores (<see cref="SequenceScoring"/>).</summary>
+    public string? ProblemType { get; init; }
+    /// <summary>A sentence-transformers CrossEncoder's activation (<c>sbert_ce_default_activation_function</c>, or
+    /// <c>sentence_transformers.activation_fn</c>): Sigmoid or Identity; null when the config names none.</summary>
+    public ScoreFunction? CrossEncoderActivation { get; init; }
 
     /// <summary>
     /// Hugging Face <c>pruned_heads</c>: for a layer (ALBERT: a layer group), the ORIGINAL indices (0..NumHeads-1) of the
@@ -229,6 +235,8 @@ public sealed record ModelConfig
             NumHiddenGroups = groups, InnerGroupNum = inner, HiddenAct = activation, LayerNormEps = (float)eps,
             NormalizationType = normalization, TrueHiddenSize = trueHidden, MobileBert = mobileBert,
             PadTokenId = pad, Id2Label = labels, PrunedHeads = pruned,
+            ProblemType = SequenceScoring.CheckProblemType(r.ProblemType, source),
+            CrossEncoderActivation = SequenceScoring.ParseActivation(r, source),
         };
     }
 

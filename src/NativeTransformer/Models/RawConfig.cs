@@ -22,6 +22,12 @@ internal sealed class RawConfig
     [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; set; }
     /// <summary>Structured pruning: {"layer": [original head indices removed]}.</summary>
     [JsonPropertyName("pruned_heads")] public Dictionary<string, int[]>? PrunedHeads { get; set; }
+    // Sequence scores: how the classifier's logits become scores (SequenceScoring).
+    [JsonPropertyName("problem_type")] public string? ProblemType { get; set; }
+    /// <summary>sentence-transformers CrossEncoder (v2/v3) activation, e.g. "torch.nn.modules.activation.Sigmoid".</summary>
+    [JsonPropertyName("sbert_ce_default_activation_function")] public string? SbertCeActivation { get; set; }
+    /// <summary>sentence-transformers v4+ CrossEncoder settings: {"activation_fn": "torch.nn.modules.activation.Sigmoid"}.</summary>
+    [JsonPropertyName("sentence_transformers")] public RawSentenceTransformersSection? SentenceTransformers { get; set; }
     // ALBERT
     [JsonPropertyName("embedding_size")] public int? EmbeddingSize { get; set; }
     [JsonPropertyName("num_hidden_groups")] public int? NumHiddenGroups { get; set; }
@@ -42,6 +48,11 @@ internal sealed class RawConfig
     [JsonPropertyName("hidden_dim")] public int? HiddenDim { get; set; }
     [JsonPropertyName("activation")] public string? Activation { get; set; }
     [JsonPropertyName("sinusoidal_pos_embds")] public bool? SinusoidalPosEmbds { get; set; }
+}
+
+internal sealed class RawSentenceTransformersSection
+{
+    [JsonPropertyName("activation_fn")] public string? ActivationFn { get; set; }
 }
 
 [JsonSourceGenerationOptions(AllowTrailingCommas = true, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,

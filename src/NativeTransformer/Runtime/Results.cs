@@ -11,9 +11,20 @@ public readonly record struct TextInput(string Text, string? TextPair = null)
 /// <summary>Result of a sequence classifier for one input.</summary>
 /// <param name="Label">id2label name of the best class (or "LABEL_i").</param>
 /// <param name="LabelId">Index of the best class.</param>
-/// <param name="Score">Softmax probability of the best class.</param>
+/// <param name="Score">The best class's score under <see cref="Function"/>: its softmax probability; with one logit (a
+/// cross-encoder) sigmoid(logit); for multi-label its sigmoid; for regression the raw value.</param>
 /// <param name="Logits">Raw classifier outputs.</param>
-public sealed record Classification(string Label, int LabelId, float Score, float[] Logits);
+public sealed record Classification(string Label, int LabelId, float Score, float[] Logits)
+{
+    /// <summary>Every label's score under <see cref="Function"/>, by label id (empty when built without them).</summary>
+    public float[] Scores { get; init; } = [];
+    /// <summary>How <see cref="Logits"/> became <see cref="Scores"/> (config.json problem_type and label count).</summary>
+    public ScoreFunction Function { get; init; } = ScoreFunction.Softmax;
+}
+
+/// <summary>One document of <see cref="TransformerModel.Rerank"/>: its position in the input, its text and the
+/// cross-encoder's score of (query, document) — sigmoid(logit) unless the config says otherwise.</summary>
+public sealed record RerankResult(int Index, string Document, float Score, float Logit);
 
 /// <summary>One candidate for a [MASK] position: token, id and softmax probability.</summary>
 public sealed record FillMaskCandidate(int TokenId, string Token, float Score);
@@ -39,6 +50,9 @@ public sealed class EncodeResult
     /// <summary>True when <see cref="Logits"/> holds one row per token ([B, S, labels]), from a …ForTokenClassification head.</summary>
     public bool LogitsPerToken { get; init; }
     public int NumLabels { get; init; }
+    /// <summary>[B] per-input scores of a single-logit head (a cross-encoder): sigmoid(logit), or the logit itself for
+    /// regression / an Identity activation. Null for other models.</summary>
+    public float[]? Scores { get; init; }
     /// <summary>[B, E] sentence embeddings when the folder has a pooling config (sentence-transformers); E is the hidden
     /// size, or the out_features of the folder's last Dense module. No prompt is applied here.</summary>
     public float[]? Embeddings { get; init; }

@@ -210,12 +210,17 @@ public sealed partial class TransformerModel : IDisposable
     /// <summary>The text <see cref="Embed(IReadOnlyList{TextInput}, string?, string?)"/> prepends for these arguments.</summary>
     public string PromptPrefix(string? promptName, string? prompt) => Sentence.Prefix(promptName, prompt);
 
-    /// <summary>Label, probability and logits per input. Throws when the checkpoint has no classification head.</summary>
+    /// <summary>How the classifier's logits become scores (<see cref="SequenceScoring"/>: problem_type, label count,
+    /// CrossEncoder activation); Softmax when there is no classifier.</summary>
+    public ScoreFunction ScoreFunction => HasClassifier ? SequenceScoring.Resolve(Config, NumLabels) : ScoreFunction.Softmax;
+
+    /// <summary>Label, score (<see cref="ScoreFunction"/>) and logits per input. Throws when the checkpoint has no classification head.</summary>
     public Classification[] Classify(IReadOnlyList<TextInput> inputs)
     {
         if (!HasClassifier) throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no sequence-classification head" +
             (HasTokenClassifier ? " (it is a token classifier: use TagEntities)" : ""));
         int classes = NumLabels;
+        var function = ScoreFunction;
         var result = new Classification[inputs.Count];
         RunBatches(inputs, (batch, state, index) =>
         {
@@ -224,12 +229,52 @@ public sealed partial class TransformerModel : IDisposable
             {
                 var row = logits.AsSpan(r * classes, classes).ToArray();
                 int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
-                var probs = row.ToArray();
-                Kernels.Softmax.MaskedRow(probs, classes);
-                result[index[r]] = new Classification(LabelName(best), best, probs[best], row);
+                var scores = new float[classes];
+                SequenceScoring.Apply(function, row, scores);
+                result[index[r]] = new Classification(LabelName(best), best, scores[best], row) { Scores = scores, Function = function };
             }
         });
         return result;
+    }
+
+    /// <summary>
+    /// Scores each (<paramref name="query"/>, document) pair with the cross-encoder (a classifier with one logit) and
+    /// returns the documents best first (ties: input order), the first <paramref name="topK"/> when given.
+    /// </summary>
+    public RerankResult[] Rerank(string query, IReadOnlyList<string> documents, int? topK = null)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        CheckReranker();
+        if (string.IsNullOrEmpty(query)) throw new InputException("the query is empty");
+        if (topK is < 1) throw new InputException($"top-k must be at least 1, got {topK}");
+        var pairs = new TextInput[documents.Count];
+        for (int i = 0; i < pairs.Length; i++)
+            pairs[i] = new TextInput(query, documents[i] ?? throw new InputException($"document {i} is null"));
+        var scored = Classify(pairs);
+        var logits = new float[scored.Length];
+        for (int i = 0; i < logits.Length; i++) logits[i] = scored[i].Logits[0];
+        var order = RerankOrder(logits);
+        int n = Math.Min(order.Length, topK ?? int.MaxValue);
+        var result = new RerankResult[n];
+        for (int k = 0; k < n; k++) result[k] = new RerankResult(order[k], documents[order[k]], scored[order[k]].Score, scored[order[k]].Logits[0]);
+        return result;
+    }
+
+    /// <summary>Indices of <paramref name="logits"/> best first, ties in input order. By logit, not score: sigmoid
+    /// saturates to 1 in float32 where the logits still differ.</summary>
+    public static int[] RerankOrder(float[] logits)
+    {
+        var order = new int[logits.Length];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (a, b) => logits[a] != logits[b] ? logits[b].CompareTo(logits[a]) : a.CompareTo(b));
+        return order;
+    }
+
+    /// <summary>Throws unless the model is a cross-encoder: a sequence classifier with exactly one logit.</summary>
+    public void CheckReranker()
+    {
+        if (!HasClassifier) throw new NativeTransformerException($"this {Config.Architecture} checkpoint has no sequence-classification head; reranking needs a cross-encoder (one logit)");
+        if (NumLabels != 1) throw new NativeTransformerException($"this {Config.Architecture} classifier has {NumLabels} labels; reranking needs a cross-encoder with exactly one logit");
     }
 
     public Classification[] Classify(IReadOnlyList<string> texts) => Classify(Inputs(texts));
@@ -257,7 +302,7 @@ public sealed partial class TransformerModel : IDisposable
         int h = Config.HiddenSize, size = RunState.Length(batch.BatchSize, batch.SeqLen, h);
         var hidden = new float[Config.NumLayers + 1][];
         for (int i = 0; i < hidden.Length; i++) hidden[i] = new float[size];
-        float[]? pooler = null, logits = null, embeddings = null, startLogits = null, endLogits = null;
+        float[]? pooler = null, logits = null, embeddings = null, startLogits = null, endLogits = null, scores = null;
         if (batch.BatchSize > 0)
         {
             var state = Rent(batch.BatchSize, batch.SeqLen);
@@ -267,6 +312,7 @@ public sealed partial class TransformerModel : IDisposable
                 if (HasPooler) { pooler = new float[batch.BatchSize * h]; PoolerOutput(state, batch, pooler); }
                 if (HasClassifier) logits = ClassifierLogits(state, batch);
                 if (_heads.TokenClassifier is { } tc) logits = Tasks.TokenClassification.Logits(state.Hidden, batch.BatchSize * batch.SeqLen, tc, _pool.Threads);
+                if (HasClassifier && NumLabels == 1) { scores = new float[batch.BatchSize]; SequenceScoring.Apply(ScoreFunction, logits!, scores); }
                 if (HasPoolingConfig) embeddings = Sentence.Embed(state.Hidden, batch, h);
                 if (HasQuestionAnswering) (startLogits, endLogits) = QaLogits(state, batch);
             }
@@ -274,7 +320,7 @@ public sealed partial class TransformerModel : IDisposable
         }
         return new EncodeResult
         {
-            Batch = batch, HiddenSize = h, HiddenStates = hidden, PoolerOutput = pooler, Logits = logits, NumLabels = NumLabels, Embeddings = embeddings,
+            Batch = batch, HiddenSize = h, HiddenStates = hidden, PoolerOutput = pooler, Logits = logits, NumLabels = NumLabels, Scores = scores, Embeddings = embeddings,
             LogitsPerToken = HasTokenClassifier,
             StartLogits = startLogits, EndLogits = endLogits,
         };

@@ -68,7 +68,8 @@ public class EndToEndTests
         Assert.Equal(2, rows.Length);
         foreach (var row in rows)
         {
-            Assert.Equal(["text", "label", "score", "logits"], row.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["text", "label", "score", "logits", "scores", "score_function"], row.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("softmax", row.GetProperty("score_function").GetString());
             Assert.Equal(2, row.GetProperty("logits").GetArrayLength());
             Assert.InRange(row.GetProperty("score").GetSingle(), 0.5f, 1f);
         }
