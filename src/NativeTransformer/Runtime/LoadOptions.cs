@@ -3,7 +3,7 @@ namespace NativeTransformer;
 /// <summary>How sentence embeddings are pooled from the last hidden state.</summary>
 public enum PoolingMode { Mean, Cls, Max }
 
-/// <summary>Options for <see cref="TransformerModel.Load"/>.</summary>
+/// <summary>Options for <see cref="TransformerModel.Load(string, LoadOptions?)"/>.</summary>
 public sealed record LoadOptions
 {
     /// <summary>Worker threads for the forward pass, the caller included; 0 = one per physical core.</summary>
@@ -41,7 +41,7 @@ public sealed record LoadOptions
     /// <see cref="WeightException"/> naming it, because it turns every output it reaches into NaN; set this only to
     /// study a broken checkpoint (<c>ntr inspect</c> reports the counts without loading).</summary>
     public bool AllowNonFiniteWeights { get; init; }
-    /// <summary>Memory budget in bytes: <see cref="TransformerModel.Load"/> first estimates the process's peak RSS for these
+    /// <summary>Memory budget in bytes: <see cref="TransformerModel.Load(string, LoadOptions?)"/> first estimates the process's peak RSS for these
     /// options (<see cref="TransformerModel.EstimateMemory"/>: config, tokenizer and safetensors headers only) and throws
     /// <see cref="MemoryBudgetException"/> before reading any weight when the estimate exceeds it. null = no budget.</summary>
     public long? MaxMemoryBytes { get; init; }

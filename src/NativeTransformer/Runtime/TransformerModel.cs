@@ -38,7 +38,7 @@ public sealed partial class TransformerModel : IDisposable
     /// <summary>True when the folder carries a sentence-transformers pooling config.</summary>
     public bool HasPoolingConfig => SentenceTransformers != null;
     public int NumLabels => _heads.Classifier?.Out ?? _heads.TokenClassifier?.Out ?? 0;
-    /// <summary>Pooling → Dense → Normalize and the prompts (sentence-transformers); set by <see cref="Load"/>.</summary>
+    /// <summary>Pooling → Dense → Normalize and the prompts (sentence-transformers); set by <see cref="Load(string, LoadOptions?)"/>.</summary>
     private SentenceHead Sentence { get; init; } = null!;
     /// <summary>The prompts of the folder's config_sentence_transformers.json (none when absent).</summary>
     public SentencePrompts Prompts => Sentence.Prompts;
@@ -115,7 +115,7 @@ public sealed partial class TransformerModel : IDisposable
     /// The peak memory (RSS) a process reaches loading <paramref name="directory"/> with <paramref name="options"/> and running
     /// batches of up to BatchSize × MaxLength tokens with <paramref name="concurrentCalls"/> calls at once (each concurrent call
     /// rents its own activation buffers). Reads config.json, the tokenizer files and the safetensors headers only — no weight
-    /// bytes — so it is fast and safe on untrusted folders. Throws what <see cref="Load"/> would for a bad config, tokenizer,
+    /// bytes — so it is fast and safe on untrusted folders. Throws what <see cref="Load(string, LoadOptions?)"/> would for a bad config, tokenizer,
     /// header or option.
     /// </summary>
     public static MemoryEstimate EstimateMemory(string directory, LoadOptions? options = null, int concurrentCalls = 1)
@@ -131,7 +131,7 @@ public sealed partial class TransformerModel : IDisposable
             Weights.PackedCache.PackedWeightsCache.Probe(directory, options.PackedWeightsCache, options.SparseKernels));
     }
 
-    /// <summary>Validates a folder exactly as <see cref="Load"/> would (config, tokenizer, every tensor's presence,
+    /// <summary>Validates a folder exactly as <see cref="Load(string, LoadOptions?)"/> would (config, tokenizer, every tensor's presence,
     /// dtype and shape) without building the runtime. A folder without a weights file reports HasWeights = false.</summary>
     public static ModelSummary Inspect(string directory)
     {

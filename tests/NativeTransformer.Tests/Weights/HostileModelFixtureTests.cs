@@ -54,7 +54,6 @@ public sealed class HostileModelFixtureTests
             case HostileLoader.AnyTokenizer: TokenizerLoader.FromDirectory(path); break;
             case HostileLoader.Model: TransformerModel.Load(path, options ?? new LoadOptions { Threads = 1 }).Dispose(); break;
             case HostileLoader.Checkpoint: Checkpoint.Open(path).Dispose(); break;
-            case HostileLoader.AnyTokenizer: TokenizerLoader.FromDirectory(path); break;
         }
     }
 

@@ -14,8 +14,6 @@ internal enum HostileLoader
     Tokenizer,
     /// <summary><c>TransformerModel.Load(folder)</c>.</summary>
     Model,
-    /// <summary><c>TokenizerLoader.FromDirectory(folder)</c> (every family; the byte-level BPE cases).</summary>
-    AnyTokenizer,
     /// <summary><c>Checkpoint.Open(folder)</c>.</summary>
     Checkpoint,
     /// <summary><c>TokenizerLoader.FromDirectory(folder)</c> (every tokenizer family).</summary>
