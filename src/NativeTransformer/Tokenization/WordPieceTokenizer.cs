@@ -62,6 +62,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     private readonly BertNormalizer _normalizer;
     private readonly WordPieceModel _model;
     private readonly AddedTokenSplitter _splitter;
+    private readonly TemplatePostProcessor _template;
 
     private WordPieceTokenizer(Vocabulary vocab, TokenizerOptions options, IEnumerable<AddedToken>? extraAdded)
     {
@@ -77,6 +78,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         SepId = Require(options.SepToken, "sep_token");
         PadId = Require(options.PadToken, "pad_token");
         MaskId = Require(options.MaskToken, "mask_token");
+        _template = TemplatePostProcessor.Bert(options.ClsToken, ClsId, options.SepToken, SepId);
         _normalizer = new BertNormalizer(options.CleanText, options.TokenizeChineseChars, options.EffectiveStripAccents, options.Lowercase);
         _model = new WordPieceModel(vocab, options.UnkToken, UnkId, options.ContinuingSubwordPrefix, options.MaxInputCharsPerWord);
 
@@ -254,6 +256,6 @@ public sealed class WordPieceTokenizer : ITokenizer
             if (k1 < a.Count) { a.Truncate(k1); truncated = true; }
             if (b != null && k2 < b.Count) { b.Truncate(k2); truncated = true; }
         }
-        return PostProcessor.Build(this, a, b, truncated);
+        return _template.Apply(a, b, truncated);
     }
 }

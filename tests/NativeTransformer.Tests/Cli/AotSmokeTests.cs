@@ -97,14 +97,14 @@ public partial class AotSmokeTests(AotBinaryFixture aot, ITestOutputHelper outpu
     public void BinaryStaysWithinItsSizeBudget()
     {
         // (Warning-free: publish-aot.sh itself fails on any IL trim/AOT warning, so AssertPublished covers it.)
-        // Target 15 MB; measured 17.7 MB (16.9 MiB) on .NET 10, of which the tokenizer families 1.27 MB; the built-in model Deflate-compressed without
+        // Target 15 MB; measured 18.0 MB (17.2 MiB) on .NET 10, of which the tokenizer families 1.27 MB; the built-in model Deflate-compressed without
         // tokenizer.json 4.68 MB, the HTTPS hub client (TLS + X.509 + the SocketsHttpHandler they load) 2.2 MB, the rest
         // code and runtime data (ASP.NET Core, JSON, kernels, CLI). docs/aot.md says why 15 MB is out of reach with
         // those. This budget catches growth beyond that (with some room for new tokenizers and model families).
         AssertPublished();
         long size = new FileInfo(aot.Binary).Length;
         output.WriteLine($"AOT ntr: {size:N0} bytes, published in {aot.PublishTime.TotalSeconds:F0} s");
-        Assert.InRange(size, 1L << 20, (17L << 20) + (256L << 10));   // 17.25 MiB
+        Assert.InRange(size, 1L << 20, (17L << 20) + (512L << 10));   // 17.5 MiB
     }
 
     [AotFact]
