@@ -14,6 +14,7 @@ internal sealed class SentencePieceSegmentModel : ISegmentModel
     private readonly UnigramModel _model;
 
     [ThreadStatic] private static UnigramModel.Scratch? t_scratch;
+    [ThreadStatic] private static PreTokenizerSteps.Buffers? t_buffers;
 
     public SentencePieceSegmentModel(List<INormalizerStep> normalizers, List<IPreTokenizerStep> preTokenizers, UnigramModel model)
     {
@@ -67,15 +68,8 @@ internal sealed class SentencePieceSegmentModel : ISegmentModel
         var norm = NormalizerSteps.FromOriginal(text, start, end);
         foreach (var step in _normalizers) norm = step.Apply(norm);
         var scratch = t_scratch ??= new UnigramModel.Scratch();
-        if (_preTokenizers.Count == 0) { _model.Tokenize(norm, output, scratch); return; }
-        var pieces = new List<NormalizedText> { norm };
-        var next = new List<NormalizedText>();
-        foreach (var step in _preTokenizers)
-        {
-            next.Clear();
-            foreach (var p in pieces) step.Split(p, next);
-            (pieces, next) = (next, pieces);
-        }
-        foreach (var p in pieces) _model.Tokenize(p, output, scratch);
+        if (_preTokenizers.Count == 0) { _model.Tokenize(norm, 0, norm.Count, output, scratch); return; }
+        var words = PreTokenizerSteps.Run(_preTokenizers, norm, t_buffers ??= new PreTokenizerSteps.Buffers(), out var pieces);
+        foreach (var (from, to) in pieces) _model.Tokenize(words, from, to, output, scratch);
     }
 }
