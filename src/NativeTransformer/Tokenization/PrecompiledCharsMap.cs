@@ -103,11 +103,20 @@ internal sealed class PrecompiledCharsMap
     {
         var output = new NormalizedText(input.Count + 8);
         Span<byte> key = stackalloc byte[32];
-        var units = Utf16Buffer(input);
+        // ASCII other than CR followed by ASCII is a cluster of its own; the UTF-16 copy that segmentation reads is
+        // made at the first other character (every code point before it is one UTF-16 unit).
+        ReadOnlySpan<char> units = default;
+        bool haveUnits = false;
         int i = 0, u = 0;
         while (i < input.Count)
         {
-            int g = GraphemeEnd(input, i, units, ref u);
+            int g;
+            if (!haveUnits && input.Chars[i] < 0x80 && input.Chars[i] != '\r' && (i + 1 == input.Count || input.Chars[i + 1] < 0x80)) g = i + 1;
+            else
+            {
+                if (!haveUnits) { units = Utf16Buffer(input); haveUnits = true; u = i; }
+                g = GraphemeEnd(input, i, units, ref u);
+            }
             if (g == i + 1 && input.Chars[i] < 0x10000)
             {
                 if (_bmp[input.Chars[i]] is { } rep) foreach (int c in rep) output.Add(c, input.Start[i], input.End[i]);

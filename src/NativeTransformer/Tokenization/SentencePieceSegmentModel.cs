@@ -15,6 +15,7 @@ internal sealed class SentencePieceSegmentModel : ISegmentModel
 
     [ThreadStatic] private static UnigramModel.Scratch? t_scratch;
     [ThreadStatic] private static PreTokenizerSteps.Buffers? t_buffers;
+    [ThreadStatic] private static NormalizedText? t_original;
 
     public SentencePieceSegmentModel(List<INormalizerStep> normalizers, List<IPreTokenizerStep> preTokenizers, UnigramModel model)
     {
@@ -65,7 +66,9 @@ internal sealed class SentencePieceSegmentModel : ISegmentModel
     public void Tokenize(string text, int start, int end, TokenList output)
     {
         if (end <= start) return;
-        var norm = NormalizerSteps.FromOriginal(text, start, end);
+        // The original text goes into a per-thread buffer: normalizer steps return new texts (or this one unchanged),
+        // and the pre-tokenizer copies into its own buffers, so nothing keeps it past this call.
+        var norm = NormalizerSteps.FromOriginal(text, start, end, t_original ??= new NormalizedText(256));
         foreach (var step in _normalizers) norm = step.Apply(norm);
         var scratch = t_scratch ??= new UnigramModel.Scratch();
         if (_preTokenizers.Count == 0) { _model.Tokenize(norm, 0, norm.Count, output, scratch); return; }
