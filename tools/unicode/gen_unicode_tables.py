@@ -8,13 +8,15 @@ Which Unicode version: the tables reproduce Hugging Face's Rust tokenizers, whos
 BertPreTokenizer take each property from a different Rust crate, each frozen at its own Unicode version
 (docs/tokenizers.md, "WordPiece and Unicode versions"):
   * categories (Cc/Cf/Co "other", Mn, P*): crate unicode_categories 0.1.1 -> Unicode 8.0.0
-  * NFD (decompositions, combining classes): crate unicode-normalization-alignments 0.1.12 -> Unicode 9.0.0
+  * NFD / NFKD / NFC / NFKC (decompositions, combining classes, composites) and is_combining_mark (StripAccents):
+    crate unicode-normalization-alignments 0.1.12 -> Unicode 9.0.0
   * lowercase: Rust std char::to_lowercase of the compiler that built the reference (1.93) -> Unicode 16.0.0
   * whitespace: Rust std char::is_whitespace (White_Space, unchanged since Unicode 6.3) -> in code, not here.
 Python's unicodedata has only its own version, so the versions that differ come from
 tools/unicode/hf_unicode_data.json (made by export_hf_unicode_data.mjs from the @unicode/unicode-* npm packages):
-the 8.0.0 category sets, the code points assigned in 9.0.0, and the 16.0.0 lowercase mappings. NFD data is taken
-from Python's unicodedata for the code points assigned in 9.0.0 only: decomposition mappings and combining
+the 8.0.0 category sets, the code points assigned in 9.0.0, the 9.0.0 marks and the 16.0.0 lowercase mappings.
+Normalization data (NFD, NFKD, composites) is taken from Python's unicodedata for the code points assigned in 9.0.0
+only: decomposition mappings and combining
 classes of assigned characters never change (Unicode normalization stability policy), so this equals 9.0.0.
 
 Tables emitted (all sorted, binary-searched at run time):
@@ -22,7 +24,7 @@ Tables emitted (all sorted, binary-searched at run time):
         1 = "other" as HF's BertNormalizer uses it (general category Cc, Cf or Co; NOT Cn/Cs),
         2 = Mn (non-spacing mark; removed by strip_accents),
         4 = P* (Unicode punctuation; BertPreTokenizer also adds ASCII punctuation in code),
-        64 = any Mark of Unicode 9.0 (with flag 2: what HF's StripAccents removes).
+        64 = any Mark (Mn, Mc, Me) of Unicode 9.0 (with flag 2: what HF's StripAccents removes).
   * Decomposition: full (recursive) canonical decomposition of every code point whose NFD differs
         from itself, except precomposed Hangul syllables (done algorithmically).
   * CombiningClass: (start, end, ccc) ranges with canonical combining class != 0, for the NFD
@@ -43,7 +45,7 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "..", "src", "NativeTransfor
                    "UnicodeTables.Generated.cs")
 MAX = 0x110000
 DATA = os.path.join(os.path.dirname(__file__), "hf_unicode_data.json")
-VERSIONS = "categories 8.0.0, NFD 9.0.0, lowercase 16.0.0"
+VERSIONS = "categories 8.0.0, normalization and marks 9.0.0, lowercase 16.0.0"
 
 
 def load_data():
@@ -55,11 +57,12 @@ def load_data():
 
     cats = {k: expand(v) for k, v in d["categories_8_0_0"].items()}
     assigned9 = expand(d["assigned_9_0_0"])
+    marks9 = expand(d["marks_9_0_0"])
     lower = {int(k): v for k, v in d["lowercase_16_0_0"].items()}
-    return cats, assigned9, lower
+    return cats, assigned9, marks9, lower
 
 
-CATS, ASSIGNED_9, LOWER_16 = load_data()
+CATS, ASSIGNED_9, MARKS_9, LOWER_16 = load_data()
 
 
 def is_surrogate(cp):
@@ -77,7 +80,7 @@ def flags_of(cp):
         f |= 4
     # Any mark (Mn/Mc/Me) as unicode-normalization-alignments' is_combining_mark knows it (Unicode 9.0), for
     # StripAccents; BertNormalizer's own accent stripping keeps using flag 2 (Mn of Unicode 8.0).
-    if cp in ASSIGNED_9 and unicodedata.category(chr(cp)).startswith("M"):
+    if cp in MARKS_9:
         f |= 64
     return f
 
@@ -131,7 +134,7 @@ def main():
     compat_keys, compat_offsets, compat_data = [], [], []
     comp_keys, comp_vals = [], []
     for cp in range(MAX):
-        if is_surrogate(cp) or 0xAC00 <= cp <= 0xD7A3:
+        if not nfd_known(cp) or 0xAC00 <= cp <= 0xD7A3:
             continue
         s = chr(cp)
         k = unicodedata.normalize("NFKD", s)
@@ -177,7 +180,7 @@ def main():
     o.append("    /// <summary>Unicode versions of the tables, per property (those of HF's Rust tokenizers).</summary>")
     o.append("    public const string UnicodeVersions = \"%s\";" % VERSIONS)
     o.append("")
-    o.append("    // Category flag ranges: 1 = Cc/Cf/Co, 2 = Mn, 4 = P*, 64 = Mc/Me. Parallel arrays, sorted by start.")
+    o.append("    // Category flag ranges: 1 = Cc/Cf/Co, 2 = Mn, 4 = P*, 64 = Mn/Mc/Me of 9.0.0. Parallel arrays, sorted by start.")
     o.append("    private static ReadOnlySpan<int> CategoryStart => new int[] {")
     o.append(fmt_ints([r[0] for r in cat_ranges]))
     o.append("    };")

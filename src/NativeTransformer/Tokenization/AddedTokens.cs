@@ -16,10 +16,17 @@ public sealed record AddedToken(string Content, int Id, bool LStrip = false, boo
 internal sealed class AddedTokenSplitter
 {
     private readonly AddedToken[] _tokens;
+    // The tokens by first character, longest first, and the set of first characters: one vectorized scan finds every
+    // place a token can start (T5 has 103 added tokens, all starting with '<', which real text rarely holds).
+    private readonly Dictionary<char, AddedToken[]> _byFirst;
+    private readonly System.Buffers.SearchValues<char> _firsts;
 
     public AddedTokenSplitter(IEnumerable<AddedToken> tokens)
     {
         _tokens = tokens.Where(t => t.Content.Length > 0).ToArray();
+        _byFirst = _tokens.GroupBy(t => t.Content[0])
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+        _firsts = System.Buffers.SearchValues.Create(_byFirst.Keys.ToArray());
     }
 
     public bool IsEmpty => _tokens.Length == 0;
@@ -35,25 +42,19 @@ internal sealed class AddedTokenSplitter
             pieces.Add(new Piece(0, text.Length, null));
             return pieces;
         }
-        // next[i] = next occurrence of token i at or after the search position (or int.MaxValue)
-        var next = new int[_tokens.Length];
-        for (int i = 0; i < _tokens.Length; i++) next[i] = Find(text, _tokens[i].Content, 0);
-
         int pos = 0;
         int plainStart = 0;
-        while (true)
+        while (pos < text.Length)
         {
-            int best = -1;
-            for (int i = 0; i < _tokens.Length; i++)
-            {
-                if (next[i] < pos) next[i] = Find(text, _tokens[i].Content, pos);
-                if (next[i] == int.MaxValue) continue;
-                if (best < 0 || next[i] < next[best] || (next[i] == next[best] && _tokens[i].Content.Length > _tokens[best].Content.Length))
-                    best = i;
-            }
-            if (best < 0) break;
-            var tok = _tokens[best];
-            int ms = next[best], me = ms + tok.Content.Length;
+            // The leftmost position where a token occurs, and the longest token there.
+            int at = text.AsSpan(pos).IndexOfAny(_firsts);
+            if (at < 0) break;
+            int ms = pos + at;
+            AddedToken? tok = null;
+            foreach (var t in _byFirst[text[ms]])
+                if (text.AsSpan(ms).StartsWith(t.Content, StringComparison.Ordinal)) { tok = t; break; }
+            if (tok == null) { pos = ms + 1; continue; }
+            int me = ms + tok.Content.Length;
             if (tok.SingleWord && (IsWordChar(text, ms - 1) || IsWordChar(text, me)))
             {
                 // HF skips such an occurrence and goes on searching after it.
@@ -72,11 +73,4 @@ internal sealed class AddedTokenSplitter
 
     private static bool IsWordChar(string text, int i) =>
         i >= 0 && i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_' || char.IsSurrogate(text[i]));
-
-    private static int Find(string text, string token, int from)
-    {
-        if (from >= text.Length) return int.MaxValue;
-        int i = text.IndexOf(token, from, StringComparison.Ordinal);
-        return i < 0 ? int.MaxValue : i;
-    }
 }

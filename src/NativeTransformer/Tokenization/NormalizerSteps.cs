@@ -56,9 +56,12 @@ internal static class NormalizerSteps
     }
 
     /// <summary>The text[start..end) as code points aligned to themselves; lone surrogates read as U+FFFD.</summary>
-    public static NormalizedText FromOriginal(string text, int start, int end)
+    public static NormalizedText FromOriginal(string text, int start, int end) => FromOriginal(text, start, end, new NormalizedText(end - start + 8));
+
+    /// <summary>As <see cref="FromOriginal(string, int, int)"/>, into <paramref name="t"/> (cleared first).</summary>
+    public static NormalizedText FromOriginal(string text, int start, int end, NormalizedText t)
     {
-        var t = new NormalizedText(end - start + 8);
+        t.Count = 0;
         int i = start;
         while (i < end)
         {

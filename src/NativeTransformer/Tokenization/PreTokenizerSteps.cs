@@ -2,10 +2,14 @@ using System.Text.Json;
 
 namespace NativeTransformer.Tokenization;
 
-/// <summary>One step of a tokenizer.json "pre_tokenizer": splits every piece further (HF's pre_tokenizers/*.rs).</summary>
+/// <summary>One step of a tokenizer.json "pre_tokenizer": splits every piece further (HF's pre_tokenizers/*.rs).
+/// Pieces are ranges of code points in a buffer shared by all pieces of one input, so that splitting a sentence into
+/// words allocates nothing once the per-thread buffers have grown.</summary>
 internal interface IPreTokenizerStep
 {
-    void Split(NormalizedText piece, List<NormalizedText> output);
+    /// <summary>Appends the pieces of <paramref name="input"/>[from..to) to <paramref name="output"/> (code points
+    /// with their alignments) and their code-point ranges in it to <paramref name="pieces"/>.</summary>
+    void Split(NormalizedText input, int from, int to, NormalizedText output, List<(int From, int To)> pieces);
 }
 
 internal static class PreTokenizerSteps
@@ -35,28 +39,57 @@ internal static class PreTokenizerSteps
         }
     }
 
-    /// <summary>Code points [from, to) of <paramref name="t"/> as a new piece.</summary>
-    public static NormalizedText Slice(NormalizedText t, int from, int to)
+    /// <summary>Runs <paramref name="steps"/> over <paramref name="input"/>, ping-ponging between two buffers;
+    /// returns the buffer holding the final pieces, whose ranges are left in <paramref name="pieces"/>.</summary>
+    public static NormalizedText Run(List<IPreTokenizerStep> steps, NormalizedText input, Buffers b, out List<(int From, int To)> pieces)
     {
-        var o = new NormalizedText(to - from);
-        Array.Copy(t.Chars, from, o.Chars, 0, to - from);
-        Array.Copy(t.Start, from, o.Start, 0, to - from);
-        Array.Copy(t.End, from, o.End, 0, to - from);
-        o.Count = to - from;
-        return o;
+        var current = input;
+        pieces = b.RangesA;
+        pieces.Clear();
+        pieces.Add((0, input.Count));
+        var next = b.TextA;
+        var nextPieces = b.RangesB;
+        foreach (var step in steps)
+        {
+            next.Count = 0;
+            nextPieces.Clear();
+            foreach (var (from, to) in pieces) step.Split(current, from, to, next, nextPieces);
+            (current, pieces, nextPieces) = (next, nextPieces, pieces);
+            next = ReferenceEquals(current, b.TextA) ? b.TextB : b.TextA;
+        }
+        return current;
+    }
+
+    /// <summary>Per-thread buffers of <see cref="Run"/>.</summary>
+    public sealed class Buffers
+    {
+        public readonly NormalizedText TextA = new(256), TextB = new(256);
+        public readonly List<(int From, int To)> RangesA = new(), RangesB = new();
+    }
+
+    /// <summary>Copies code points [from, to) of <paramref name="t"/> to the end of <paramref name="o"/>.</summary>
+    public static void Append(NormalizedText t, int from, int to, NormalizedText o)
+    {
+        for (int i = from; i < to; i++) o.Add(t.Chars[i], t.Start[i], t.End[i]);
     }
 }
 
 /// <summary>HF's WhitespaceSplit: pieces are the maximal runs of non-white-space (Rust <c>char::is_whitespace</c>).</summary>
 internal sealed class WhitespaceSplitStep : IPreTokenizerStep
 {
-    public void Split(NormalizedText piece, List<NormalizedText> output)
+    public void Split(NormalizedText input, int from, int to, NormalizedText output, List<(int From, int To)> pieces)
     {
         int start = -1;
-        for (int i = 0; i <= piece.Count; i++)
+        for (int i = from; i <= to; i++)
         {
-            bool ws = i == piece.Count || UnicodeTables.IsWhiteSpace(piece.Chars[i]);
-            if (ws && start >= 0) { output.Add(PreTokenizerSteps.Slice(piece, start, i)); start = -1; }
+            bool ws = i == to || UnicodeTables.IsWhiteSpace(input.Chars[i]);
+            if (ws && start >= 0)
+            {
+                int at = output.Count;
+                PreTokenizerSteps.Append(input, start, i, output);
+                pieces.Add((at, output.Count));
+                start = -1;
+            }
             else if (!ws && start < 0) start = i;
         }
     }
@@ -105,19 +138,20 @@ internal sealed class MetaspaceStep : IPreTokenizerStep
         return new MetaspaceStep(runes[0].Value, scheme, SpmJson.Bool(n, "split", true, w));
     }
 
-    public void Split(NormalizedText piece, List<NormalizedText> output)
+    public void Split(NormalizedText input, int from, int to, NormalizedText output, List<(int From, int To)> pieces)
     {
-        if (piece.Count == 0) return;
-        bool prepend = piece.Chars[0] != _replacement && piece.Chars[0] != ' '
-            && (_prepend == Prepend.Always || (_prepend == Prepend.First && piece.Start[0] == 0));
-        var t = new NormalizedText(piece.Count + 1);
-        if (prepend) t.Add(_replacement, piece.Start[0], piece.Start[0]);
-        for (int i = 0; i < piece.Count; i++)
-            t.Add(piece.Chars[i] == ' ' ? _replacement : piece.Chars[i], piece.Start[i], piece.End[i]);
-        if (!_split) { output.Add(t); return; }
-        int start = 0;
-        for (int i = 1; i < t.Count; i++)
-            if (t.Chars[i] == _replacement) { output.Add(PreTokenizerSteps.Slice(t, start, i)); start = i; }
-        output.Add(PreTokenizerSteps.Slice(t, start, t.Count));
+        if (to == from) return;
+        bool prepend = input.Chars[from] != _replacement && input.Chars[from] != ' '
+            && (_prepend == Prepend.Always || (_prepend == Prepend.First && input.Start[from] == 0));
+        int start = output.Count;
+        if (prepend) output.Add(_replacement, input.Start[from], input.Start[from]);
+        for (int i = from; i < to; i++)
+        {
+            int c = input.Chars[i] == ' ' ? _replacement : input.Chars[i];
+            // MergedWithNext: a new piece starts at every replacement but the first character.
+            if (_split && c == _replacement && output.Count > start) { pieces.Add((start, output.Count)); start = output.Count; }
+            output.Add(c, input.Start[i], input.End[i]);
+        }
+        pieces.Add((start, output.Count));
     }
 }

@@ -95,18 +95,28 @@ internal sealed class PrecompiledCharsMap
     }
 
     /// <summary>
-    /// HF's Precompiled normalizer: each grapheme cluster shorter than 6 UTF-8 bytes is looked up whole (and replaced
-    /// whole when a prefix of it is a key); otherwise, or when that misses, each code point is looked up on its own.
-    /// Replacement code points span the original range of what they replace.
+    /// HF's Precompiled normalizer: each extended grapheme cluster (UAX #29) shorter than 6 UTF-8 bytes is looked up
+    /// whole (and replaced whole when a prefix of it is a key); otherwise, or when that misses, each code point is
+    /// looked up on its own. Replacement code points span the original range of what they replace.
     /// </summary>
     public NormalizedText Apply(NormalizedText input)
     {
         var output = new NormalizedText(input.Count + 8);
         Span<byte> key = stackalloc byte[32];
-        int i = 0;
+        // ASCII other than CR followed by ASCII is a cluster of its own; the UTF-16 copy that segmentation reads is
+        // made at the first other character (every code point before it is one UTF-16 unit).
+        ReadOnlySpan<char> units = default;
+        bool haveUnits = false;
+        int i = 0, u = 0;
         while (i < input.Count)
         {
-            int g = GraphemeEnd(input, i);
+            int g;
+            if (!haveUnits && input.Chars[i] < 0x80 && input.Chars[i] != '\r' && (i + 1 == input.Count || input.Chars[i + 1] < 0x80)) g = i + 1;
+            else
+            {
+                if (!haveUnits) { units = Utf16Buffer(input); haveUnits = true; u = i; }
+                g = GraphemeEnd(input, i, units, ref u);
+            }
             if (g == i + 1 && input.Chars[i] < 0x10000)
             {
                 if (_bmp[input.Chars[i]] is { } rep) foreach (int c in rep) output.Add(c, input.Start[i], input.End[i]);
@@ -129,6 +139,38 @@ internal sealed class PrecompiledCharsMap
         return output;
     }
 
+    [ThreadStatic] private static char[]? t_units;
+
+    /// <summary>The code points as UTF-16 in a per-thread buffer (grapheme segmentation reads UTF-16).</summary>
+    private static ReadOnlySpan<char> Utf16Buffer(NormalizedText t)
+    {
+        var buf = t_units;
+        if (buf == null || buf.Length < 2 * t.Count) t_units = buf = new char[Math.Max(256, 2 * t.Count)];
+        int n = 0;
+        for (int i = 0; i < t.Count; i++)
+        {
+            int cp = t.Chars[i];
+            if (cp < 0x10000) buf[n++] = (char)cp;
+            else { buf[n++] = (char)(0xD7C0 + (cp >> 10)); buf[n++] = (char)(0xDC00 | (cp & 0x3FF)); }
+        }
+        return buf.AsSpan(0, n);
+    }
+
+    /// <summary>
+    /// End (code-point index) of the extended grapheme cluster starting at code point <paramref name="i"/>, whose
+    /// UTF-16 position in <paramref name="units"/> is <paramref name="u"/> (advanced past the cluster). The rules are
+    /// .NET's UAX #29 implementation (managed data, the same under InvariantGlobalization), as HF's Rust side uses the
+    /// unicode-segmentation crate's; ASCII other than CR takes a shortcut.
+    /// </summary>
+    internal static int GraphemeEnd(NormalizedText t, int i, ReadOnlySpan<char> units, ref int u)
+    {
+        if (u + 1 < units.Length && units[u] < 0x80 && units[u] != '\r' && units[u + 1] < 0x80) { u++; return i + 1; }
+        int len = System.Globalization.StringInfo.GetNextTextElementLength(units[u..]);
+        int end = u + len, j = i;
+        while (u < end) { u += t.Chars[j] < 0x10000 ? 1 : 2; j++; }
+        return j;
+    }
+
     private void Emit(NormalizedText output, int from, int to, int start, int end)
     {
         var s = System.Text.Encoding.UTF8.GetString(_normalized, from, to - from);
@@ -146,41 +188,5 @@ internal sealed class PrecompiledCharsMap
             len += r.EncodeToUtf8(key[len..]);
         }
         return len;
-    }
-
-    /// <summary>
-    /// End of the grapheme cluster starting at <paramref name="i"/>: an approximation of UAX #29 that covers what a
-    /// cluster under 6 UTF-8 bytes can be: CR LF, a character followed by marks / ZWJ / variation selectors, Hangul
-    /// jamo sequences and regional-indicator pairs.
-    /// </summary>
-    internal static int GraphemeEnd(NormalizedText t, int i)
-    {
-        int cp = t.Chars[i], j = i + 1;
-        if (cp == '\r') return j < t.Count && t.Chars[j] == '\n' ? j + 1 : j;
-        if (cp == '\n' || UnicodeTables.IsOther(cp) && cp != 0x200D) return j;
-        if (cp is >= 0x1F1E6 and <= 0x1F1FF && j < t.Count && t.Chars[j] is >= 0x1F1E6 and <= 0x1F1FF) return j + 1;
-        if (IsHangul(cp))
-            while (j < t.Count && HangulContinues(t.Chars[j - 1], t.Chars[j])) j++;
-        while (j < t.Count && IsExtend(t.Chars[j])) j++;
-        return j;
-    }
-
-    private static bool IsExtend(int cp) =>
-        cp == 0x200D || cp is >= 0xFE00 and <= 0xFE0F || cp is >= 0xE0100 and <= 0xE01EF || cp is >= 0x1F3FB and <= 0x1F3FF
-        || UnicodeTables.IsMark(cp);
-
-    private static bool IsHangul(int cp) => cp is >= 0x1100 and <= 0x11FF or >= 0xAC00 and <= 0xD7A3 or >= 0xA960 and <= 0xA97F or >= 0xD7B0 and <= 0xD7FF;
-
-    private static bool HangulContinues(int prev, int next)
-    {
-        bool L(int c) => c is >= 0x1100 and <= 0x115F or >= 0xA960 and <= 0xA97F;
-        bool V(int c) => c is >= 0x1160 and <= 0x11A7 or >= 0xD7B0 and <= 0xD7C6;
-        bool T(int c) => c is >= 0x11A8 and <= 0x11FF or >= 0xD7CB and <= 0xD7FF;
-        bool LV(int c) => c is >= 0xAC00 and <= 0xD7A3 && (c - 0xAC00) % 28 == 0;
-        bool LVT(int c) => c is >= 0xAC00 and <= 0xD7A3 && (c - 0xAC00) % 28 != 0;
-        if (L(prev)) return L(next) || V(next) || next is >= 0xAC00 and <= 0xD7A3;
-        if (LV(prev) || V(prev)) return V(next) || T(next);
-        if (LVT(prev) || T(prev)) return T(next);
-        return false;
     }
 }

@@ -14,6 +14,8 @@ internal sealed class SentencePieceSegmentModel : ISegmentModel
     private readonly UnigramModel _model;
 
     [ThreadStatic] private static UnigramModel.Scratch? t_scratch;
+    [ThreadStatic] private static PreTokenizerSteps.Buffers? t_buffers;
+    [ThreadStatic] private static NormalizedText? t_original;
 
     public SentencePieceSegmentModel(List<INormalizerStep> normalizers, List<IPreTokenizerStep> preTokenizers, UnigramModel model)
     {
@@ -64,18 +66,13 @@ internal sealed class SentencePieceSegmentModel : ISegmentModel
     public void Tokenize(string text, int start, int end, TokenList output)
     {
         if (end <= start) return;
-        var norm = NormalizerSteps.FromOriginal(text, start, end);
+        // The original text goes into a per-thread buffer: normalizer steps return new texts (or this one unchanged),
+        // and the pre-tokenizer copies into its own buffers, so nothing keeps it past this call.
+        var norm = NormalizerSteps.FromOriginal(text, start, end, t_original ??= new NormalizedText(256));
         foreach (var step in _normalizers) norm = step.Apply(norm);
         var scratch = t_scratch ??= new UnigramModel.Scratch();
-        if (_preTokenizers.Count == 0) { _model.Tokenize(norm, output, scratch); return; }
-        var pieces = new List<NormalizedText> { norm };
-        var next = new List<NormalizedText>();
-        foreach (var step in _preTokenizers)
-        {
-            next.Clear();
-            foreach (var p in pieces) step.Split(p, next);
-            (pieces, next) = (next, pieces);
-        }
-        foreach (var p in pieces) _model.Tokenize(p, output, scratch);
+        if (_preTokenizers.Count == 0) { _model.Tokenize(norm, 0, norm.Count, output, scratch); return; }
+        var words = PreTokenizerSteps.Run(_preTokenizers, norm, t_buffers ??= new PreTokenizerSteps.Buffers(), out var pieces);
+        foreach (var (from, to) in pieces) _model.Tokenize(words, from, to, output, scratch);
     }
 }

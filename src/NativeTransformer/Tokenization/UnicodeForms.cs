@@ -2,10 +2,11 @@ namespace NativeTransformer.Tokenization;
 
 internal static partial class UnicodeTables
 {
-    private const byte FlagOtherMark = 64;
+    private const byte FlagMark9 = 64;
 
-    /// <summary>General category M (Mn, Mc or Me): what HF's StripAccents removes (BertNormalizer drops only Mn).</summary>
-    public static bool IsMark(int cp) => cp >= 0x300 && (Flags(cp) & (FlagMn | FlagOtherMark)) != 0;
+    /// <summary>General category M (Mn, Mc or Me) of Unicode 9.0 (unicode-normalization-alignments' is_combining_mark):
+    /// what HF's StripAccents removes (BertNormalizer drops only Mn, of Unicode 8.0).</summary>
+    public static bool IsMark(int cp) => cp >= 0x300 && (Flags(cp) & FlagMark9) != 0;
 
     /// <summary>Full compatibility decomposition (NFKD) of one code point into <paramref name="dest"/> (18 slots);
     /// returns its length, or 0 when the code point is its own decomposition.</summary>

@@ -113,40 +113,48 @@ internal sealed class UnigramModel
         }
     }
 
-    /// <summary>Appends the tokens of one pre-token; offsets come from its alignments. Results of short pre-tokens are
-    /// cached (as HF's Unigram does): words repeat, and a cache hit skips the Viterbi pass.</summary>
-    public void Tokenize(NormalizedText piece, TokenList output, Scratch s)
+    /// <summary>Appends the tokens of one pre-token, code points [from, to) of <paramref name="text"/>; offsets come
+    /// from its alignments. Results of short pre-tokens are cached (as HF's Unigram does): words repeat, and a cache
+    /// hit skips the Viterbi pass.</summary>
+    public void Tokenize(NormalizedText text, int from, int to, TokenList output, Scratch s)
     {
-        int n = piece.Count;
-        if (n == 0) return;
+        int n = to - from;
+        if (n <= 0) return;
+        var piece = new Piece(text, from);
         int[] triples;
         if (n > CacheMaxChars)
         {
             s.Triples.Clear();
-            Segment(piece, s.Triples, s);
+            Segment(piece, n, s.Triples, s);
             triples = s.Triples.ToArray();
         }
         else
         {
             Span<char> buf = stackalloc char[2 * CacheMaxChars];
             int len = 0;
-            for (int i = 0; i < n; i++) len += new Rune(piece.Chars[i]).EncodeToUtf16(buf[len..]);
+            for (int i = 0; i < n; i++) len += new Rune(piece[i]).EncodeToUtf16(buf[len..]);
             if (!_lookup.TryGetValue(buf[..len], out triples!))
             {
                 s.Triples.Clear();
-                Segment(piece, s.Triples, s);
+                Segment(piece, n, s.Triples, s);
                 triples = s.Triples.ToArray();
                 if (_cached < CacheLimit && _cache.TryAdd(new string(buf[..len]), triples)) Interlocked.Increment(ref _cached);
             }
         }
         for (int i = 0; i < triples.Length; i += 3)
-            output.Add(triples[i], _pieces[triples[i]], piece.Start[triples[i + 1]], piece.End[triples[i + 2] - 1]);
+            output.Add(triples[i], _pieces[triples[i]], text.Start[from + triples[i + 1]], text.End[from + triples[i + 2] - 1]);
     }
 
-    /// <summary>The Viterbi pass: appends (id, from, to) code-point ranges of the best segmentation.</summary>
-    private void Segment(NormalizedText piece, List<int> result, Scratch s)
+    /// <summary>A pre-token: code points from <see cref="Offset"/> of a shared buffer, indexed from 0.</summary>
+    private readonly record struct Piece(NormalizedText Text, int Offset)
     {
-        int n = piece.Count;
+        public int this[int i] => Text.Chars[Offset + i];
+    }
+
+    /// <summary>The Viterbi pass over the <paramref name="n"/> code points of <paramref name="piece"/>: appends
+    /// (id, from, to) code-point ranges (relative to the piece) of the best segmentation.</summary>
+    private void Segment(Piece piece, int n, List<int> result, Scratch s)
+    {
         s.Ensure(n + 1);
         var score = s.Score; var from = s.From; var ids = s.Id;
         for (int i = 0; i <= n; i++) from[i] = -1;
@@ -158,7 +166,7 @@ internal sealed class UnigramModel
             int node = 0;
             for (int k = start; k < n; k++)
             {
-                node = Child(node, piece.Chars[k]);
+                node = Child(node, piece[k]);
                 if (node < 0) break;
                 int id = _terminal[node];
                 if (id < 0) continue;
@@ -194,9 +202,9 @@ internal sealed class UnigramModel
         }
     }
 
-    private void Unknown(NormalizedText piece, int from, int to, List<int> result)
+    private void Unknown(Piece piece, int from, int to, List<int> result)
     {
-        string text = NormalizerSteps.ToUtf16(piece, from, to, null);
+        string text = NormalizerSteps.ToUtf16(piece.Text, piece.Offset + from, piece.Offset + to, null);
         // HF looks the fused string up again: it is a real piece only in contrived vocabularies.
         if (_ids.TryGetValue(text, out var known) && known != UnkId) { result.Add(known); result.Add(from); result.Add(to); return; }
         if (_byteIds != null)

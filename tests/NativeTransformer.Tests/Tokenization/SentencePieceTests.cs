@@ -96,6 +96,32 @@ public class SentencePieceTests(ITestOutputHelper output)
         Assert.Equal(0, differences);
     }
 
+    /// <summary>Minimal inputs reduced from random-Unicode differences with HF's Rust tokenizers (ids without special
+    /// tokens, as HF gives them; also re-checked against HF live). Causes: the Precompiled normalizer looks up whole
+    /// UAX #29 grapheme clusters under 6 UTF-8 bytes, so a cluster boundary decides whether a mark survives a
+    /// replaced space (U+2028/U+2029 are Control, U+200C and tag characters are Extend, private use is neither); HF's
+    /// NFKD and StripAccents use Unicode 9.0 data.</summary>
+    [Theory]
+    [InlineData("xlmr-mini-sst2", "\u2028\u0300", new[] { 21, 3 })]                     // U+2028 ends its cluster: the mark stays
+    [InlineData("xlmr-mini-sst2", "\u2029\u0301", new[] { 21, 7978 })]
+    [InlineData("xlmr-mini-sst2", "\u00C6\u1C8C\u0369\u013E\u023E\u2028\u0361s\u3108\U0004B74E", new[] { 21, 3, 21, 3, 4, 3 })]
+    [InlineData("xlmr-mini-sst2", "\u200C\u030E", new int[0])]                          // ZWNJ + mark: one cluster, replaced by a space
+    [InlineData("xlmr-mini-sst2", "\u0132\u200Co", new[] { 158, 2699, 89 })]           // the ZWNJ goes with the IJ it extends
+    [InlineData("xlmr-mini-sst2", "\u00A0\u200D\u200C", new[] { 21, 3 })]             // 8 bytes: looked up per code point
+    [InlineData("xlmr-mini-sst2", "E\u030F\U000E0020", new[] { 320, 3 })]              // a tag character extends the cluster past 6 bytes
+    [InlineData("xlmr-mini-sst2", "\U000F6C54\u0344\u0350", new[] { 21, 3, 7978, 3 })] // private use is not Control
+    [InlineData("t5-encoder-mini-sst2", "\uE000\u200D\u0318", new[] { 3, 2, 3, 2 })]
+    [InlineData("t5-encoder-mini-sst2", "\u200C\u0332", new int[0])]
+    [InlineData("albert-spm-mini-sst2", "\uA7F2", new[] { 13, 1 })]                      // Unicode 14: no NFKD in 9.0
+    [InlineData("albert-spm-mini-sst2", "\u1CF3", new int[0])]                           // Mc in 9.0 (Lo later): StripAccents drops it
+    public void RandomUnicodeRegressionsMatchHuggingFace(string model, string text, int[] expected)
+    {
+        var ours = TokenizerLoader.FromDirectory(TestPaths.Model(model));
+        Assert.Equal(expected, ours.EncodeIdsNoSpecial(text));
+        using var hf = new Oracle.HfOracleTokenizer(Path.Combine(TestPaths.Model(model), "tokenizer.json"));
+        Assert.Equal(expected, hf.EncodeNoSpecial(text));
+    }
+
     [Fact]
     public void RunsOfUnknownCharactersAreOneUnknownTokenWithOriginalOffsets()
     {

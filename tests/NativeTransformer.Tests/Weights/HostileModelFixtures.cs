@@ -323,8 +323,18 @@ internal static class HostileModelFixtures
         Model("nan_in_f16_weight", typeof(WeightException), ["model.safetensors", "encoder.layer.0.intermediate.dense.weight", "non-finite"],
             TinyWeights("encoder.layer.0.intermediate.dense.weight", 15, f16: true));
         Model("vocab_exceeds_config", typeof(ModelConfigException), ["vocab_size", "9 tokens"], null, vocab: [.. BaseVocab, "extra"]);
+        // A complete WordPiece tokenizer.json whose added token (id 8) takes the vocabulary past config.json's
+        // vocab_size 8: the model could not embed it, a config error.
+        string wordPieceVocab = string.Join(",", BaseVocab.Select((t, i) => $"\"{t}\":{i}"));
+        const string AddedNew = "\"added_tokens\":[{\"id\":8,\"content\":\"[NEW]\",\"special\":true}]";
         Model("added_token_beyond_config", typeof(ModelConfigException), ["vocab_size", "9 tokens"], null);
-        files.Add(("model/added_token_beyond_config/tokenizer.json", Encoding.UTF8.GetBytes("{\"added_tokens\":[{\"id\":8,\"content\":\"[NEW]\",\"special\":true}]}")));
+        files.Add(("model/added_token_beyond_config/tokenizer.json", Encoding.UTF8.GetBytes(
+            "{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"continuing_subword_prefix\":\"##\",\"max_input_chars_per_word\":100,"
+            + "\"vocab\":{" + wordPieceVocab + "}}," + AddedNew + "}")));
+        // The same added token in a tokenizer.json that has no "model": not a tokenizer.json HF could load either, so
+        // the tokenizer file is what is wrong.
+        Model("tokenizer_json_without_model", typeof(TokenizerException), ["tokenizer.json", "\"model\" is missing"], null);
+        files.Add(("model/tokenizer_json_without_model/tokenizer.json", Encoding.UTF8.GetBytes("{" + AddedNew + "}")));
         Model("embedding_rows_mismatch", typeof(WeightException), ["embeddings.word_embeddings.weight", "[8, 4]"], TinyWeights(),
             config: TinyConfig.Replace("\"vocab_size\":8", "\"vocab_size\":9"));
     }
