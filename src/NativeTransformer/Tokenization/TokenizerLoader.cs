@@ -45,9 +45,8 @@ public static class TokenizerLoader
     {
         using (var tj = TokenizerConfigLoader.Open(directory, "tokenizer.json"))
         {
-            // A tokenizer.json without "model" only carries settings (added tokens...): the legacy vocabulary files
-            // say the family, and the WordPiece loader still reads those settings.
-            if (tj != null && tj.RootElement.TryGetProperty("model", out _))
+            // tokenizer.json is the source of truth: one without "model" is refused (ModelType says so), as HF refuses it.
+            if (tj != null)
             {
                 var root = tj.RootElement;
                 CheckDecoder(root);
