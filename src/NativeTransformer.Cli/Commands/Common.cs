@@ -37,6 +37,22 @@ internal static class Common
         return o with { PromptName = a.Get("--prompt-name"), Prompt = a.Get("--prompt") };
     }
 
+    public static readonly OptionSpec Overflow = new("--overflow", "MODE",
+        "Inputs longer than the max length: truncate (default; the output line says \"truncated\": true), error (refuse), or window (overlapping windows, combined; docs/long-documents.md).");
+    public static readonly OptionSpec Stride = new("--stride", "N", "With --overflow window: tokens shared by consecutive windows (default: min(128, half a window)).");
+
+    /// <summary>--overflow / --stride into the load options (commands that accept them).</summary>
+    public static LoadOptions WithOverflow(ParsedArgs a, LoadOptions o)
+    {
+        if (a.Choice("--overflow", OverflowModes.Names) is string mode) o = o with { Overflow = OverflowModes.Parse(mode) };
+        if (a.Has("--stride"))
+        {
+            if (o.Overflow != OverflowMode.Window) throw new UsageException("option '--stride' needs '--overflow window'", a.Spec.Name);
+            o = o with { OverflowStride = a.NonNegativeInt("--stride") };
+        }
+        return o;
+    }
+
     public static readonly OptionSpec[] LoadOptionSpecs = [Threads, MaxLength, BatchSize, Int8, KeepLayers, DropTop, Sparse, MaxMemory, NoPackCache];
 
     /// <summary>Environment variable: 0 / off disables the packed-weights cache, an absolute path relocates it.</summary>
@@ -111,6 +127,14 @@ internal static class Common
         return o;
     }
 
+    /// <summary>"truncated": true when the input was cut, "windows": N when it ran in several windows; nothing otherwise
+    /// (so lines of inputs that fit are unchanged).</summary>
+    public static void WriteOverflow(System.Text.Json.Utf8JsonWriter w, bool truncated, int windows)
+    {
+        if (truncated) w.WriteBoolean("truncated", true);
+        if (windows > 1) w.WriteNumber("windows", windows);
+    }
+
     public static int ChunkSize(ParsedArgs a) => Math.Max(DefaultChunkSize, a.PositiveInt("--batch-size") ?? 0);
 
     /// <summary>Streams inputs from --input/stdin in chunks, calling <paramref name="process"/> per chunk and
@@ -120,14 +144,24 @@ internal static class Common
         using var reader = LineReader.Open(a.Get("--input"), ctx.Stdin);
         var chunker = new InputChunker(reader, a.Has("--jsonl"));
         var chunk = new List<TextInput>();
-        int size = ChunkSize(a);
+        int size = ChunkSize(a), linesBefore = 0;
         while (true)
         {
             // A bad line ends the run, but the good lines read before it are still processed and written.
             Exception? badLine = null;
             try { if (!chunker.ReadChunk(chunk, size)) break; }
             catch (Exception e) when (e is NativeTransformerException or IOException) { badLine = e; }
-            if (chunk.Count > 0) { process(chunk); ctx.Stdout.Flush(); }
+            if (chunk.Count > 0)
+            {
+                try { process(chunk); }
+                catch (InputException e) when (e.InputIndex is int i && i < chunk.Count)
+                {
+                    // The library counts inputs within the chunk; the user counts lines.
+                    throw new InputException($"line {linesBefore + i + 1}: {e.Message}", e);
+                }
+                linesBefore += chunk.Count;
+                ctx.Stdout.Flush();
+            }
             if (badLine != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(badLine);
         }
     }

@@ -8,9 +8,10 @@ internal static class NerCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Tag named entities with the model's token-classification head (Hugging Face's token-classification pipeline).",
-        "ntr ner --model DIR|OWNER/NAME [TEXT | --input FILE] [--aggregation none|simple|first|average|max] [--jsonl] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "ntr ner --model DIR|OWNER/NAME [TEXT | --input FILE] [--aggregation none|simple|first|average|max] [--jsonl] [--overflow truncate|error|window [--stride N]] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input, Common.Jsonl,
          new("--aggregation", "STRATEGY", "none (one result per token), simple (default), first, average or max (one label per word first)."),
+         Common.Overflow, Common.Stride,
          .. Common.LoadOptionSpecs],
         PositionalName: "TEXT",
         Details:
@@ -18,7 +19,10 @@ internal static class NerCommand
             "\"word\", \"start\", \"end\"}; with --aggregation none {\"entity\" (the full label, e.g. B-PER), \"score\", \"index\"\n" +
             "(token position, [CLS] = 0), \"word\", \"start\", \"end\"}. start/end are UTF-16 offsets into the text and word is\n" +
             "the text between them. Entities labelled O are left out. \"truncated\": true means the text had more tokens\n" +
-            "than the max length and the rest was not tagged.\n" +
+            "than the max length and the rest was not tagged. With --overflow window a long text is tagged in overlapping\n" +
+            "windows (\"windows\": N) merged as Hugging Face's pipeline does with stride: sorted by start, an entity starting\n" +
+            "inside the previous one replaces it when longer (or as long and higher-scoring), else is dropped; not with\n" +
+            "--aggregation none.\n" +
             "Grouping follows Hugging Face: tokens (or words) of the same type merge unless the next one is a B- label;\n" +
             "the group's score is the mean of its members'. first/average/max take word boundaries from WordPiece '##'\n" +
             "pieces (other tokenizers: no space before or at the piece).\n" +
@@ -26,7 +30,7 @@ internal static class NerCommand
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
-        var options = Common.LoadOptions(a);
+        var options = Common.WithOverflow(a, Common.LoadOptions(a));
         Common.CheckTextOrInput(a);
         EntityAggregation aggregation;
         try { aggregation = EntityAggregations.Parse(a.Get("--aggregation") ?? "simple"); }
@@ -71,6 +75,7 @@ internal static class NerCommand
         }
         w.WriteEndArray();
         w.WriteBoolean("truncated", t.Truncated);
+        if (t.Windows > 1) w.WriteNumber("windows", t.Windows);
         w.WriteEndObject();
         json.End();
     }

@@ -32,4 +32,7 @@ public sealed class InputException : NativeTransformerException
 {
     public InputException(string message) : base(message) { }
     public InputException(string message, Exception inner) : base(message, inner) { }
+    /// <summary>The position, in the list a call was given, of the input the error is about (e.g. one too long for the
+    /// model), or null; lets a caller that read the inputs from lines name the line.</summary>
+    public int? InputIndex { get; init; }
 }

@@ -55,16 +55,25 @@ internal sealed class SentenceHead
     }
 
     /// <summary>[B, <see cref="Size"/>] embeddings of a batch from its last hidden state [B, S, H].</summary>
-    public float[] Embed(ReadOnlySpan<float> hidden, EncodedBatch batch, int h)
+    public float[] Embed(ReadOnlySpan<float> hidden, EncodedBatch batch, int h) => Finish(Pool(hidden, batch, h), batch.BatchSize);
+
+    /// <summary>The Pooling module alone: [B, H] pooled vectors, before Dense and Normalize (what long inputs average over windows).</summary>
+    public float[] Pool(ReadOnlySpan<float> hidden, EncodedBatch batch, int h)
     {
         var pooled = new float[batch.BatchSize * h];
-        Heads.Pool(hidden, batch, h, _pooling, _normalize && _dense.Length == 0, pooled);
-        if (_dense.Length == 0) return pooled;
-        foreach (var d in _dense) pooled = d.Apply(pooled, batch.BatchSize);
+        Heads.Pool(hidden, batch, h, _pooling, normalize: false, pooled);
+        return pooled;
+    }
+
+    /// <summary>Dense modules then Normalize on <paramref name="rows"/> pooled vectors [rows, H] → [rows, <see cref="Size"/>].</summary>
+    public float[] Finish(float[] pooled, int rows)
+    {
+        foreach (var d in _dense) pooled = d.Apply(pooled, rows);
         if (_normalize)
-            for (int r = 0; r < batch.BatchSize; r++)
+            for (int r = 0; r < rows; r++)
             {
                 var row = pooled.AsSpan(r * Size, Size);
+                // The same expression as Heads.Pool's normalisation, so a pooled-then-normalised row is bit for bit the same.
                 TensorPrimitives.Multiply(row, 1f / MathF.Max(TensorPrimitives.Norm(row), 1e-12f), row);
             }
         return pooled;

@@ -3,6 +3,12 @@ namespace NativeTransformer;
 /// <summary>How sentence embeddings are pooled from the last hidden state.</summary>
 public enum PoolingMode { Mean, Cls, Max }
 
+/// <summary>What <see cref="TransformerModel.Embed(IReadOnlyList{TextInput})"/>, <see cref="TransformerModel.Classify(IReadOnlyList{TextInput})"/>
+/// and <see cref="TransformerModel.TagEntities"/> do with an input longer than <see cref="TransformerModel.MaxLength"/> tokens
+/// (docs/long-documents.md): <see cref="Truncate"/> cuts it and the result says so (Truncated); <see cref="Error"/> refuses it
+/// with an <see cref="InputException"/>; <see cref="Window"/> runs overlapping windows and combines them.</summary>
+public enum OverflowMode { Truncate, Error, Window }
+
 /// <summary>Options for <see cref="TransformerModel.Load(string, LoadOptions?)"/>.</summary>
 public sealed record LoadOptions
 {
@@ -11,6 +17,12 @@ public sealed record LoadOptions
     /// <summary>Token limit per input including special tokens; longer inputs are truncated. null = the
     /// smaller of the tokenizer's model_max_length and the model's max_position_embeddings.</summary>
     public int? MaxLength { get; init; }
+    /// <summary>Inputs longer than <see cref="MaxLength"/> tokens: cut and flagged (default), refused, or run in overlapping
+    /// windows whose results are combined (see <see cref="OverflowMode"/> and docs/long-documents.md).</summary>
+    public OverflowMode Overflow { get; init; } = OverflowMode.Truncate;
+    /// <summary>Tokens shared by consecutive windows with <see cref="OverflowMode.Window"/>; null = min(128, half the tokens a
+    /// window has for the text). Must be smaller than that room.</summary>
+    public int? OverflowStride { get; init; }
     /// <summary>Inputs per forward pass when a call gets more texts than this.</summary>
     public int BatchSize { get; init; } = 32;
     /// <summary>Override the pooling read from a sentence-transformers folder (default there: its config; elsewhere Mean).</summary>

@@ -20,7 +20,20 @@ public sealed record Classification(string Label, int LabelId, float Score, floa
     public float[] Scores { get; init; } = [];
     /// <summary>How <see cref="Logits"/> became <see cref="Scores"/> (config.json problem_type and label count).</summary>
     public ScoreFunction Function { get; init; } = ScoreFunction.Softmax;
+    /// <summary>True when the input had more tokens than the model's max length and the rest was cut
+    /// (<see cref="OverflowMode.Truncate"/>).</summary>
+    public bool Truncated { get; init; }
+    /// <summary>Windows the input was run in (<see cref="OverflowMode.Window"/>; 1 when it fits): <see cref="Logits"/> is
+    /// then the token-weighted mean of the windows' logits.</summary>
+    public int Windows { get; init; } = 1;
 }
+
+/// <summary>One sentence embedding with how its input was fitted to the model (see docs/long-documents.md).</summary>
+/// <param name="Vector">The embedding [<see cref="TransformerModel.EmbeddingSize"/>].</param>
+/// <param name="Truncated">The input had more tokens than the model's max length and the rest was cut.</param>
+/// <param name="Windows">Windows the input was run in (1 when it fits); the pooled vectors of several are averaged,
+/// weighted by the tokens each window owns, before the Dense modules and normalisation.</param>
+public sealed record EmbeddingResult(float[] Vector, bool Truncated, int Windows);
 
 /// <summary>One document of <see cref="TransformerModel.Rerank"/>: its position in the input, its text and the
 /// cross-encoder's score of (query, document) — sigmoid(logit) unless the config says otherwise.</summary>

@@ -187,6 +187,16 @@ public sealed partial class TransformerModel : IDisposable
     /// <see cref="InputException"/> listing the model's prompt names.</summary>
     public float[][] Embed(IReadOnlyList<TextInput> inputs, string? promptName, string? prompt)
     {
+        var results = EmbedResults(inputs, promptName, prompt);
+        var vectors = new float[results.Length][];
+        for (int i = 0; i < vectors.Length; i++) vectors[i] = results[i].Vector;
+        return vectors;
+    }
+
+    /// <summary><see cref="Embed(IReadOnlyList{TextInput}, string?, string?)"/> with, per input, whether it was truncated
+    /// and in how many windows it ran (<see cref="LoadOptions.Overflow"/>, docs/long-documents.md).</summary>
+    public EmbeddingResult[] EmbedResults(IReadOnlyList<TextInput> inputs, string? promptName = null, string? prompt = null)
+    {
         ArgumentNullException.ThrowIfNull(inputs);
         string prefix = PromptPrefix(promptName, prompt);
         if (prefix.Length > 0)
@@ -196,12 +206,20 @@ public sealed partial class TransformerModel : IDisposable
             inputs = prefixed;
         }
         int h = Config.HiddenSize, e = EmbeddingSize;
-        var result = new float[inputs.Count][];
-        RunBatches(inputs, (batch, state, index) =>
+        var rows = Rows(inputs);
+        var pooled = new float[rows.Rows.Length][];
+        RunRows(rows.Rows, (batch, state, index) =>
         {
-            var pooled = Sentence.Embed(state.Hidden, batch, h);
-            for (int r = 0; r < batch.BatchSize; r++) result[index[r]] = pooled.AsSpan(r * e, e).ToArray();
+            var p = Sentence.Pool(state.Hidden, batch, h);
+            for (int r = 0; r < batch.BatchSize; r++) pooled[index[r]] = p.AsSpan(r * h, h).ToArray();
         });
+        // Windows are averaged as pooled vectors, before Dense and Normalize: the document gets one pooling, then the head.
+        var combined = CombineWindows(rows, pooled, h);
+        var flat = new float[combined.Length * h];
+        for (int i = 0; i < combined.Length; i++) combined[i].CopyTo(flat, i * h);
+        var finished = Sentence.Finish(flat, combined.Length);
+        var result = new EmbeddingResult[inputs.Count];
+        for (int i = 0; i < result.Length; i++) result[i] = new EmbeddingResult(finished.AsSpan(i * e, e).ToArray(), rows.Truncated[i], rows.Windows(i));
         return result;
     }
 
@@ -221,19 +239,25 @@ public sealed partial class TransformerModel : IDisposable
             (HasTokenClassifier ? " (it is a token classifier: use TagEntities)" : ""));
         int classes = NumLabels;
         var function = ScoreFunction;
-        var result = new Classification[inputs.Count];
-        RunBatches(inputs, (batch, state, index) =>
+        var rows = Rows(inputs);
+        var perRow = new float[rows.Rows.Length][];
+        RunRows(rows.Rows, (batch, state, index) =>
         {
             var logits = ClassifierLogits(state, batch);
-            for (int r = 0; r < batch.BatchSize; r++)
-            {
-                var row = logits.AsSpan(r * classes, classes).ToArray();
-                int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
-                var scores = new float[classes];
-                SequenceScoring.Apply(function, row, scores);
-                result[index[r]] = new Classification(LabelName(best), best, scores[best], row) { Scores = scores, Function = function };
-            }
+            for (int r = 0; r < batch.BatchSize; r++) perRow[index[r]] = logits.AsSpan(r * classes, classes).ToArray();
         });
+        // Several windows: the token-weighted mean of their logits, then the usual scoring (docs/long-documents.md).
+        var combined = CombineWindows(rows, perRow, classes);
+        var result = new Classification[combined.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            var row = combined[i];
+            int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+            var scores = new float[classes];
+            SequenceScoring.Apply(function, row, scores);
+            result[i] = new Classification(LabelName(best), best, scores[best], row)
+                { Scores = scores, Function = function, Truncated = rows.Truncated[i], Windows = rows.Windows(i) };
+        }
         return result;
     }
 
@@ -425,22 +449,6 @@ public sealed partial class TransformerModel : IDisposable
         return rows;
     }
 
-    private void RunBatches(IReadOnlyList<TextInput> inputs, Action<EncodedBatch, RunState, int[]> consume)
-    {
-        var rows = Tokenize(inputs);
-        foreach (var index in Batching.ByLength(rows, _options.BatchSize))
-        {
-            var batch = PostProcessor.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId);
-            var state = Rent(batch.BatchSize, batch.SeqLen);
-            try
-            {
-                _encoder.Forward(state, batch);
-                consume(batch, state, index);
-            }
-            finally { _states.Add(state); }
-        }
-    }
-
     private float[] ClassifierLogits(RunState state, EncodedBatch batch)
     {
         int b = batch.BatchSize, h = Config.HiddenSize;
@@ -500,6 +508,8 @@ public sealed partial class TransformerModel : IDisposable
         if (o.Threads < 0) throw new InputException($"threads must be 0 (all cores) or positive, got {o.Threads}");
         if (o.BatchSize < 1) throw new InputException($"batch size must be positive, got {o.BatchSize}");
         if (o.MaxLength is < 3) throw new InputException($"max length must be at least 3 (room for [CLS], [SEP] and a token), got {o.MaxLength}");
+        if (o.OverflowStride is < 0) throw new InputException($"overflow stride must be non-negative, got {o.OverflowStride}");
+        if (!Enum.IsDefined(o.Overflow)) throw new InputException($"unknown overflow mode {(int)o.Overflow}");
         if (o.MaxMemoryBytes is <= 0) throw new InputException($"max memory must be positive, got {o.MaxMemoryBytes}");
         if (o.KeepLayers is not null && o.DropTopLayers is not null) throw new InputException("choose one of keep-layers and drop-top, not both");
     }

@@ -19,7 +19,11 @@ public sealed record TaggedEntity(string Label, float Score, string Word, int St
 
 /// <summary>The entities of one text; <see cref="Truncated"/> when the text had more tokens than the model's max length
 /// (the tokens past it were not tagged).</summary>
-public sealed record EntityTagging(string Text, TaggedEntity[] Entities, bool Truncated);
+public sealed record EntityTagging(string Text, TaggedEntity[] Entities, bool Truncated)
+{
+    /// <summary>Windows the text was tagged in (<see cref="OverflowMode.Window"/>; 1 when it fits).</summary>
+    public int Windows { get; init; } = 1;
+}
 
 /// <summary>Aggregation names as Hugging Face spells them.</summary>
 public static class EntityAggregations

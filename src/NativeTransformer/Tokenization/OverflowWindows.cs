@@ -19,11 +19,16 @@ public static class OverflowWindows
     /// </summary>
     /// <exception cref="InputException">The segment's tokens are not contiguous, or the room left for them is not larger
     /// than <paramref name="stride"/> (the windows would not advance).</exception>
-    public static Encoding[] Split(Encoding full, int segment, int maxLength, int stride)
+    public static Encoding[] Split(Encoding full, int segment, int maxLength, int stride) => Split(full, segment, maxLength, stride, out _);
+
+    /// <summary><see cref="Split(Encoding, int, int, int)"/>, also giving each window's slice [Start, Stop) of the
+    /// segment's tokens (0 = the segment's first token), which callers weigh windows by.</summary>
+    public static Encoding[] Split(Encoding full, int segment, int maxLength, int stride, out (int Start, int Stop)[] ranges)
     {
         ArgumentNullException.ThrowIfNull(full);
         if (stride < 0) throw new InputException($"stride must be non-negative, got {stride}");
         var (first, count) = SegmentRange(full, segment);
+        ranges = [(0, count)];
         if (full.Length <= maxLength) return [full];
         int others = full.Length - count;
         int room = maxLength - others;
@@ -31,12 +36,15 @@ public static class OverflowWindows
             throw new InputException($"max length {maxLength} leaves {Math.Max(room, 0)} tokens per window for segment {segment} " +
                 $"({others} tokens are taken by the rest of the input and the special tokens); that must exceed the stride {stride}");
         var windows = new List<Encoding>();
+        var slices = new List<(int, int)>();
         for (int start = 0; ; start += room - stride)
         {
             int stop = Math.Min(start + room, count);
             windows.Add(Slice(full, first, count, start, stop));
+            slices.Add((start, stop));
             if (stop == count) break;
         }
+        ranges = slices.ToArray();
         return windows.ToArray();
     }
 
