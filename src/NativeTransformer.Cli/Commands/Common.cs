@@ -156,7 +156,9 @@ internal static class Common
                 try { process(chunk); }
                 catch (InputException e) when (e.InputIndex is int i && i < chunk.Count)
                 {
-                    // The library counts inputs within the chunk; the user counts lines.
+                    // As for a bad line: the lines before the refused one are still written. The library counts inputs
+                    // within the chunk; the user counts lines.
+                    if (i > 0) { process(chunk.GetRange(0, i)); ctx.Stdout.Flush(); }
                     throw new InputException($"line {linesBefore + i + 1}: {e.Message}", e);
                 }
                 linesBefore += chunk.Count;
