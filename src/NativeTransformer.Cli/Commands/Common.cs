@@ -159,7 +159,8 @@ internal static class Common
                     // As for a bad line: the lines before the refused one are still written. The library counts inputs
                     // within the chunk; the user counts lines.
                     if (i > 0) { process(chunk.GetRange(0, i)); ctx.Stdout.Flush(); }
-                    throw new InputException($"line {linesBefore + i + 1}: {e.Message}", e);
+                    string own = $"input {i} ", message = e.Message.StartsWith(own, StringComparison.Ordinal) ? "the input " + e.Message[own.Length..] : e.Message;
+                    throw new InputException($"line {linesBefore + i + 1}: {message}", e);
                 }
                 linesBefore += chunk.Count;
                 ctx.Stdout.Flush();

@@ -14,7 +14,7 @@ public sealed record LoadOptions
 {
     /// <summary>Worker threads for the forward pass, the caller included; 0 = one per physical core.</summary>
     public int Threads { get; init; }
-    /// <summary>Token limit per input including special tokens; longer inputs are truncated. null = the
+    /// <summary>Token limit per input including special tokens; longer inputs follow <see cref="Overflow"/>. null = the
     /// smaller of the tokenizer's model_max_length and the model's max_position_embeddings.</summary>
     public int? MaxLength { get; init; }
     /// <summary>Inputs longer than <see cref="MaxLength"/> tokens: cut and flagged (default), refused, or run in overlapping

@@ -30,7 +30,7 @@ public sealed partial class TransformerModel : IDisposable
     public ITokenizer Tokenizer { get; }
     /// <summary>Sentence-transformers settings of the folder, or null.</summary>
     public SentenceTransformersConfig? SentenceTransformers { get; }
-    /// <summary>Effective max tokens per input (longer inputs are truncated).</summary>
+    /// <summary>Effective max tokens per input (longer inputs follow <see cref="LoadOptions.Overflow"/>).</summary>
     public int MaxLength { get; }
     public bool HasClassifier => _heads.Classifier != null;
     public bool HasMaskedLm => _heads.MaskedLm != null;

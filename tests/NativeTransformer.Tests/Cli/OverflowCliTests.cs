@@ -23,7 +23,7 @@ public class OverflowCliTests
     {
         string model = command == "ner" ? Ner : Sst2;
         var r = CliRunner.RunWithStdin("short text\n" + LongDocumentTests.LongText() + "\n", command, "--model", model, "--max-length", "128", "--overflow", "error");
-        r.AssertOneLineError(1, "line 2: input 1 has 5002 tokens, more than this model's max length of 128");
+        r.AssertOneLineError(1, "line 2: the input has 5002 tokens, more than this model's max length of 128");
         Assert.Contains("--overflow window", r.Stderr);
         Assert.Single(r.StdoutLines); // the line that fits was still written
     }
