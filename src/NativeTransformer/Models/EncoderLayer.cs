@@ -37,11 +37,14 @@ internal sealed record EncoderLayer(
     public LinearOperator? Value { get; init; }
     public FeedForward[] ExtraFeedForwards { get; init; } = [];
     public Bottleneck? OutputBottleneck { get; init; }
+    /// <summary>T5's gated FFN: wi_1, whose output multiplies act(<see cref="Intermediate"/>) element-wise; null elsewhere.</summary>
+    public LinearOperator? Gate { get; init; }
 
     /// <summary>Every Linear operator of the block.</summary>
     public IEnumerable<LinearOperator> Operators()
     {
         yield return Qkv;
+        if (Gate is { } g) yield return g;
         if (Value is { } v) yield return v;
         yield return AttentionOutput; yield return Intermediate; yield return Output;
         foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
@@ -84,6 +87,7 @@ internal static class EncoderLayerBuilder
                 Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm)
             {
                 Value = l.SeparateValue ? Make(l.Value, Int8Linears.Qkv) : null,
+                Gate = l.Gate is { } gate ? Make(gate, Int8Linears.Intermediate) : null,
                 InputBottleneck = Neck(l.InputBottleneck), AttentionBottleneck = Neck(l.AttentionBottleneck), OutputBottleneck = Neck(l.OutputBottleneck),
                 ExtraFeedForwards = l.ExtraFeedForwards.Select(f => new FeedForward(Make(f.Intermediate, Int8Linears.Intermediate),
                     Make(f.Output, Int8Linears.Output), f.Norm)).ToArray(),
