@@ -195,7 +195,7 @@ public sealed record ModelConfig
             throw new ModelConfigException($"{source}: inner_group_num {inner} is not supported (only 1)");
         // Refuse absurd sizes before anything is allocated from them (a 4 GB machine is the target).
         if (layers > MaxLayers)
-            throw new ModelConfigException($"{source}: \"{(distil ? "n_layers" : "num_hidden_layers")}\" {layers} is absurdly large (limit {MaxLayers}); refusing to load");
+            throw new ModelConfigException($"{source}: \"{(distil ? "n_layers" : t5 ? "num_layers" : "num_hidden_layers")}\" {layers} is absurdly large (limit {MaxLayers}); refusing to load");
         if (maxPos > MaxPositions)
             throw new ModelConfigException($"{source}: \"max_position_embeddings\" {maxPos} is absurdly large (limit {MaxPositions}); refusing to load");
         CheckSize((long)vocab * embed, "vocab_size × hidden", source);

@@ -29,6 +29,9 @@ public sealed record T5Options(
     internal static (T5Options Options, Activation Activation) From(RawConfig r, int heads, string source)
     {
         int dkv = ModelConfig.Require(r.DKv ?? 64, "d_kv", source);
+        // Checked here, in 64 bits: num_heads · d_kv sizes q/k/v and every attention buffer.
+        if ((long)heads * dkv > 1 << 20)
+            throw new ModelConfigException($"{source}: \"d_kv\" {dkv} × num_heads {heads} = {(long)heads * dkv} is absurdly large (limit {1 << 20}); refusing to load");
         int buckets = r.RelativeAttentionNumBuckets ?? 32, distance = r.RelativeAttentionMaxDistance ?? 128;
         // Below 4 buckets a half has no exact bucket (max_exact 0) and the log bucketing divides by zero.
         if (buckets < 4 || buckets > MaxBuckets)
