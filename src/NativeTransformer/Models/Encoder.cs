@@ -54,7 +54,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
         if (!s.Fits(b, seq)) throw new InvalidOperationException("RunState too small for this batch");
         if (seq > Config.MaxSequenceLength)
             throw new InputException($"sequence of {seq} tokens exceeds this model's maximum of {Config.MaxSequenceLength} " +
-                $"(max_position_embeddings {Config.MaxPositionEmbeddings}{(Config.PositionsFromPadding ? $" less pad_token_id {Config.PadTokenId} + 1" : "")})");
+                $"({(Config.T5 is null ? "max_position_embeddings" : "n_positions")} {Config.MaxPositionEmbeddings}{(Config.PositionsFromPadding ? $" less pad_token_id {Config.PadTokenId} + 1" : "")})");
         var k = s.Kernels;
         bool qkFromLayerInput = Config.MobileBert is { UseBottleneckAttention: true };
         fixed (float* hidden = s.Hidden, qkv = s.Qkv, context = s.Context, attended = s.Attended, ffn = s.Ffn, embedded = s.Embedded,
