@@ -34,8 +34,6 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
 {
     private readonly RelativePositionBias? _positionBias = config.T5 is { } t5
         ? new RelativePositionBias(relativeAttentionBias.Span, t5, config.NumHeads, config.MaxSequenceLength) : null;
-    /// <summary>T5's relative position bias table (tests compare it with Hugging Face's position_bias).</summary>
-    internal RelativePositionBias? PositionBias => _positionBias;
     public ModelConfig Config { get; } = config;
     public EncoderLayer[] Layers { get; } = layers;
     public WorkerPool Pool { get; } = pool;
