@@ -49,6 +49,9 @@ public static class QuantizeFolder
         ArgumentNullException.ThrowIfNull(options);
         var (input, output) = ModelFolderOutput.Check(inputDir, outputDir);
         var config = ModelConfig.Load(Path.Combine(input, "config.json"));
+        if (config.Family == ModelFamily.T5)
+            throw new NativeTransformerException($"{input}: model_type t5 is not supported by quantize (its Linears have T5's names and no biases); " +
+                "load it with --int8 for int8 Linears");
         if (config.Family == ModelFamily.MobileBert)
             throw new NativeTransformerException($"{input}: model_type mobilebert is not supported by quantize (its bottleneck and stacked-FFN Linears are " +
                 "not in the selection); load it with --int8 for int8 Linears, or use drop-layers");

@@ -48,6 +48,9 @@ public static class StructuredPruneFolder
         if (!(options.Ffn >= 0 && options.Ffn < 1)) throw new InputException($"ffn fraction must be in [0, 1), got {options.Ffn}");
         if (options.FfnMultiple < 1) throw new InputException($"the FFN multiple must be positive, got {options.FfnMultiple}");
         var config = ModelConfig.Load(Path.Combine(input, "config.json"));
+        if (config.Family == ModelFamily.T5)
+            throw new NativeTransformerException($"{input}: model_type t5 is not supported by structured prune (its Linears have T5's names and no biases); " +
+                "load it with --int8 for int8 Linears");
         if (config.Family == ModelFamily.MobileBert)
             throw new NativeTransformerException($"{input}: model_type mobilebert is not supported by structured prune (its bottleneck and stacked-FFN Linears are " +
                 "not in the selection); load it with --int8 for int8 Linears, or use drop-layers");

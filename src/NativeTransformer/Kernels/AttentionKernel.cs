@@ -25,7 +25,18 @@ public static unsafe class AttentionKernel
     /// for a value projection kept apart from the fused query|key one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SingleHead(float* q, float* k, float* v, int stride, int vStride, int rows, int valid, int d, float scale,
-        float* output, int outStride, Span<float> scratch)
+        float* output, int outStride, Span<float> scratch) =>
+        SingleHead(q, k, v, stride, vStride, rows, valid, d, scale, null, 0, output, outStride, scratch);
+
+    /// <summary>
+    /// As above with an additive bias: softmax(q·kᵀ·scale + bias) over the first <c>valid</c> keys. Query row i reads
+    /// its bias at <c>bias + i·biasRowStride</c>, <c>valid</c> contiguous values; the stride may be zero or negative
+    /// (a Toeplitz bias that depends only on key − query is one table read backwards, T5's relative position bias).
+    /// <paramref name="bias"/> null = no bias (the scores are then computed exactly as without this overload).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SingleHead(float* q, float* k, float* v, int stride, int vStride, int rows, int valid, int d, float scale,
+        float* bias, long biasRowStride, float* output, int outStride, Span<float> scratch)
     {
         if (valid <= 0) throw new ArgumentOutOfRangeException(nameof(valid), "attention needs at least one unmasked key");
         if (scratch.Length < ScratchLength(rows, valid, d)) throw new ArgumentException("attention scratch too small");
@@ -37,7 +48,14 @@ public static unsafe class AttentionKernel
             Scores(q, stride, kt, rows, valid, d, scores);
             for (int i = 0; i < rows; i++)
             {
-                Softmax.ScaledMaskedRow(new Span<float>(scores + (long)i * valid, valid), valid, scale);
+                var row = new Span<float>(scores + (long)i * valid, valid);
+                if (bias == null) Softmax.ScaledMaskedRow(row, valid, scale);
+                else
+                {
+                    // scale·s + bias first: the bias is not scaled, so the softmax runs at scale 1.
+                    TensorPrimitives.MultiplyAdd(row, scale, new ReadOnlySpan<float>(bias + i * biasRowStride, valid), row);
+                    Softmax.ScaledMaskedRow(row, valid, 1f);
+                }
             }
             Context(scores, rows, valid, v, vStride, d, output, outStride);
         }
@@ -176,7 +194,12 @@ public static unsafe class AttentionKernel
 /// <summary>The plain scalar oracle for <see cref="AttentionKernel"/>, in double precision.</summary>
 public static unsafe class AttentionReference
 {
-    public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale, float* output, int outStride)
+    public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale, float* output, int outStride) =>
+        SingleHead(q, k, v, stride, rows, valid, d, scale, null, 0, output, outStride);
+
+    /// <summary>With an additive bias, read as <see cref="AttentionKernel"/>'s biased overload reads it.</summary>
+    public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale,
+        float* bias, long biasRowStride, float* output, int outStride)
     {
         var p = new double[valid];
         for (int i = 0; i < rows; i++)
@@ -186,7 +209,7 @@ public static unsafe class AttentionReference
             {
                 double s = 0;
                 for (int t = 0; t < d; t++) s += (double)q[(long)i * stride + t] * k[(long)j * stride + t];
-                p[j] = s * scale; max = Math.Max(max, p[j]);
+                p[j] = s * scale + (bias == null ? 0 : bias[i * biasRowStride + j]); max = Math.Max(max, p[j]);
             }
             double sum = 0;
             for (int j = 0; j < valid; j++) { p[j] = Math.Exp(p[j] - max); sum += p[j]; }

@@ -15,12 +15,15 @@ internal sealed record LayerKeys(string Query, string Key, string Value, string 
     public (string Dense, string Norm)? AttentionBottleneck { get; init; }
     public (string Dense, string Norm)? OutputBottleneck { get; init; }
     public (string Intermediate, string Output, string Norm)[] ExtraFeedForwards { get; init; } = [];
+    /// <summary>T5's gated FFN: the Linear (wi_1) whose output multiplies act(<see cref="Intermediate"/>) (wi_0); null elsewhere.</summary>
+    public string? Gate { get; init; }
 
-    /// <summary>Every Linear of the layer (query, key, value, attention output, intermediate, output, then MobileBERT's).</summary>
+    /// <summary>Every Linear of the layer (query, key, value, attention output, intermediate, output, then MobileBERT's / T5's gate).</summary>
     public IEnumerable<string> Linears()
     {
         string[] core = [Query, Key, Value, AttentionOutput, Intermediate, Output];
         foreach (var k in core) yield return k;
+        if (Gate is { } gate) yield return gate;
         foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
             if (b is { } pair) yield return pair.Item1;
         foreach (var f in ExtraFeedForwards) { yield return f.Intermediate; yield return f.Output; }
@@ -40,7 +43,14 @@ internal sealed record LayerKeys(string Query, string Key, string Value, string 
 internal sealed record CheckpointLayout
 {
     public string Prefix { get; init; } = "";
-    public string WordEmbeddings => Prefix + "embeddings.word_embeddings.weight";
+    private readonly string? _wordEmbeddings;
+    public string WordEmbeddings { get => _wordEmbeddings ?? Prefix + "embeddings.word_embeddings.weight"; init => _wordEmbeddings = value; }
+    /// <summary>False for T5: its Linear layers have no bias tensors.</summary>
+    public bool LinearBiases { get; init; } = true;
+    /// <summary>T5: the norm after the last block (final_layer_norm) and the relative position bias table every block uses
+    /// (stored in the first block); null elsewhere.</summary>
+    public string? FinalNorm { get; init; }
+    public string? RelativeAttentionBias { get; init; }
     public string PositionEmbeddings => Prefix + "embeddings.position_embeddings.weight";
     /// <summary>null for DistilBERT, which has no token types.</summary>
     public string? TokenTypeEmbeddings { get; init; }
@@ -143,9 +153,28 @@ internal sealed record CheckpointLayout
         },
     };
 
-    /// <summary>The layout of <paramref name="config"/>'s family (MobileBERT's depends on its block options).</summary>
+    /// <summary>T5EncoderModel (a full T5 checkpoint too: its decoder.* keys are not read): shared.weight, then encoder.block.i
+    /// with layer.0 = self-attention (q, k, v, o, layer_norm) and layer.1 = the FFN (DenseReluDense wi/wo, or wi_0/wi_1/wo
+    /// when gated, layer_norm). No biases; the embedding has no positions, types or norm (EmbeddingNorm is not read).</summary>
+    public static CheckpointLayout ForT5(T5Options t5) => new()
+    {
+        WordEmbeddings = "shared.weight",
+        LinearBiases = false,
+        LayerPrefix = "encoder.block.",
+        Layer = i =>
+        {
+            string l = $"encoder.block.{i}.";
+            return Keys(l, "layer.0.SelfAttention.q", "layer.0.SelfAttention.k", "layer.0.SelfAttention.v", "layer.0.SelfAttention.o",
+                "layer.0.layer_norm", t5.IsGatedAct ? "layer.1.DenseReluDense.wi_0" : "layer.1.DenseReluDense.wi", "layer.1.DenseReluDense.wo",
+                "layer.1.layer_norm") with { Gate = t5.IsGatedAct ? l + "layer.1.DenseReluDense.wi_1" : null };
+        },
+        FinalNorm = "encoder.final_layer_norm",
+        RelativeAttentionBias = "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+    };
+
+    /// <summary>The layout of <paramref name="config"/>'s family (MobileBERT's and T5's depend on their options).</summary>
     public static CheckpointLayout For(ModelConfig config, string p) =>
-        config.MobileBert is { } m ? ForMobileBert(m, p) : For(config.Family, p);
+        config.MobileBert is { } m ? ForMobileBert(m, p) : config.T5 is { } t5 ? ForT5(t5) : For(config.Family, p);
 
     private static LayerKeys Keys(string layer, string q, string k, string v, string o, string oNorm, string i, string output, string outNorm) =>
         new(layer + q, layer + k, layer + v, layer + o, layer + oNorm, layer + i, layer + output, layer + outNorm);
@@ -156,6 +185,7 @@ internal sealed record CheckpointLayout
         ModelFamily.DistilBert => "distilbert.",
         ModelFamily.Roberta => "roberta.",
         ModelFamily.MobileBert => "mobilebert.",
+        ModelFamily.T5 => "",
         _ => "albert.",
     };
 

@@ -53,6 +53,8 @@ internal sealed class DenseLayer(DenseModuleConfig config, float[] weight, float
 {
     public int In => config.InFeatures;
     public int Out => config.OutFeatures;
+    public float[] Weight => weight; // [Out, In]
+    public float[]? Bias => bias;
 
     public static DenseLayer Load(DenseModuleConfig c)
     {

@@ -17,6 +17,9 @@ namespace NativeTransformer.Models;
 /// neighbours, trigram) projected to H before positions are added, a bottleneck narrowing H to T before attention (its
 /// output is the attention residual), stacked FFNs at width T, a bottleneck widening back to H (residual = block input),
 /// and NoNorm for LayerNorm. Without them each step below is the identity.
+/// T5 (see <see cref="T5Options"/>) switches on the pre-norm block (<see cref="PreNormLayer"/>: RMSNorm before attention and
+/// before the FFN, residuals added after, a final RMSNorm after the last block), its relative position bias in attention and
+/// its gated FFN; its embedding is the word row alone.
 /// Bias, activation and residual are fused into the GEMMs' epilogues. Batches are right-padded: row b
 /// has <c>Lengths[b]</c> real tokens; padded query positions are computed like real ones. Each row's
 /// values are bitwise independent of the other rows, the padded length and the thread count.
@@ -25,9 +28,12 @@ namespace NativeTransformer.Models;
 // paddedLength, for MobileBERT's trigram input: the length Hugging Face pads to (the model's max length). A row's last
 // token sees the pad token as its right neighbour unless it ends at that length, where the neighbour is zero: what
 // Hugging Face computes for a batch padded to max length, and independent of the other rows.
+// finalNorm / relativeAttentionBias: T5's final_layer_norm and first-block relative_attention_bias [buckets, heads] (else null / empty).
 internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embeddings, LinearOperator? projection, EncoderLayer[] layers, WorkerPool pool,
-    int paddedLength = 0)
+    int paddedLength = 0, LayerNormWeights? finalNorm = null, ReadOnlyMemory<float> relativeAttentionBias = default)
 {
+    private readonly RelativePositionBias? _positionBias = config.T5 is { } t5
+        ? new RelativePositionBias(relativeAttentionBias.Span, t5, config.NumHeads, config.MaxSequenceLength) : null;
     public ModelConfig Config { get; } = config;
     public EncoderLayer[] Layers { get; } = layers;
     public WorkerPool Pool { get; } = pool;
@@ -46,7 +52,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
         if (!s.Fits(b, seq)) throw new InvalidOperationException("RunState too small for this batch");
         if (seq > Config.MaxSequenceLength)
             throw new InputException($"sequence of {seq} tokens exceeds this model's maximum of {Config.MaxSequenceLength} " +
-                $"(max_position_embeddings {Config.MaxPositionEmbeddings}{(Config.PositionsFromPadding ? $" less pad_token_id {Config.PadTokenId} + 1" : "")})");
+                $"({(Config.T5 is null ? "max_position_embeddings" : "n_positions")} {Config.MaxPositionEmbeddings}{(Config.PositionsFromPadding ? $" less pad_token_id {Config.PadTokenId} + 1" : "")})");
         var k = s.Kernels;
         bool qkFromLayerInput = Config.MobileBert is { UseBottleneckAttention: true };
         fixed (float* hidden = s.Hidden, qkv = s.Qkv, context = s.Context, attended = s.Attended, ffn = s.Ffn, embedded = s.Embedded,
@@ -63,6 +69,12 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
             for (int l = 0; l < Layers.Length; l++)
             {
                 var layer = Layers[l];
+                if (Config.T5 is not null)
+                {
+                    PreNormLayer(s, layer, batch, hidden, attended, qkv, context, ffn);
+                    Capture(captureHidden, l + 1, s.Hidden, tokens * h);
+                    continue;
+                }
                 // MobileBERT's bottlenecks: the narrowed input is the attention residual; query/key may read their own.
                 float* layerInput = hidden, qkInput = hidden;
                 if (layer.InputBottleneck is { } ib) layerInput = Bottleneck(s, ib, hidden, layerInputBuffer, s.LayerInput, tokens);
@@ -106,7 +118,43 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
                 }
                 Capture(captureHidden, l + 1, s.Hidden, tokens * h);
             }
+            if (finalNorm is not null)
+            {
+                Norm(s, s.Hidden, finalNorm, tokens);                                          // T5: hidden_states.L is after it
+                Capture(captureHidden, Layers.Length, s.Hidden, tokens * h);
+            }
         }
+    }
+
+    /// <summary>
+    /// T5's pre-norm block on Hidden, with Attended holding the normed input and then the new residual stream:
+    /// h ← h + o(Attention(RMSNorm(h)) + position bias); h ← h + wo(act(wi(RMSNorm(h)))) (gated: act(wi_0(x)) ⊙ wi_1(x)).
+    /// </summary>
+    private void PreNormLayer(RunState s, EncoderLayer layer, EncodedBatch batch, float* hidden, float* attended, float* qkv, float* context, float* ffn)
+    {
+        var k = s.Kernels;
+        int tokens = batch.BatchSize * batch.SeqLen, h = Config.HiddenSize;
+        var stream = s.Hidden.AsSpan(0, tokens * h);
+        stream.CopyTo(s.Attended);
+        Norm(s, s.Attended, layer.AttentionNorm, tokens);
+        layer.Qkv.Forward(attended, tokens, qkv, Epilogue.None, null, k);
+        s.Attention.Batch = batch;
+        s.Attention.SeparateValue = false;
+        s.Attention.Heads = layer.Qkv.Out / (3 * Config.HeadSize);
+        s.Attention.PositionBias = _positionBias;
+        Pool.For(batch.BatchSize * s.Attention.Heads, s.Attention);                          // context = softmax(qkᵀ + bias)·v
+        layer.AttentionOutput.Forward(context, tokens, attended, Epilogue.None, hidden, k);  // h + o(context)
+        s.Attended.AsSpan(0, tokens * h).CopyTo(stream);
+        Norm(s, s.Attended, layer.OutputNorm, tokens);
+        layer.Intermediate.Forward(attended, tokens, ffn, Activation(), null, k);
+        if (layer.Gate is { } gate)
+        {
+            fixed (float* g = s.Gate) gate.Forward(attended, tokens, g, Epilogue.None, null, k);
+            int width = tokens * layer.Intermediate.Out;
+            System.Numerics.Tensors.TensorPrimitives.Multiply(s.Ffn.AsSpan(0, width), s.Gate.AsSpan(0, width), s.Ffn.AsSpan(0, width));
+        }
+        layer.Output.Forward(ffn, tokens, attended, Epilogue.None, hidden, k);                // h + wo(·)
+        s.Attended.AsSpan(0, tokens * h).CopyTo(stream);
     }
 
     /// <summary>norm(x · Wᵀ + bias) into <paramref name="output"/>; returns it.</summary>
@@ -154,7 +202,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
             if ((uint)tt >= (uint)Config.TypeVocabSize) throw new InputException($"token type {tt} is outside type_vocab_size {Config.TypeVocabSize}");
             System.Numerics.Tensors.TensorPrimitives.Add(row, type.Slice(tt * h, h), row);
         }
-        s.Norm.Apply(target, embeddings.Norm, tokens);
+        s.Norm.Apply(target, embeddings.Norm!, tokens);
     }
 
     /// <summary>word + position + token type, then LayerNorm, into Hidden (or Embedded when ALBERT projects E → H).</summary>
@@ -175,13 +223,13 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
             // RoBERTa: the k-th non-pad token of a row (k from 1) sits at pad + k, pads at pad; seq ≤ MaxSequenceLength keeps it in the table.
             if (t % seq == 0) counted = 0;
             int p = !fromPadding ? t % seq : id == pad ? pad : pad + ++counted;
-            System.Numerics.Tensors.TensorPrimitives.Add(row, position.Slice(p * e, e), row);
+            if (!position.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(row, position.Slice(p * e, e), row); // T5: no positions
             if (type.IsEmpty) continue;
             int tt = batch.TypeIds[t];
             if ((uint)tt >= (uint)Config.TypeVocabSize) throw new InputException($"token type {tt} is outside type_vocab_size {Config.TypeVocabSize}");
             System.Numerics.Tensors.TensorPrimitives.Add(row, type.Slice(tt * e, e), row);
         }
-        s.Norm.Apply(target, embeddings.Norm, tokens);
+        if (embeddings.Norm is { } norm) s.Norm.Apply(target, norm, tokens); // T5: none
     }
 
     private void Norm(RunState s, float[] x, LayerNormWeights w, int rows) => s.Norm.Run(Pool, x, w, rows);

@@ -37,11 +37,14 @@ internal sealed record EncoderLayer(
     public LinearOperator? Value { get; init; }
     public FeedForward[] ExtraFeedForwards { get; init; } = [];
     public Bottleneck? OutputBottleneck { get; init; }
+    /// <summary>T5's gated FFN: wi_1, whose output multiplies act(<see cref="Intermediate"/>) element-wise; null elsewhere.</summary>
+    public LinearOperator? Gate { get; init; }
 
     /// <summary>Every Linear operator of the block.</summary>
     public IEnumerable<LinearOperator> Operators()
     {
         yield return Qkv;
+        if (Gate is { } g) yield return g;
         if (Value is { } v) yield return v;
         yield return AttentionOutput; yield return Intermediate; yield return Output;
         foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
@@ -84,6 +87,7 @@ internal static class EncoderLayerBuilder
                 Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm)
             {
                 Value = l.SeparateValue ? Make(l.Value, Int8Linears.Qkv) : null,
+                Gate = l.Gate is { } gate ? Make(gate, Int8Linears.Intermediate) : null,
                 InputBottleneck = Neck(l.InputBottleneck), AttentionBottleneck = Neck(l.AttentionBottleneck), OutputBottleneck = Neck(l.OutputBottleneck),
                 ExtraFeedForwards = l.ExtraFeedForwards.Select(f => new FeedForward(Make(f.Intermediate, Int8Linears.Intermediate),
                     Make(f.Output, Int8Linears.Output), f.Norm)).ToArray(),
@@ -91,18 +95,21 @@ internal static class EncoderLayerBuilder
         }).ToArray();
     }
 
+    /// <summary>T5's Linears have no bias: the fused one gets none either (no zeros to add).</summary>
+    private static bool NoBias(LinearWeights[] parts) => parts.All(p => p.Bias.IsEmpty);
+
     private static string ConcatKey(LinearWeights[] parts) => string.Join("+", parts.Select(p => p.Key));
 
     /// <summary>Stacks Linear layers with the same input size into one: weights by rows, biases end to end.</summary>
     private static LinearWeights Concat(params LinearWeights[] parts)
     {
         int rows = parts.Sum(p => p.Out), k = parts[0].In;
-        var w = new float[rows * k]; var b = new float[rows];
+        var w = new float[rows * k]; var b = NoBias(parts) ? [] : new float[rows];
         int r = 0;
         foreach (var p in parts)
         {
             p.Weight.Span.CopyTo(w.AsSpan(r * k));
-            p.Bias.Span.CopyTo(b.AsSpan(r));
+            if (b.Length > 0) p.Bias.Span.CopyTo(b.AsSpan(r));
             r += p.Out;
         }
         return new LinearWeights(ConcatKey(parts), w, b, rows, k);
@@ -114,7 +121,7 @@ internal static class EncoderLayerBuilder
     {
         int rows = parts.Sum(p => p.Out);
         var fused = QuantizedMatrix.Zeros(rows, parts[0].In);
-        var b = new float[rows];
+        var b = NoBias(parts) ? [] : new float[rows];
         int r = 0;
         foreach (var p in parts)
         {
@@ -124,7 +131,7 @@ internal static class EncoderLayerBuilder
                 var m = QuantizedMatrix.Quantize(p.Weight.Span, p.Out, p.In);
                 fused.SetRows(r, m.Q, m.Scales);
             }
-            p.Bias.Span.CopyTo(b.AsSpan(r));
+            if (b.Length > 0) p.Bias.Span.CopyTo(b.AsSpan(r));
             r += p.Out;
         }
         return new QuantizedLinear(fused, b);

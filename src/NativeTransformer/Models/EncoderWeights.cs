@@ -43,7 +43,7 @@ public sealed record EmbeddingWeights(
     EmbeddingTable Word,             // [V, E] fp32, or int8 rows in a quantized folder
     ReadOnlyMemory<float> Position,  // [P, E]; MobileBERT [P, H]
     ReadOnlyMemory<float> TokenType, // [T, E]; empty for DistilBERT; MobileBERT [T, H]
-    LayerNormWeights Norm,           // [E]; MobileBERT [H]
+    LayerNormWeights? Norm,          // [E]; MobileBERT [H]; null for T5 (no embedding norm)
     LinearWeights? Projection);      // ALBERT embedding_hidden_mapping_in: [H, E]; MobileBERT embedding_transformation [H, 3E]; else null
 
 /// <summary>One post-LayerNorm transformer block (BERT naming in comments; DistilBERT and ALBERT map onto it).</summary>
@@ -65,6 +65,8 @@ public sealed record EncoderLayerWeights(
     public BottleneckWeights? OutputBottleneck { get; init; }    // output.bottleneck     [H, T], residual = the block input
     /// <summary>value reads the block input while query/key read another tensor: no fused q|k|v projection.</summary>
     public bool SeparateValue { get; init; }
+    /// <summary>T5's gated FFN: wi_1 [I, H], multiplying act(Intermediate = wi_0) element-wise; null elsewhere.</summary>
+    public LinearWeights? Gate { get; init; }
 }
 
 /// <summary>A Linear then a norm (MobileBERT's bottlenecks).</summary>
@@ -75,7 +77,13 @@ public sealed record FeedForwardWeights(LinearWeights Intermediate, LinearWeight
 
 public sealed record EncoderWeights(
     EmbeddingWeights Embeddings,
-    EncoderLayerWeights[] Layers); // [NumLayers]; ALBERT repeats its shared group's object
+    EncoderLayerWeights[] Layers) // [NumLayers]; ALBERT repeats its shared group's object
+{
+    /// <summary>T5: final_layer_norm [H] (RMSNorm after the last block); null elsewhere.</summary>
+    public LayerNormWeights? FinalNorm { get; init; }
+    /// <summary>T5: the first block's relative_attention_bias [buckets, heads], used by every block; empty elsewhere.</summary>
+    public ReadOnlyMemory<float> RelativeAttentionBias { get; init; }
+}
 
 /// <summary>The activation after a classifier's first dense layer.</summary>
 public enum HeadActivation { Relu, Tanh }
@@ -94,6 +102,9 @@ public sealed record HeadWeights(
     public LinearWeights? QaOutputs { get; init; }
     /// <summary>MobileBERT with classifier_activation false: the pooler output is the first token's hidden state (no weights).</summary>
     public bool FirstTokenPooler { get; init; }
+    /// <summary><see cref="Classifier"/> reads the mean of the attention-masked tokens' last hidden states (a 2_Dense_classifier
+    /// folder, see <see cref="PooledClassifierFolder"/>), not the pooler or the first token.</summary>
+    public bool MeanPooledClassifier { get; init; }
 }
 
 /// <summary>Masked-LM head: transform (dense → activation → LayerNorm) then a decoder tied to the word embeddings.</summary>

@@ -2,8 +2,9 @@ using NativeTransformer.Kernels;
 
 namespace NativeTransformer.Models;
 
-/// <summary>Row-parallel in-place norm over [rows, width] on the <see cref="WorkerPool"/>: LayerNorm, or the element-wise
-/// <see cref="Kernels.NoNorm"/> when the config's normalization_type says no_norm. Reused across calls (no allocation).</summary>
+/// <summary>Row-parallel in-place norm over [rows, width] on the <see cref="WorkerPool"/>: LayerNorm, the element-wise
+/// <see cref="Kernels.NoNorm"/> when the config's normalization_type says no_norm, or T5's <see cref="Kernels.RmsNorm"/>.
+/// Reused across calls (no allocation).</summary>
 internal sealed class LayerNormJob(float eps, NormalizationType type = NormalizationType.LayerNorm) : IParallelWork
 {
     private float[] _x = [];
@@ -22,7 +23,8 @@ internal sealed class LayerNormJob(float eps, NormalizationType type = Normaliza
     /// <summary>The norm on <paramref name="rows"/> rows of <paramref name="x"/>, serially (e.g. the embeddings).</summary>
     public void Apply(Span<float> x, LayerNormWeights w, int rows)
     {
-        if (type == NormalizationType.NoNorm) NoNorm.AddResidualAndScale(x, default, w.Gamma.Span, w.Beta.Span, rows, w.Width);
+        if (type == NormalizationType.RmsNorm) RmsNorm.Normalize(x, w.Gamma.Span, rows, w.Width, eps);
+        else if (type == NormalizationType.NoNorm) NoNorm.AddResidualAndScale(x, default, w.Gamma.Span, w.Beta.Span, rows, w.Width);
         else LayerNorm.AddResidualAndNormalize(x, default, w.Gamma.Span, w.Beta.Span, rows, w.Width, eps);
     }
 }

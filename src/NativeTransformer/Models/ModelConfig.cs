@@ -4,14 +4,14 @@ namespace NativeTransformer.Models;
 
 /// <summary>The encoder families we run. They share one encoder; they differ in config and weight names.
 /// <see cref="Roberta"/> covers model_type roberta, xlm-roberta and camembert (same architecture and key names).</summary>
-public enum ModelFamily { Bert, DistilBert, Albert, Roberta, MobileBert }
+public enum ModelFamily { Bert, DistilBert, Albert, Roberta, MobileBert, T5 }
 
 /// <summary>Feed-forward activation: <c>gelu</c> (exact, erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh approximation), <c>relu</c>.</summary>
 public enum Activation { Gelu, GeluTanh, Relu }
 
 /// <summary>What every "LayerNorm" of the model computes: <c>layer_norm</c> (statistics) or MobileBERT's <c>no_norm</c>
-/// (element-wise x·weight + bias, no statistics).</summary>
-public enum NormalizationType { LayerNorm, NoNorm }
+/// (element-wise x·weight + bias, no statistics), or T5's RMSNorm (x / rms(x) · weight, no mean, no bias).</summary>
+public enum NormalizationType { LayerNorm, NoNorm, RmsNorm }
 
 /// <summary>The one mapping from a config activation to the kernel epilogue that applies it.</summary>
 public static class ActivationExtensions
@@ -30,7 +30,7 @@ public static class ActivationExtensions
 /// </summary>
 public sealed record ModelConfig
 {
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "mobilebert"];
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "mobilebert", "t5"];
     public static readonly IReadOnlyList<string> SupportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
 
     public required string ModelType { get; init; }
@@ -57,6 +57,8 @@ public sealed record ModelConfig
     public int TrueHiddenSize { get; init; }
     /// <summary>MobileBERT's block options (null for the other families, whose blocks have none of them).</summary>
     public MobileBertOptions? MobileBert { get; init; }
+    /// <summary>T5's encoder options (null for the other families): pre-norm blocks with RMSNorm, relative position bias.</summary>
+    public T5Options? T5 { get; init; }
     /// <summary>MobileBERT: E-wide word rows (three of them with trigram_input) go through embedding_transformation to H
     /// before the position and token-type rows (H wide) are added. ALBERT projects after the embedding LayerNorm instead.</summary>
     public bool ProjectsWordEmbeddings => Family == ModelFamily.MobileBert;
@@ -87,7 +89,10 @@ public sealed record ModelConfig
     /// </summary>
     public IReadOnlyDictionary<int, IReadOnlyList<int>> PrunedHeads { get; init; } = new Dictionary<int, IReadOnlyList<int>>();
 
-    public int HeadSize => AttentionSize / NumHeads;
+    public int HeadSize => T5?.HeadSize ?? AttentionSize / NumHeads;
+    /// <summary>Width of query/key/value and of the attention output's input, all heads (before pruning): num_heads · D.
+    /// Equals <see cref="AttentionSize"/> except in T5, where num_heads · d_kv may differ from d_model.</summary>
+    public int AttentionInnerSize => NumHeads * HeadSize;
     /// <summary>All heads' width (before pruning): <see cref="TrueHiddenSize"/>, or H when unset.</summary>
     public int AttentionSize => TrueHiddenSize > 0 ? TrueHiddenSize : HiddenSize;
     /// <summary>Attention heads left in <paramref name="layer"/> (ALBERT: layer group) after <see cref="PrunedHeads"/>.</summary>
@@ -141,16 +146,17 @@ public sealed record ModelConfig
             "albert" => ModelFamily.Albert,
             "roberta" or "xlm-roberta" or "camembert" => ModelFamily.Roberta,
             "mobilebert" => ModelFamily.MobileBert,
+            "t5" => ModelFamily.T5,
             _ => throw new ModelConfigException($"{source}: unsupported model_type \"{type}\"; supported: {string.Join(", ", SupportedModelTypes)}"),
         };
-        bool distil = family == ModelFamily.DistilBert;
+        bool distil = family == ModelFamily.DistilBert, t5 = family == ModelFamily.T5;
         if (r.PositionEmbeddingType is { } pet && pet != "absolute")
             throw new ModelConfigException($"{source}: position_embedding_type \"{pet}\" is not supported (only \"absolute\")");
         if (distil && r.SinusoidalPosEmbds == true)
             throw new ModelConfigException($"{source}: sinusoidal_pos_embds=true is not supported");
 
         string act = (distil ? r.Activation : r.HiddenAct) ?? (distil ? "gelu" : "gelu");
-        var activation = act switch
+        var activation = t5 ? Activation.Relu : act switch
         {
             "gelu" => Activation.Gelu,
             "gelu_new" or "gelu_pytorch_tanh" => Activation.GeluTanh,
@@ -158,18 +164,22 @@ public sealed record ModelConfig
             _ => throw new ModelConfigException($"{source}: unsupported activation \"{act}\"; supported: {string.Join(", ", SupportedActivations)}"),
         };
 
-        int hidden = Require(distil ? r.Dim : r.HiddenSize, distil ? "dim" : "hidden_size", source);
-        int layers = Require(distil ? r.NLayers : r.NumHiddenLayers, distil ? "n_layers" : "num_hidden_layers", source);
-        int heads = Require(distil ? r.NHeads : r.NumAttentionHeads, distil ? "n_heads" : "num_attention_heads", source);
-        int inter = Require(distil ? r.HiddenDim : r.IntermediateSize, distil ? "hidden_dim" : "intermediate_size", source);
-        int vocab = Require(r.VocabSize, "vocab_size", source);
-        int maxPos = Require(r.MaxPositionEmbeddings ?? 512, "max_position_embeddings", source);
-        int typeVocab = distil ? 0 : Require(r.TypeVocabSize ?? 2, "type_vocab_size", source);
+        // T5Config's names and defaults (t5-small's), for T5.
+        int hidden = t5 ? Require(r.DModel ?? 512, "d_model", source) : Require(distil ? r.Dim : r.HiddenSize, distil ? "dim" : "hidden_size", source);
+        int layers = t5 ? Require(r.NumLayers ?? 6, "num_layers", source) : Require(distil ? r.NLayers : r.NumHiddenLayers, distil ? "n_layers" : "num_hidden_layers", source);
+        int heads = t5 ? Require(r.NumHeads ?? 8, "num_heads", source) : Require(distil ? r.NHeads : r.NumAttentionHeads, distil ? "n_heads" : "num_attention_heads", source);
+        int inter = t5 ? Require(r.DFf ?? 2048, "d_ff", source) : Require(distil ? r.HiddenDim : r.IntermediateSize, distil ? "hidden_dim" : "intermediate_size", source);
+        int vocab = Require(r.VocabSize ?? (t5 ? 32128 : null), "vocab_size", source);
+        // T5 has no position table; n_positions (512) bounds the input length as the tokenizer's model_max_length does.
+        int maxPos = t5 ? Require(r.NPositions ?? 512, "n_positions", source) : Require(r.MaxPositionEmbeddings ?? 512, "max_position_embeddings", source);
+        int typeVocab = distil || t5 ? 0 : Require(r.TypeVocabSize ?? 2, "type_vocab_size", source);
+        T5Options? t5Options = null;
+        if (t5) (t5Options, activation) = T5Options.From(r, heads, source);
         bool mobile = family == ModelFamily.MobileBert;
         int embed = family is ModelFamily.Albert or ModelFamily.MobileBert ? Require(r.EmbeddingSize ?? 128, "embedding_size", source) : hidden;
         var mobileBert = mobile ? MobileBertOptions.From(r, hidden, heads, source) : null;
         int trueHidden = mobileBert?.TrueHiddenSize ?? hidden;
-        var normalization = (mobile ? r.NormalizationType ?? "no_norm" : "layer_norm") switch
+        var normalization = t5 ? NormalizationType.RmsNorm : (mobile ? r.NormalizationType ?? "no_norm" : "layer_norm") switch
         {
             "layer_norm" => NormalizationType.LayerNorm,
             "no_norm" => NormalizationType.NoNorm,
@@ -177,7 +187,7 @@ public sealed record ModelConfig
         };
         int groups = family == ModelFamily.Albert ? Require(r.NumHiddenGroups ?? 1, "num_hidden_groups", source) : 1;
         int inner = family == ModelFamily.Albert ? Require(r.InnerGroupNum ?? 1, "inner_group_num", source) : 1;
-        if (!mobile && hidden % heads != 0)
+        if (!mobile && !t5 && hidden % heads != 0)
             throw new ModelConfigException($"{source}: hidden size {hidden} is not divisible by the number of attention heads {heads}");
         if (groups > layers)
             throw new ModelConfigException($"{source}: num_hidden_groups {groups} exceeds num_hidden_layers {layers}");
@@ -185,12 +195,14 @@ public sealed record ModelConfig
             throw new ModelConfigException($"{source}: inner_group_num {inner} is not supported (only 1)");
         // Refuse absurd sizes before anything is allocated from them (a 4 GB machine is the target).
         if (layers > MaxLayers)
-            throw new ModelConfigException($"{source}: \"{(distil ? "n_layers" : "num_hidden_layers")}\" {layers} is absurdly large (limit {MaxLayers}); refusing to load");
+            throw new ModelConfigException($"{source}: \"{(distil ? "n_layers" : t5 ? "num_layers" : "num_hidden_layers")}\" {layers} is absurdly large (limit {MaxLayers}); refusing to load");
         if (maxPos > MaxPositions)
             throw new ModelConfigException($"{source}: \"max_position_embeddings\" {maxPos} is absurdly large (limit {MaxPositions}); refusing to load");
         CheckSize((long)vocab * embed, "vocab_size × hidden", source);
         CheckSize((long)hidden * inter, "hidden × intermediate", source);
         CheckSize(3L * hidden * hidden, "3 × hidden × hidden (query/key/value)", source);
+        if (t5) CheckSize(3L * hidden * t5Options!.InnerSize, "3 × d_model × num_heads · d_kv (q/k/v)", source);
+        if (t5) CheckSize((long)t5Options!.RelativeAttentionNumBuckets * heads, "relative_attention_num_buckets × num_heads", source);
         CheckSize((long)maxPos * embed, "max_position_embeddings × hidden", source);
         CheckSize((long)typeVocab * embed, "type_vocab_size × hidden", source);
         if (family == ModelFamily.Albert) CheckSize((long)embed * hidden, "embedding_size × hidden", source);
@@ -211,9 +223,10 @@ public sealed record ModelConfig
         if (mobile && (pad < 0 || pad >= vocab))
             throw new ModelConfigException($"{source}: \"pad_token_id\" {pad} is outside the vocabulary (0..{vocab - 1}); MobileBERT's trigram input reads its embedding");
 
-        double eps = distil ? 1e-12 : (r.LayerNormEps ?? 1e-12);
+        double eps = distil ? 1e-12 : t5 ? r.LayerNormEpsilon ?? 1e-6 : (r.LayerNormEps ?? 1e-12);
         // Checked as float too: 1e-120 is a positive double but a zero float, and LayerNorm divides by sqrt(var + eps).
-        if (!(eps > 0 && eps < 1 && (float)eps > 0)) throw new ModelConfigException($"{source}: layer_norm_eps {eps} is out of range (0 < eps < 1, representable as float32)");
+        if (!(eps > 0 && eps < 1 && (float)eps > 0))
+            throw new ModelConfigException($"{source}: {(t5 ? "layer_norm_epsilon" : "layer_norm_eps")} {eps} is out of range (0 < eps < 1, representable as float32)");
 
         var labels = new Dictionary<int, string>();
         if (r.Id2Label != null)
@@ -233,7 +246,7 @@ public sealed record ModelConfig
             VocabSize = vocab, HiddenSize = hidden, NumLayers = layers, NumHeads = heads, IntermediateSize = inter,
             MaxPositionEmbeddings = maxPos, TypeVocabSize = typeVocab, EmbeddingSize = embed,
             NumHiddenGroups = groups, InnerGroupNum = inner, HiddenAct = activation, LayerNormEps = (float)eps,
-            NormalizationType = normalization, TrueHiddenSize = trueHidden, MobileBert = mobileBert,
+            NormalizationType = normalization, TrueHiddenSize = trueHidden, MobileBert = mobileBert, T5 = t5Options,
             PadTokenId = pad, Id2Label = labels, PrunedHeads = pruned,
             ProblemType = SequenceScoring.CheckProblemType(r.ProblemType, source),
             CrossEncoderActivation = SequenceScoring.ParseActivation(r, source),

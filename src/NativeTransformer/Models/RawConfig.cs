@@ -41,6 +41,17 @@ internal sealed class RawConfig
     [JsonPropertyName("key_query_shared_bottleneck")] public bool? KeyQuerySharedBottleneck { get; set; }
     [JsonPropertyName("num_feedforward_networks")] public int? NumFeedforwardNetworks { get; set; }
     [JsonPropertyName("classifier_activation")] public bool? ClassifierActivation { get; set; }
+    // T5
+    [JsonPropertyName("d_model")] public int? DModel { get; set; }
+    [JsonPropertyName("d_kv")] public int? DKv { get; set; }
+    [JsonPropertyName("d_ff")] public int? DFf { get; set; }
+    [JsonPropertyName("num_layers")] public int? NumLayers { get; set; }
+    [JsonPropertyName("num_heads")] public int? NumHeads { get; set; }
+    [JsonPropertyName("n_positions")] public int? NPositions { get; set; }
+    [JsonPropertyName("relative_attention_num_buckets")] public int? RelativeAttentionNumBuckets { get; set; }
+    [JsonPropertyName("relative_attention_max_distance")] public int? RelativeAttentionMaxDistance { get; set; }
+    [JsonPropertyName("layer_norm_epsilon")] public double? LayerNormEpsilon { get; set; }
+    [JsonPropertyName("feed_forward_proj")] public string? FeedForwardProj { get; set; }
     // DistilBERT
     [JsonPropertyName("dim")] public int? Dim { get; set; }
     [JsonPropertyName("n_layers")] public int? NLayers { get; set; }

@@ -21,6 +21,7 @@ internal sealed class RunState
     public readonly float[] Context;   // [B, S, A] attention output, heads merged
     public readonly float[] Attended;  // [B, S, T] norm(residual + Context·Woᵀ): input and residual of the FFN (T = true hidden)
     public readonly float[] Ffn;       // [B, S, I]
+    public readonly float[] Gate;      // [B, S, I] T5's gated FFN: wi_1's output (empty otherwise)
     // MobileBERT only (empty otherwise): the bottlenecked block input, the query/key bottleneck, the other half of the
     // stacked FFNs' ping-pong, and the widened block output before it replaces Hidden.
     public readonly float[] LayerInput;  // [B, S, T]
@@ -35,17 +36,18 @@ internal sealed class RunState
     public RunState(ModelConfig c, int maxBatch, int maxSeq, WorkerPool pool, bool int8)
     {
         MaxBatch = maxBatch; MaxSeq = maxSeq;
-        int tokens = Length(maxBatch, maxSeq, 1), t = c.AttentionSize;
+        int tokens = Length(maxBatch, maxSeq, 1), t = c.AttentionSize, inner = c.AttentionInnerSize; // inner ≠ t in T5 only
         Embedded = c.ProjectionInputSize == c.HiddenSize && !c.ProjectsWordEmbeddings ? [] : Pinned.Allocate(Length(maxBatch, maxSeq, c.ProjectionInputSize));
         Hidden = Pinned.Allocate(Length(maxBatch, maxSeq, c.HiddenSize));
-        Qkv = Pinned.Allocate(Length(maxBatch, maxSeq, 3L * t));
-        Context = Pinned.Allocate(Length(maxBatch, maxSeq, t));
-        Attended = Pinned.Allocate(Context.Length);
+        Qkv = Pinned.Allocate(Length(maxBatch, maxSeq, 3L * inner));
+        Context = Pinned.Allocate(Length(maxBatch, maxSeq, inner));
+        Attended = Pinned.Allocate(Length(maxBatch, maxSeq, t));
         Ffn = Pinned.Allocate(Length(maxBatch, maxSeq, c.IntermediateSize));
+        Gate = c.T5 is { IsGatedAct: true } ? Pinned.Allocate(Ffn.Length) : [];
         var m = c.MobileBert;
-        LayerInput = m is { UseBottleneck: true } ? Pinned.Allocate(Context.Length) : [];
-        SharedInput = m is { KeyQuerySharedBottleneck: true, UseBottleneckAttention: false } ? Pinned.Allocate(Context.Length) : [];
-        Attended2 = m is not null ? Pinned.Allocate(Context.Length) : [];
+        LayerInput = m is { UseBottleneck: true } ? Pinned.Allocate(Attended.Length) : [];
+        SharedInput = m is { KeyQuerySharedBottleneck: true, UseBottleneckAttention: false } ? Pinned.Allocate(Attended.Length) : [];
+        Attended2 = m is not null ? Pinned.Allocate(Attended.Length) : [];
         NextHidden = m is { UseBottleneck: true } ? Pinned.Allocate(Hidden.Length) : [];
         AttentionScratch = new float[pool.Threads][];
         for (int w = 0; w < AttentionScratch.Length; w++) AttentionScratch[w] = new float[AttentionKernel.ScratchLength(maxSeq, maxSeq, c.HeadSize)];
@@ -55,7 +57,7 @@ internal sealed class RunState
     }
 
     /// <summary>The widest input of a Linear that may run int8 (the int8 activation scratch holds one such row per token).</summary>
-    public static int MaxInt8Input(ModelConfig c) => Math.Max(c.IntermediateSize, Math.Max(c.HiddenSize, Math.Max(c.EmbeddingSize, c.AttentionSize)));
+    public static int MaxInt8Input(ModelConfig c) => Math.Max(Math.Max(c.IntermediateSize, c.AttentionInnerSize), Math.Max(c.HiddenSize, Math.Max(c.EmbeddingSize, c.AttentionSize)));
 
     public bool Fits(int batch, int seq) => batch <= MaxBatch && seq <= MaxSeq;
 

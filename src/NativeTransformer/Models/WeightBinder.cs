@@ -41,10 +41,11 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
         // MobileBERT projects the word rows first, so positions, token types and the norm are H wide.
         int summed = config.ProjectsWordEmbeddings ? h : e;
         var embeddings = new EmbeddingWeights(
-            Word: Embedding(_keys.WordEmbeddings, config.VocabSize, e),
-            Position: Tensor(_keys.PositionEmbeddings, config.MaxPositionEmbeddings, summed),
+            Word: Embedding(WordEmbeddingsKey(), config.VocabSize, e),
+            // T5: word rows only (relative positions are an attention bias; no types, no norm).
+            Position: config.T5 is null ? Tensor(_keys.PositionEmbeddings, config.MaxPositionEmbeddings, summed) : ReadOnlyMemory<float>.Empty,
             TokenType: _keys.TokenTypeEmbeddings is { } tt ? Tensor(tt, config.TypeVocabSize, summed) : ReadOnlyMemory<float>.Empty,
-            Norm: Norm(_keys.EmbeddingNorm, summed),
+            Norm: config.T5 is null ? Norm(_keys.EmbeddingNorm, summed) : null,
             Projection: _keys.EmbeddingProjection is { } p ? Linear(p, h, config.ProjectionInputSize) : null);
 
         // ALBERT shares one set of weights per group: layer i runs group i / (layers / groups), as Hugging Face does.
@@ -59,8 +60,18 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
             int g = config.Family == ModelFamily.Albert ? (int)(i / ((double)config.NumLayers / groups)) : i;
             layers[j] = distinct[g] ??= Layer(g);
         }
-        return new EncoderWeights(embeddings, layers);
+        return new EncoderWeights(embeddings, layers)
+        {
+            FinalNorm = _keys.FinalNorm is { } fn ? Norm(fn, h) : null,
+            RelativeAttentionBias = _keys.RelativeAttentionBias is { } rab
+                ? Tensor(rab, config.T5!.RelativeAttentionNumBuckets, config.NumHeads) : ReadOnlyMemory<float>.Empty,
+        };
     }
+
+    /// <summary>T5 checkpoints tie encoder.embed_tokens to shared and usually store only shared.weight; a file that kept
+    /// only the encoder's copy is read from it.</summary>
+    private string WordEmbeddingsKey() =>
+        config.T5 is not null && !Has(_keys.WordEmbeddings) && Has("encoder.embed_tokens.weight") ? "encoder.embed_tokens.weight" : _keys.WordEmbeddings;
 
     public HeadWeights BindHeads()
     {
@@ -128,17 +139,19 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
             ExtraFeedForwards = k.ExtraFeedForwards.Select(f => new FeedForwardWeights(Linear(f.Intermediate, i, t), Linear(f.Output, t, i), Norm(f.Norm, t))).ToArray(),
             OutputBottleneck = k.OutputBottleneck is { } ob ? new(Linear(ob.Dense, h, t), Norm(ob.Norm, h)) : null,
             SeparateValue = m?.SeparateValue == true,
+            Gate = k.Gate is { } gate ? Linear(gate, i, t) : null,
         };
     }
 
     private LinearWeights Linear(string key, int outFeatures, int inFeatures)
     {
         string weight = key + ".weight";
+        ReadOnlyMemory<float> Bias() => _keys.LinearBiases ? Tensor(key + ".bias", outFeatures) : ReadOnlyMemory<float>.Empty; // T5: none
         // Only encoder Linear weights may be I8 (the quantizer's selection); anywhere else Tensor() rejects the dtype.
         if (source.TryGetInfo(weight, out var info) && info.DType == DType.I8 && IsEncoderLinear(key))
-            return new(key, ReadOnlyMemory<float>.Empty, Tensor(key + ".bias", outFeatures), outFeatures, inFeatures,
-                Quantized(weight, outFeatures, inFeatures));
-        return new(key, Tensor(weight, outFeatures, inFeatures), Tensor(key + ".bias", outFeatures), outFeatures, inFeatures);
+            return new(key, ReadOnlyMemory<float>.Empty, Bias(), outFeatures, inFeatures, Quantized(weight, outFeatures, inFeatures));
+        var w = Tensor(weight, outFeatures, inFeatures);
+        return new(key, w, Bias(), outFeatures, inFeatures);
     }
 
     private HashSet<string>? _encoderLinears;
@@ -215,6 +228,7 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
     /// <summary>LayerNorm weight/bias; TF-converted checkpoints name them gamma/beta.</summary>
     private LayerNormWeights Norm(string key, int width)
     {
+        if (config.NormalizationType == NormalizationType.RmsNorm) return new(key, Tensor(key + ".weight", width), ReadOnlyMemory<float>.Empty, width);
         bool legacy = !Has(key + ".weight") && Has(key + ".gamma");
         return new(key, Tensor(key + (legacy ? ".gamma" : ".weight"), width), Tensor(key + (legacy ? ".beta" : ".bias"), width), width);
     }

@@ -83,10 +83,11 @@ internal static class MemoryEstimator
         // 2. Linear copies, one per distinct layer, as EncoderLayerBuilder decides precision.
         long fp32Packed = 0, int8Packed = 0, temporaries = 0;
         int fp32Count = 0, int8Count = 0;
+        long BiasNotOwned(int n) => keys.LinearBiases ? 0 : (long)n * sizeof(float); // T5's Linears own no bias copy
         void Add(bool int8, int n, int k)
         {
-            if (int8) { int8Packed += Int8Bytes(n, k); int8Count++; }
-            else { fp32Packed += Fp32Bytes(n, k, options.SparseKernels); fp32Count++; }
+            if (int8) { int8Packed += Int8Bytes(n, k) - BiasNotOwned(n); int8Count++; }
+            else { fp32Packed += Fp32Bytes(n, k, options.SparseKernels) - BiasNotOwned(n); fp32Count++; }
         }
         bool IsI8(string key) => byName.TryGetValue(key + ".weight", out var t) && t.DType == DType.I8;
         bool Int8(string key, Int8Linears flag) => IsI8(key) || options.Int8 && options.Int8Layers.HasFlag(flag);
@@ -112,6 +113,7 @@ internal static class MemoryEstimator
                 Add(Int8(f.Item1, Int8Linears.Intermediate), inter, width);
                 Add(Int8(f.Item2, Int8Linears.Output), width, inter);
             }
+            if (k.Gate is { } gate) Add(Int8(gate, Int8Linears.Intermediate), inter, width); // T5's gated FFN
             if (k.InputBottleneck is { } ib) Add(Int8(ib.Dense, Int8Linears.Bottleneck), width, h);
             if (k.AttentionBottleneck is { } ab) Add(Int8(ab.Dense, Int8Linears.Bottleneck), width, h);
             if (k.OutputBottleneck is { } ob) Add(Int8(ob.Dense, Int8Linears.Bottleneck), h, width);
@@ -193,11 +195,11 @@ internal static class MemoryEstimator
     {
         long tokens = (long)batch * seq;
         var m = c.MobileBert;
-        long t = c.AttentionSize;
+        long t = c.AttentionSize, inner = c.AttentionInnerSize; // inner ≠ t in T5 only
         long floats = (c.ProjectionInputSize == c.HiddenSize && !c.ProjectsWordEmbeddings ? 0 : tokens * c.ProjectionInputSize)
             + tokens * c.HiddenSize          // Hidden
-            + tokens * t * 5                 // Qkv (3T), Context, Attended
-            + tokens * c.IntermediateSize    // Ffn
+            + tokens * (inner * 4 + t)       // Qkv (3·inner), Context (inner), Attended (T)
+            + tokens * c.IntermediateSize * (c.T5 is { IsGatedAct: true } ? 2 : 1) // Ffn, T5's Gate
             + (m is { UseBottleneck: true } ? tokens * (t + c.HiddenSize) : 0)                        // LayerInput, NextHidden
             + (m is { KeyQuerySharedBottleneck: true, UseBottleneckAttention: false } ? tokens * t : 0) // SharedInput
             + (m is not null ? tokens * t : 0)                                                        // Attended2

@@ -58,7 +58,7 @@ public sealed partial class TransformerModel : IDisposable
         _int8 = layers.Any(l => l.Operators().Any(o => o is QuantizedLinear));
         var projection = encoder.Embeddings.Projection is { } p ? fp32Layer(p.Key, p.Out, p.In, () => p) : null;
         packCache?.SaveIfChanged();
-        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool, maxLength);
+        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool, maxLength, encoder.FinalNorm, encoder.RelativeAttentionBias);
     }
 
     /// <summary>Loads a model folder (config.json, vocab.txt / tokenizer files, model.safetensors or a sharded index).
@@ -98,6 +98,7 @@ public sealed partial class TransformerModel : IDisposable
             var kept = Compression.LayerSelection.Resolve(config.NumLayers, options);
             var encoder = binder.BindEncoder(kept);
             var heads = binder.BindHeads();
+            (config, heads) = PooledClassifierFolder.Attach(directory, config, heads);
             if (check == NonFiniteCheck.Refuse && kept is null) packCache?.MarkSourceValidated(); // every tensor scanned, all finite
             if (kept is not null) config = config.KeepLayers(kept);
             var sentence = SentenceHead.Load(directory, st, options, config.HiddenSize);
@@ -150,7 +151,7 @@ public sealed partial class TransformerModel : IDisposable
                 quantization = f.Metadata.TryGetValue(Compression.QuantizationFormat.EmbeddingsKey, out var e) ? $"{marker} (embeddings {e})" : marker;
             var binder = new WeightBinder(weights, config, NonFiniteCheck.Count);
             binder.BindEncoder();
-            var h = binder.BindHeads();
+            var (withLabels, h) = PooledClassifierFolder.Attach(directory, config, binder.BindHeads());
             nonFinite = binder.NonFiniteCounts.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
             foreach (var t in weights.Tensors)
             {
@@ -160,7 +161,7 @@ public sealed partial class TransformerModel : IDisposable
             }
             if (h.Pooler != null) heads.Add("pooler");
             if (h.FirstTokenPooler) heads.Add("pooler (first token, no weights)");
-            string labelNames = config.Id2Label.Count > 0 ? ": " + string.Join(", ", config.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "";
+            string labelNames = withLabels.Id2Label.Count > 0 ? ": " + string.Join(", ", withLabels.Id2Label.OrderBy(p => p.Key).Select(p => p.Value)) : "";
             if (h.TokenClassifier != null) heads.Add($"token-classifier ({h.TokenClassifier.Out} labels{labelNames})");
             if (h.Classifier != null) heads.Add($"classifier ({h.Classifier.Out} labels{labelNames})");
             if (h.MaskedLm != null) heads.Add("masked-lm");
@@ -453,7 +454,8 @@ public sealed partial class TransformerModel : IDisposable
     {
         int b = batch.BatchSize, h = Config.HiddenSize;
         var pooled = new float[b * h];
-        if (_heads.PreClassifier is null) PoolerOutput(state, batch, pooled);
+        if (_heads.MeanPooledClassifier) Heads.Pool(state.Hidden, batch, h, PoolingMode.Mean, normalize: false, pooled);
+        else if (_heads.PreClassifier is null) PoolerOutput(state, batch, pooled);
         else for (int r = 0; r < b; r++) state.Hidden.AsSpan(r * batch.SeqLen * h, h).CopyTo(pooled.AsSpan(r * h, h));
         var logits = new float[b * NumLabels];
         Heads.Classify(pooled, b, _heads, logits, new float[b * h]);

@@ -18,9 +18,12 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id", "position_embedding_type",
         "id2label", "label2id", "pruned_heads", "embedding_size", "num_hidden_groups", "inner_group_num", "dim", "n_layers", "n_heads",
         "hidden_dim", "activation", "sinusoidal_pos_embds", "0", "1", "-1", "00",
+        // T5
+        "d_model", "d_kv", "d_ff", "num_layers", "num_heads", "n_positions", "relative_attention_num_buckets",
+        "relative_attention_max_distance", "layer_norm_epsilon", "feed_forward_proj",
     ];
     private static readonly string[] Strings =
-        ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "absolute", "relative_key", "NEGATIVE", "POSITIVE", ""];
+        ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "t5", "gated-gelu", "gated-relu", "gated-silu", "swiglu", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "absolute", "relative_key", "NEGATIVE", "POSITIVE", ""];
 
     private static readonly JsonFuzz Json = new(Keys, Strings);
     private static readonly ByteMutator Bytes = new([.. ByteMutator.JsonTokens, .. Keys.Select(k => $"\"{k}\""), .. Strings.Select(s => $"\"{s}\"")]);
@@ -40,7 +43,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
     public void FuzzConfigParser()
     {
         var seeds = RealConfigs();
-        // The real configs of supported families parse; the others (longformer, t5, mobilebert, …) are refused with a
+        // The real configs of supported families parse; the others (longformer, …) are refused with a
         // ModelConfigException naming their model_type. Both kinds seed the mutations.
         var supported = seeds.Where(s => ModelConfig.SupportedModelTypes.Contains(ModelTypeOf(s))).ToArray();
         Assert.NotEmpty(supported);
@@ -75,7 +78,16 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
     {
         Assert.True(c.VocabSize > 0 && c.HiddenSize > 0 && c.NumLayers > 0 && c.NumHeads > 0 && c.IntermediateSize > 0 && c.MaxPositionEmbeddings > 0);
         Assert.True(c.EmbeddingSize > 0 && c.TypeVocabSize >= 0 && c.NumHiddenGroups >= 1 && c.NumHiddenGroups <= c.NumLayers);
-        Assert.Equal(0, c.HiddenSize % c.NumHeads);
+        if (c.T5 is { } t5)
+        {
+            // T5: heads · d_kv is its own width (no divisibility); the bucketing needs exact buckets below max_distance.
+            Assert.Equal((long)c.NumHeads * t5.HeadSize, c.AttentionInnerSize);
+            Assert.InRange(c.AttentionInnerSize, 1, 1 << 20);
+            Assert.InRange(t5.RelativeAttentionNumBuckets, 4, T5Options.MaxBuckets);
+            Assert.InRange(t5.RelativeAttentionMaxDistance, t5.RelativeAttentionNumBuckets / 4 + 1, T5Options.MaxDistanceLimit);
+            Assert.Equal(NormalizationType.RmsNorm, c.NormalizationType);
+        }
+        else Assert.Equal(0, c.HiddenSize % c.NumHeads);
         Assert.True(c.HeadSize > 0);
         Assert.True(float.IsFinite(c.LayerNormEps) && c.LayerNormEps > 0, $"layer_norm_eps {c.LayerNormEps}");
         Assert.True((long)c.VocabSize * c.EmbeddingSize <= int.MaxValue && (long)c.HiddenSize * c.IntermediateSize <= int.MaxValue);
@@ -89,7 +101,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         Assert.Contains(c.ModelType, ModelConfig.SupportedModelTypes);
         Assert.InRange(c.MaxSequenceLength, 1, c.MaxPositionEmbeddings);
         if (c.PositionsFromPadding) Assert.InRange(c.PadTokenId, 0, c.VocabSize - 1); // the last position, pad + MaxSequenceLength, is a table row
-        if (c.Family != ModelFamily.DistilBert) Assert.True(c.TypeVocabSize >= 1);
+        if (c.Family is not (ModelFamily.DistilBert or ModelFamily.T5)) Assert.True(c.TypeVocabSize >= 1);
     }
 
     /// <summary>A config built from the grammar of config.json: known keys with plausible, boundary or wrong-typed values.</summary>
@@ -99,7 +111,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         var sb = new StringBuilder("{");
         bool first = true;
         void Key(string k) { if (!first) sb.Append(','); first = false; JsonFuzz.WriteString(sb, k); sb.Append(':'); }
-        Key("model_type"); JsonFuzz.WriteString(sb, r.Next(8) == 0 ? Strings[r.Next(Strings.Length)] : Strings[r.Next(6)]);
+        Key("model_type"); JsonFuzz.WriteString(sb, r.Next(8) == 0 ? Strings[r.Next(Strings.Length)] : Strings[r.Next(7)]);
         foreach (var k in Keys.Skip(1))
         {
             if (r.Next(3) == 0) continue;
@@ -108,8 +120,8 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
             {
                 case 0: sb.Append(Json.RandomValue(r, 2)); break; // anything, often the wrong type
                 case 1: sb.Append(sizes[r.Next(sizes.Length)]); break;
-                case 2 when k is "hidden_act" or "activation" or "position_embedding_type": JsonFuzz.WriteString(sb, Strings[r.Next(Strings.Length)]); break;
-                case 3 when k == "layer_norm_eps": sb.Append(r.Next(4) switch { 0 => "1e-12", 1 => "0", 2 => "-1e-5", _ => "1e400" }); break;
+                case 2 when k is "hidden_act" or "activation" or "position_embedding_type" or "feed_forward_proj": JsonFuzz.WriteString(sb, Strings[r.Next(Strings.Length)]); break;
+                case 3 when k is "layer_norm_eps" or "layer_norm_epsilon": sb.Append(r.Next(4) switch { 0 => "1e-12", 1 => "0", 2 => "-1e-5", _ => "1e400" }); break;
                 case 4 or 5 when k == "pruned_heads":
                     sb.Append('{');
                     for (int i = 0, n = r.Next(4); i < n; i++)

@@ -29,6 +29,36 @@ public unsafe class AttentionKernelTests
         for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 2e-5f, $"at {i}: {expected[i]} vs {actual[i]}");
     }
 
+    /// <summary>An additive bias [rows, valid] read at a row stride (positive, or −1 as T5's Toeplitz table), with scale 1
+    /// (T5) and 1/√d.</summary>
+    [Theory]
+    [InlineData(1, 1, 8, 1f, false)]
+    [InlineData(17, 11, 32, 1f, true)]
+    [InlineData(64, 64, 32, 1f, true)]
+    [InlineData(37, 20, 12, 0.25f, false)]
+    [InlineData(130, 129, 64, 0.125f, true)]
+    public void WithAdditiveBiasMatchesReference(int rows, int valid, int d, float scale, bool toeplitz)
+    {
+        var rng = new Random(rows * 7 + valid + d);
+        int stride = 3 * d + 3;
+        var qkv = Enumerable.Range(0, rows * stride).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        // Toeplitz: one row of 2·rows − 1 values, query i reading from column rows − 1 − i (stride −1); else a full [rows, valid].
+        var table = Enumerable.Range(0, toeplitz ? 2 * rows + valid : rows * valid).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray();
+        long biasStride = toeplitz ? -1 : valid;
+        int start = toeplitz ? rows - 1 : 0;
+        var expected = new float[rows * d]; var actual = new float[rows * d];
+        var scratch = new float[AttentionKernel.ScratchLength(rows, valid, d)];
+        fixed (float* p = qkv, e = expected, a = actual, b = table)
+        {
+            AttentionReference.SingleHead(p, p + d, p + 2 * d, stride, rows, valid, d, scale, b + start, biasStride, e, d);
+            AttentionKernel.SingleHead(p, p + d, p + 2 * d, stride, stride, rows, valid, d, scale, b + start, biasStride, a, d, scratch);
+        }
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 2e-5f, $"at {i}: {expected[i]} vs {actual[i]}");
+        // The bias matters: without it the result differs.
+        fixed (float* p = qkv, a = actual) AttentionKernel.SingleHead(p, p + d, p + 2 * d, stride, rows, valid, d, scale, a, d, scratch);
+        Assert.True(valid == 1 || expected.Where((v, i) => Math.Abs(v - actual[i]) > 1e-3f).Any(), "the bias changed nothing");
+    }
+
     [Fact]
     public void RowResultDoesNotDependOnOtherRows()
     {

@@ -13,6 +13,8 @@ public class AllocationTests
     [InlineData("bert-mini-sst2", true, 1)]
     [InlineData("mobilebert-mini-sst2", false, 2)]
     [InlineData("mobilebert-mini-sst2", true, 2)]
+    [InlineData("t5-encoder-mini-sst2", false, 2)]
+    [InlineData("t5-encoder-mini-sst2", true, 2)]
     public void SecondForwardPassAllocatesNothing(string name, bool int8, int threads)
     {
         using var model = TransformerModel.Load(TestPaths.Model(name), new LoadOptions { Threads = threads, Int8 = int8 });

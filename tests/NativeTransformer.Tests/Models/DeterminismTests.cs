@@ -60,6 +60,14 @@ public sealed class DeterminismTests : IClassFixture<DeterminismTests.PrunedMode
     public void MobileBertLogitsAreTheSameBitsForEveryThreadCountAndBatchComposition(string kernels) =>
         AssertSameBits(TestPaths.Model("mobilebert-mini-sst2"), kernels);
 
+    /// <summary>T5's pre-norm block (RMSNorm, relative position bias shared by the blocks, a final norm) and its
+    /// 2_Dense_classifier (mean over each row's own tokens) keep the guarantee.</summary>
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("int8")]
+    public void T5LogitsAreTheSameBitsForEveryThreadCountAndBatchComposition(string kernels) =>
+        AssertSameBits(TestPaths.Model("t5-encoder-mini-sst2"), kernels);
+
     private void AssertSameBits(string modelPath, string kernels)
     {
         float[][] expected;

@@ -42,6 +42,8 @@ public class MemoryBudgetTests
     [InlineData("distilbert-mini-sst2", true)]
     [InlineData("mobilebert-mini-sst2", false)]
     [InlineData("mobilebert-mini-sst2", true)]
+    [InlineData("t5-encoder-mini-sst2", false)]
+    [InlineData("t5-encoder-mini-sst2", true)]
     public void Linear_parts_equal_what_the_load_allocates(string name, bool int8)
     {
         var options = new LoadOptions { Int8 = int8, BatchSize = 4, MaxLength = 64, Threads = 1 };
@@ -67,12 +69,13 @@ public class MemoryBudgetTests
     [InlineData("bert-tiny-sst2", 32, 128)]
     [InlineData("albert-mini-sst2", 3, 50)] // E != H: the Embedded buffer counts
     [InlineData("mobilebert-mini-sst2", 3, 50)] // trigram rows, bottleneck and stacked-FFN buffers
+    [InlineData("t5-encoder-mini-sst2", 3, 50)] // q/k/v and context at num_heads · d_kv (128), not d_model (64)
     public void Run_state_part_equals_the_run_state_buffers(string name, int batch, int seq)
     {
         var config = ModelConfig.Load(Path.Combine(TestPaths.Model(name), "config.json"));
         using var pool = new WorkerPool(2);
         var s = new RunState(config, batch, seq, pool, int8: false);
-        long floats = s.Embedded.Length + s.Hidden.Length + s.Qkv.Length + s.Context.Length + s.Attended.Length + s.Ffn.Length
+        long floats = s.Embedded.Length + s.Hidden.Length + s.Qkv.Length + s.Context.Length + s.Attended.Length + s.Ffn.Length + s.Gate.Length
             + s.LayerInput.Length + s.SharedInput.Length + s.Attended2.Length + s.NextHidden.Length
             + s.AttentionScratch.Sum(a => (long)a.Length);
         Assert.Equal(floats * sizeof(float), MemoryEstimator.RunStateBytes(config, batch, seq, 2, int8: false));
