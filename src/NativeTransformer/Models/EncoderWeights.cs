@@ -65,6 +65,8 @@ public sealed record EncoderLayerWeights(
     public BottleneckWeights? OutputBottleneck { get; init; }    // output.bottleneck     [H, T], residual = the block input
     /// <summary>value reads the block input while query/key read another tensor: no fused q|k|v projection.</summary>
     public bool SeparateValue { get; init; }
+    /// <summary>Longformer: attention.self.query_global / key_global / value_global [H, H], what global tokens attend with.</summary>
+    public (LinearWeights Query, LinearWeights Key, LinearWeights Value)? Global { get; init; }
 }
 
 /// <summary>A Linear then a norm (MobileBERT's bottlenecks).</summary>

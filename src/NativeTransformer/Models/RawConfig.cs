@@ -41,6 +41,8 @@ internal sealed class RawConfig
     [JsonPropertyName("key_query_shared_bottleneck")] public bool? KeyQuerySharedBottleneck { get; set; }
     [JsonPropertyName("num_feedforward_networks")] public int? NumFeedforwardNetworks { get; set; }
     [JsonPropertyName("classifier_activation")] public bool? ClassifierActivation { get; set; }
+    // Longformer: an int or a list of one int per layer
+    [JsonPropertyName("attention_window")] public System.Text.Json.JsonElement? AttentionWindow { get; set; }
     // DistilBERT
     [JsonPropertyName("dim")] public int? Dim { get; set; }
     [JsonPropertyName("n_layers")] public int? NLayers { get; set; }

@@ -128,6 +128,7 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
             ExtraFeedForwards = k.ExtraFeedForwards.Select(f => new FeedForwardWeights(Linear(f.Intermediate, i, t), Linear(f.Output, t, i), Norm(f.Norm, t))).ToArray(),
             OutputBottleneck = k.OutputBottleneck is { } ob ? new(Linear(ob.Dense, h, t), Norm(ob.Norm, h)) : null,
             SeparateValue = m?.SeparateValue == true,
+            Global = k.Global is { } gk ? (Linear(gk.Query, a, h), Linear(gk.Key, a, h), Linear(gk.Value, a, h)) : null,
         };
     }
 

@@ -58,7 +58,15 @@ public sealed partial class TransformerModel : IDisposable
         _int8 = layers.Any(l => l.Operators().Any(o => o is QuantizedLinear));
         var projection = encoder.Embeddings.Projection is { } p ? fp32Layer(p.Key, p.Out, p.In, () => p) : null;
         packCache?.SaveIfChanged();
-        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool, maxLength);
+        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool, maxLength)
+        {
+            FirstTokenGlobalByDefault = options.GlobalAttention switch
+            {
+                GlobalAttentionDefault.FirstToken => true,
+                GlobalAttentionDefault.None => false,
+                _ => heads.Classifier is not null, // Hugging Face's LongformerForSequenceClassification: global attention on [CLS]
+            },
+        };
     }
 
     /// <summary>Loads a model folder (config.json, vocab.txt / tokenizer files, model.safetensors or a sharded index).
@@ -352,6 +360,12 @@ public sealed partial class TransformerModel : IDisposable
         for (int b = 0; b < batch.BatchSize; b++)
             if (batch.Lengths[b] < 1 || batch.Lengths[b] > batch.SeqLen)
                 throw new InputException($"batch row {b}: length {batch.Lengths[b]} is outside 1..{batch.SeqLen}");
+        if (batch.GlobalAttention is { } global)
+        {
+            if (global.Length != tokens) throw new InputException($"batch of {batch.BatchSize} × {batch.SeqLen} tokens needs {tokens} global attention flags, got {global.Length}");
+            foreach (int flag in global)
+                if (flag is not (0 or 1)) throw new InputException($"global attention flags are 0 or 1, got {flag}");
+        }
     }
 
     /// <summary>The kernels the encoder's Linear layers use, e.g. "int8 (avx512bw)" or "fp32-packed (avx512)".</summary>
