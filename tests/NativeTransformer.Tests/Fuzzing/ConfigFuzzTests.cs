@@ -17,10 +17,10 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         "model_type", "architectures", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
         "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id", "position_embedding_type",
         "id2label", "label2id", "pruned_heads", "embedding_size", "num_hidden_groups", "inner_group_num", "dim", "n_layers", "n_heads",
-        "hidden_dim", "activation", "sinusoidal_pos_embds", "0", "1", "-1", "00",
+        "hidden_dim", "activation", "sinusoidal_pos_embds", "attention_window", "0", "1", "-1", "00",
     ];
     private static readonly string[] Strings =
-        ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "absolute", "relative_key", "NEGATIVE", "POSITIVE", ""];
+        ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "longformer", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "absolute", "relative_key", "NEGATIVE", "POSITIVE", ""];
 
     private static readonly JsonFuzz Json = new(Keys, Strings);
     private static readonly ByteMutator Bytes = new([.. ByteMutator.JsonTokens, .. Keys.Select(k => $"\"{k}\""), .. Strings.Select(s => $"\"{s}\"")]);
@@ -40,11 +40,12 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
     public void FuzzConfigParser()
     {
         var seeds = RealConfigs();
-        // The real configs of supported families parse; the others (longformer, t5, mobilebert, …) are refused with a
-        // ModelConfigException naming their model_type. Both kinds seed the mutations.
+        // The real configs of supported families parse (longformer's included: its attention_window list seeds the
+        // mutations); the others (t5, …) are refused with a ModelConfigException naming their model_type. Both kinds seed the mutations.
         var supported = seeds.Where(s => ModelConfig.SupportedModelTypes.Contains(ModelTypeOf(s))).ToArray();
         Assert.NotEmpty(supported);
         Assert.Contains(supported, s => ModelTypeOf(s) is "roberta" or "xlm-roberta");
+        Assert.Contains(supported, s => ModelTypeOf(s) is "longformer");
         foreach (var s in supported) Check(ModelConfig.Parse(s));
         foreach (var s in seeds.Except(supported))
         {
@@ -90,6 +91,12 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         Assert.InRange(c.MaxSequenceLength, 1, c.MaxPositionEmbeddings);
         if (c.PositionsFromPadding) Assert.InRange(c.PadTokenId, 0, c.VocabSize - 1); // the last position, pad + MaxSequenceLength, is a table row
         if (c.Family != ModelFamily.DistilBert) Assert.True(c.TypeVocabSize >= 1);
+        Assert.Equal(c.Family == ModelFamily.Longformer, c.Longformer is not null);
+        if (c.Longformer is { } lf)
+        {
+            Assert.Equal(c.NumLayers, lf.AttentionWindow.Count);
+            Assert.All(lf.AttentionWindow, w => Assert.True(w > 0 && w % 2 == 0 && w <= LongformerOptions.MaxWindow, $"window {w}"));
+        }
     }
 
     /// <summary>A config built from the grammar of config.json: known keys with plausible, boundary or wrong-typed values.</summary>
@@ -99,7 +106,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         var sb = new StringBuilder("{");
         bool first = true;
         void Key(string k) { if (!first) sb.Append(','); first = false; JsonFuzz.WriteString(sb, k); sb.Append(':'); }
-        Key("model_type"); JsonFuzz.WriteString(sb, r.Next(8) == 0 ? Strings[r.Next(Strings.Length)] : Strings[r.Next(6)]);
+        Key("model_type"); JsonFuzz.WriteString(sb, r.Next(8) == 0 ? Strings[r.Next(Strings.Length)] : Strings[r.Next(7)]);
         foreach (var k in Keys.Skip(1))
         {
             if (r.Next(3) == 0) continue;

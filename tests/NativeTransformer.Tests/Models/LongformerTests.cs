@@ -84,3 +84,55 @@ public sealed class LongformerTests(ITestOutputHelper output)
         Assert.Throws<InputException>(() => model.Encode(batch with { GlobalAttention = two }));
     }
 }
+
+/// <summary>Hostile Longformer configs and checkpoints: typed errors naming the key at fault.</summary>
+public sealed class LongformerConfigTests
+{
+    private static string Config(string window, int layers = 2) =>
+        $$"""{"model_type":"longformer","vocab_size":100,"hidden_size":16,"num_hidden_layers":{{layers}},"num_attention_heads":2,"intermediate_size":32,"max_position_embeddings":66,"pad_token_id":1{{window}}}""";
+
+    [Theory]
+    [InlineData(",\"attention_window\":512", new[] { 512, 512 })]
+    [InlineData(",\"attention_window\":[2,64]", new[] { 2, 64 })]
+    public void WindowIsAnIntOrOnePerLayer(string window, int[] expected)
+    {
+        var c = ModelConfig.Parse(Config(window));
+        Assert.Equal(ModelFamily.Longformer, c.Family);
+        Assert.Equal(expected, c.Longformer!.AttentionWindow);
+        Assert.Equal(expected[1] / 2, c.Longformer.OneSidedWindow(1));
+        Assert.True(c.PositionsFromPadding);
+        Assert.Equal(64, c.MaxSequenceLength); // 66 − pad 1 − 1
+        Assert.Equal([expected[1]], c.KeepLayers([1]).Longformer!.AttentionWindow); // windows follow dropped layers
+    }
+
+    [Theory]
+    [InlineData("", "\"attention_window\" is missing")]
+    [InlineData(",\"attention_window\":null", "\"attention_window\" is missing")]
+    [InlineData(",\"attention_window\":127", "odd")]
+    [InlineData(",\"attention_window\":0", "must be positive")]
+    [InlineData(",\"attention_window\":-128", "must be positive")]
+    [InlineData(",\"attention_window\":[128]", "has 1 entries but num_hidden_layers is 2")]
+    [InlineData(",\"attention_window\":[128,128,128]", "has 3 entries")]
+    [InlineData(",\"attention_window\":[128,7]", "\"attention_window[1]\" 7 is odd")]
+    [InlineData(",\"attention_window\":[128,\"x\"]", "attention_window[1]")]
+    [InlineData(",\"attention_window\":1.5", "expected an even positive integer")]
+    [InlineData(",\"attention_window\":\"128\"", "is a String")]
+    [InlineData(",\"attention_window\":4294967296", "expected an even positive integer")]
+    [InlineData(",\"attention_window\":1048576", "absurdly large")]
+    public void HostileWindowsAreRefused(string window, string message)
+    {
+        var e = Assert.Throws<ModelConfigException>(() => ModelConfig.Parse(Config(window)));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void MissingGlobalProjectionIsAWeightErrorWithItsFullKey()
+    {
+        using var folder = TempModelFolder.CopyOf("longformer-mini");
+        string key = "longformer.encoder.layer.1.attention.self.key_global.weight";
+        CheckpointEditor.Rewrite(folder.Path, (info, data) => info.Name == key ? null : CheckpointEditor.Keep(info, data));
+        var e = Assert.Throws<WeightException>(() => TransformerModel.Load(folder.Path));
+        Assert.Equal(key, e.Key);
+        Assert.Contains(key, e.Message);
+    }
+}
