@@ -297,7 +297,11 @@ public sealed partial class TransformerModel : IDisposable
     }
 
     /// <summary>All inputs as ONE padded batch (in the given order), every hidden state kept, plus every head the model has.</summary>
-    public EncodeResult Encode(IReadOnlyList<TextInput> inputs) => Encode(PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId));
+    public EncodeResult Encode(IReadOnlyList<TextInput> inputs)
+    {
+        var batch = PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId);
+        return Encode(WithGlobalAttention(batch, inputs, null, always: true));
+    }
 
     /// <summary>
     /// <see cref="Encode(IReadOnlyList{TextInput})"/> on an already tokenized, right-padded batch (ids from another tokenizer,
@@ -444,7 +448,7 @@ public sealed partial class TransformerModel : IDisposable
         var rows = Tokenize(inputs);
         foreach (var index in Batching.ByLength(rows, _options.BatchSize))
         {
-            var batch = PostProcessor.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId);
+            var batch = WithGlobalAttention(PostProcessor.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId), inputs, index, always: false);
             var state = Rent(batch.BatchSize, batch.SeqLen);
             try
             {

@@ -136,3 +136,102 @@ public sealed class LongformerConfigTests
         Assert.Contains(key, e.Message);
     }
 }
+
+/// <summary>Global attention through the public API and `ntr encode`, and Longformer = full attention when nothing is local.</summary>
+public sealed class LongformerUsageTests(ITestOutputHelper output)
+{
+    private const string Name = "longformer-mini";
+
+    [Fact]
+    public void TextInputPositionsEqualTheReferenceMasks()
+    {
+        using var reference = ReferenceSet.Load(Name);
+        using var model = TransformerModel.Load(TestPaths.Model(Name), new LoadOptions { Threads = 2 });
+        var inputs = reference.Inputs.Select((t, i) => t with { GlobalAttention = MultiglobalPositions(i) }).ToArray();
+        var result = model.Encode(inputs);
+        Assert.Equal(Array.ConvertAll(reference.Long("multiglobal.global_attention_mask"), v => (int)v), result.Batch.GlobalAttention);
+        float d = Diff.MaxAbs(reference.Float("multiglobal.logits"), result.Logits);
+        Assert.True(d < 1e-4f, $"multiglobal logits: {d}");
+        // Classify runs the same positions (batched by length: the rows are reordered internally).
+        var classified = model.Classify(inputs);
+        for (int r = 0; r < inputs.Length; r++)
+            Assert.True(Diff.MaxAbs(reference.Float("multiglobal.logits").AsSpan(r * 2, 2), classified[r].Logits) < 1e-4f);
+        var outside = inputs[0] with { GlobalAttention = [40] }; // row 0 has 40 tokens: 0..39
+        Assert.Contains("position 40 is outside its 40 tokens", Assert.Throws<InputException>(() => model.Encode([outside])).Message);
+    }
+
+    private static int[] MultiglobalPositions(int item)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.Reference(Name), "public.json")));
+        return doc.RootElement.GetProperty("items")[item].GetProperty("multiglobal_positions").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    }
+
+    [Fact]
+    public void OtherFamiliesRefuseGlobalPositions()
+    {
+        using var model = TransformerModel.Load(TestPaths.Model("bert-tiny-sst2"));
+        var e = Assert.Throws<InputException>(() => model.Classify([new TextInput("fine") { GlobalAttention = [0] }]));
+        Assert.Contains("Longformer models only", e.Message);
+    }
+
+    [Fact]
+    public void NtrEncodeWritesTheGlobalAttentionItRan()
+    {
+        using var tmp = new NativeTransformer.Tests.Cli.TempDir();
+        string input = tmp.Write("in.json", """[{"text": "a gorgeous movie", "global_attention": [0, 2]}, {"text": "dull"}]""");
+        string outPath = tmp.File("out.safetensors");
+        var run = NativeTransformer.Tests.Cli.CliRunner.Run("encode", "--model", TestPaths.Model(Name), "--input", input, "--output", outPath, "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var file = NativeTransformer.Weights.SafetensorsFile.Open(outPath);
+        Assert.Equal(new long[] { 1, 0, 1, 0, 0, 1, 0, 0, 0, 0 }, file.GetInt64("global_attention_mask")); // row 1: the default [CLS]
+    }
+
+    /// <summary>
+    /// With a window covering the whole sequence and no global token, Longformer is RoBERTa's full attention: the same
+    /// folder relabelled model_type roberta (its global projections then unused) gives the same hidden states at mask-1
+    /// positions (padded positions differ by design: Longformer gives padded queries no attention).
+    /// </summary>
+    [Fact]
+    public void WholeWindowWithoutGlobalsEqualsFullAttention()
+    {
+        using var reference = ReferenceSet.Load(Name);
+        using var folder = TempModelFolder.CopyOf(Name);
+        string config = File.ReadAllText(folder.FilePath("config.json"));
+        File.WriteAllText(folder.FilePath("config.json"), config.Replace("\"attention_window\": [\n    128,\n    128\n  ]", "\"attention_window\": 2048"));
+        Assert.Equal(2048, ModelConfig.Load(folder.FilePath("config.json")).Longformer!.AttentionWindow[0]);
+        var batch = reference.Batch();
+        float[][] banded, full;
+        using (var longformer = TransformerModel.Load(folder.Path, new LoadOptions { Threads = 2, GlobalAttention = GlobalAttentionDefault.None }))
+            banded = longformer.Encode(batch).HiddenStates;
+        File.WriteAllText(folder.FilePath("config.json"), File.ReadAllText(folder.FilePath("config.json"))
+            .Replace("\"model_type\": \"longformer\"", "\"model_type\": \"roberta\""));
+        File.Move(folder.FilePath("model.safetensors"), folder.FilePath("tmp.safetensors"));
+        CheckpointEditorRename(folder);
+        using (var roberta = TransformerModel.Load(folder.Path, new LoadOptions { Threads = 2 }))
+        {
+            Assert.Equal(ModelFamily.Roberta, roberta.Config.Family);
+            full = roberta.Encode(batch).HiddenStates;
+        }
+        var mask = reference.Long("attention_mask");
+        for (int l = 1; l < full.Length; l++)
+        {
+            float d = Diff.MaxAbsMasked(full[l], banded[l], mask, 128);
+            output.WriteLine($"hidden_states.{l}: window 2048 vs full attention max|diff| = {d:E2}");
+            Assert.True(d < 1e-5f, $"hidden_states.{l}: {d}");
+        }
+        // The real window (128) is not full attention on these 300- and 1,000-token rows.
+        Assert.True(Diff.MaxAbsMasked(full[^1], reference.Float("noglobal.hidden_states.2"), mask, 128) > 1e-2f);
+    }
+
+    /// <summary>longformer.* keys renamed roberta.* (the classifier keys are the same in both).</summary>
+    private static void CheckpointEditorRename(TempModelFolder folder)
+    {
+        string from = folder.FilePath("tmp.safetensors");
+        var tensors = new List<NativeTransformer.Weights.TensorToWrite>();
+        using (var file = NativeTransformer.Weights.SafetensorsFile.Open(from))
+            foreach (var info in file.Tensors)
+                tensors.Add(new(info.Name.Replace("longformer.", "roberta."), info.DType, info.Shape, file.GetBytes(info.Name).ToArray()));
+        NativeTransformer.Weights.SafetensorsWriter.Write(folder.FilePath("model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        File.Delete(from);
+    }
+}
