@@ -9,7 +9,7 @@ namespace NativeTransformer.Models;
 /// in config and weight names). Post-LayerNorm blocks, as in "Attention Is All You Need" and BERT:
 /// <code>
 ///   h₀ = LayerNorm(word[ids] + position[pos] + type[types])        (· W_projᵀ for ALBERT)
-///   pos = 0..S-1; RoBERTa: pad + 1, pad + 2, … over non-pad ids, pad at pad ids
+///   pos = 0..S-1; RoBERTa, Longformer: pad + 1, pad + 2, … over non-pad ids, pad at pad ids
 ///   a  = LayerNorm(h + SelfAttention(h) · W_oᵀ)
 ///   h' = LayerNorm(a + GELU(a · W_1ᵀ) · W_2ᵀ)
 /// </code>
@@ -19,7 +19,8 @@ namespace NativeTransformer.Models;
 /// and NoNorm for LayerNorm. Without them each step below is the identity. Longformer (see <see cref="LongformerOptions"/>) is
 /// RoBERTa with sliding-window attention plus global tokens (<see cref="LocalAttentionJob"/>) in place of full attention.
 /// Bias, activation and residual are fused into the GEMMs' epilogues. Batches are right-padded: row b
-/// has <c>Lengths[b]</c> real tokens; padded query positions are computed like real ones. Each row's
+/// has <c>Lengths[b]</c> real tokens; padded query positions are computed like real ones (Longformer gives them attention
+/// output 0, as Hugging Face does). Each row's
 /// values are bitwise independent of the other rows, the padded length and the thread count.
 /// <see cref="Forward"/> allocates nothing: every buffer lives in the <see cref="RunState"/>.
 /// </summary>
