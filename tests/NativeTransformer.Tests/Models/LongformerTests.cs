@@ -235,3 +235,25 @@ public sealed class LongformerUsageTests(ITestOutputHelper output)
         File.Delete(from);
     }
 }
+
+/// <summary>`weights-tools quantize --int8` stores the global projections int8 too (as PyTorch's dynamic int8 quantizes all
+/// 36 attention Linears); the folder loads and classifies like fp32.</summary>
+public sealed class LongformerQuantizeTests
+{
+    [Fact]
+    public void QuantizedFolderStoresGlobalProjectionsInt8AndAgreesWithFp32()
+    {
+        using var tmp = new NativeTransformer.Tests.Cli.TempDir();
+        string dir = tmp.File("q");
+        var run = NativeTransformer.Tests.WeightsTools.MakeRandomRun.Run("quantize", TestPaths.Model("longformer-mini"), "--output", dir, "--int8");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using (var file = NativeTransformer.Weights.SafetensorsFile.Open(Path.Combine(dir, "model.safetensors")))
+            Assert.Equal(NativeTransformer.Weights.DType.I8, file.GetInfo("longformer.encoder.layer.1.attention.self.value_global.weight").DType);
+        using var reference = ReferenceSet.Load("longformer-mini");
+        using var model = TransformerModel.Load(dir, new LoadOptions { Threads = 2 });
+        var logits = model.Encode(reference.Batch()).Logits!;
+        var expected = reference.Float("logits");
+        Assert.True(Diff.MaxAbs(expected, logits) < 0.1f, $"int8 logits {string.Join(", ", logits)} vs fp32 {string.Join(", ", expected)}");
+        for (int r = 0; r < 3; r++) Assert.Equal(expected[2 * r] < expected[2 * r + 1], logits[2 * r] < logits[2 * r + 1]);
+    }
+}
