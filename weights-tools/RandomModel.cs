@@ -7,12 +7,17 @@ using NativeTransformer.Weights;
 
 namespace NativeTransformer.WeightsTools;
 
-/// <summary>Dimensions of one synthetic BERT shape.</summary>
+/// <summary>Dimensions of one synthetic BERT shape. With <see cref="AttentionWindow"/> it is a Longformer (model_type longformer:
+/// RoBERTa-style positions from pad_token_id 1, <see cref="MaxPositions"/> rows, global query/key/value projections).</summary>
 public sealed record BertShape(string Name, int Hidden, int Layers, int Heads, int Intermediate)
 {
     public const int VocabSize = 30522;
-    public const int MaxPositions = 512;
     public const int TypeVocabSize = 2;
+    /// <summary>Position rows: 512 for BERT; 4,098 for the Longformer shapes (pad_token_id 1 + 1 + 4,096 tokens).</summary>
+    public int MaxPositions { get; init; } = 512;
+    /// <summary>Longformer's attention_window (every layer); null for BERT.</summary>
+    public int? AttentionWindow { get; init; }
+    public bool IsLongformer => AttentionWindow is not null;
 
     /// <summary>The shapes make-random knows: all-MiniLM-L6-v2, bert-base and bert-large dimensions.</summary>
     public static IReadOnlyDictionary<string, BertShape> Known { get; } = new Dictionary<string, BertShape>(StringComparer.Ordinal)
@@ -20,6 +25,9 @@ public sealed record BertShape(string Name, int Hidden, int Layers, int Heads, i
         ["minilm-l6"] = new("minilm-l6", 384, 6, 12, 1536),
         ["bert-base"] = new("bert-base", 768, 12, 12, 3072),
         ["bert-large"] = new("bert-large", 1024, 24, 16, 4096),
+        // allenai/longformer-base-4096's dimensions, and a small one for benchmarks on a laptop.
+        ["longformer-base-4096"] = new("longformer-base-4096", 768, 12, 12, 3072) { MaxPositions = 4098, AttentionWindow = 512 },
+        ["longformer-small-4096"] = new("longformer-small-4096", 256, 4, 4, 1024) { MaxPositions = 4098, AttentionWindow = 256 },
     };
 }
 
@@ -46,12 +54,12 @@ public static class RandomModelGenerator
     /// (bert.-prefixed encoder and pooler plus classifier.weight [labels, H] and classifier.bias).</summary>
     public static IReadOnlyList<RandomTensorSpec> TensorSpecs(BertShape shape, int? labels)
     {
-        string p = labels is null ? "" : "bert.";
+        string p = labels is null ? "" : shape.IsLongformer ? "longformer." : "bert.";
         long h = shape.Hidden, i = shape.Intermediate;
         var specs = new List<RandomTensorSpec>
         {
             new($"{p}embeddings.word_embeddings.weight", [BertShape.VocabSize, h], RandomInit.Normal),
-            new($"{p}embeddings.position_embeddings.weight", [BertShape.MaxPositions, h], RandomInit.Normal),
+            new($"{p}embeddings.position_embeddings.weight", [shape.MaxPositions, h], RandomInit.Normal),
             new($"{p}embeddings.token_type_embeddings.weight", [BertShape.TypeVocabSize, h], RandomInit.Normal),
             new($"{p}embeddings.LayerNorm.weight", [h], RandomInit.Ones),
             new($"{p}embeddings.LayerNorm.bias", [h], RandomInit.Zeros),
@@ -59,7 +67,8 @@ public static class RandomModelGenerator
         for (int l = 0; l < shape.Layers; l++)
         {
             string e = $"{p}encoder.layer.{l}.";
-            foreach (var qkv in new[] { "query", "key", "value" })
+            string[] projections = shape.IsLongformer ? ["query", "key", "value", "query_global", "key_global", "value_global"] : ["query", "key", "value"];
+            foreach (var qkv in projections)
             {
                 specs.Add(new($"{e}attention.self.{qkv}.weight", [h, h], RandomInit.Normal));
                 specs.Add(new($"{e}attention.self.{qkv}.bias", [h], RandomInit.Zeros));
@@ -74,6 +83,14 @@ public static class RandomModelGenerator
             specs.Add(new($"{e}output.dense.bias", [h], RandomInit.Zeros));
             specs.Add(new($"{e}output.LayerNorm.weight", [h], RandomInit.Ones));
             specs.Add(new($"{e}output.LayerNorm.bias", [h], RandomInit.Zeros));
+        }
+        if (shape.IsLongformer && labels is int c) // LongformerForSequenceClassification: no pooler; dense + tanh + out_proj on token 0
+        {
+            specs.Add(new("classifier.dense.weight", [h, h], RandomInit.Normal));
+            specs.Add(new("classifier.dense.bias", [h], RandomInit.Zeros));
+            specs.Add(new("classifier.out_proj.weight", [c, h], RandomInit.Normal));
+            specs.Add(new("classifier.out_proj.bias", [c], RandomInit.Zeros));
+            return specs;
         }
         specs.Add(new($"{p}pooler.dense.weight", [h, h], RandomInit.Normal));
         specs.Add(new($"{p}pooler.dense.bias", [h], RandomInit.Zeros));
@@ -143,7 +160,7 @@ public static class RandomModelGenerator
             ["initializer_range"] = InitializerRange,
             ["intermediate_size"] = shape.Intermediate,
             ["layer_norm_eps"] = 1e-12,
-            ["max_position_embeddings"] = BertShape.MaxPositions,
+            ["max_position_embeddings"] = shape.MaxPositions,
             ["model_type"] = "bert",
             ["num_attention_heads"] = shape.Heads,
             ["num_hidden_layers"] = shape.Layers,
@@ -154,6 +171,14 @@ public static class RandomModelGenerator
             ["use_cache"] = true,
             ["vocab_size"] = BertShape.VocabSize,
         };
+        if (shape.AttentionWindow is int window)
+        {
+            config["architectures"] = new JsonArray(labels is null ? "LongformerModel" : "LongformerForSequenceClassification");
+            config["model_type"] = "longformer";
+            config["attention_window"] = new JsonArray(Enumerable.Repeat(window, shape.Layers).Select(w => (JsonNode)w).ToArray());
+            config["layer_norm_eps"] = 1e-5;
+            config["pad_token_id"] = 1; // as longformer-base-4096: positions pad + 1 … pad + 4096
+        }
         if (labels is int k)
         {
             var id2label = new JsonObject();
@@ -191,6 +216,13 @@ public static class RandomModelGenerator
         {
             string src = Path.Combine(vocabFrom, f);
             if (File.Exists(src)) File.Copy(src, Path.Combine(outputDir, f), overwrite: true);
+        }
+        // A Longformer takes 4,096 tokens: the copied BERT tokenizer_config's model_max_length (512) would cut inputs there.
+        string tokenizerConfig = Path.Combine(outputDir, "tokenizer_config.json");
+        if (shape.IsLongformer && File.Exists(tokenizerConfig) && JsonNode.Parse(File.ReadAllText(tokenizerConfig)) is JsonObject tc)
+        {
+            tc["model_max_length"] = shape.MaxPositions - 2;
+            File.WriteAllText(tokenizerConfig, tc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         }
     }
 }

@@ -11,10 +11,11 @@ public static class WeightsToolsApp
         "Usage: weights-tools <command> [arguments]\n\n" +
         "Commands:\n" +
         "  inspect DIR   Validate a model folder and print its summary (as 'ntr inspect').\n" +
-        "  make-random --shape minilm-l6|bert-base|bert-large --output DIR [--seed N] [--labels K] [--vocab-from DIR]\n" +
+        "  make-random --shape minilm-l6|bert-base|bert-large|longformer-base-4096|longformer-small-4096 --output DIR [--seed N] [--labels K] [--vocab-from DIR]\n" +
         "                Write a Hugging Face BERT folder with random normal(0, 0.02) F32 weights (deterministic in N,\n" +
         "                default 0): a bare BertModel, or BertForSequenceClassification with K labels. vocab.txt and\n" +
         "                tokenizer files come from --vocab-from (default: ../shared/models/bert-mini-sst2 beside the repo).\n" +
+        "                longformer-*-4096: a Longformer (window 512 / 256, 4,098 positions = 4,096 tokens, global projections).\n" +
         DropLayersCommand.HelpLine + "\n" +
         PruneCommand.HelpLine + "\n" +
         QuantizeCommand.HelpLine + "\n" +
@@ -90,7 +91,7 @@ public static class WeightsToolsApp
     }
 
     private const string MakeRandomUsage =
-        "usage: weights-tools make-random --shape minilm-l6|bert-base|bert-large --output DIR [--seed N] [--labels K] [--vocab-from DIR]";
+        "usage: weights-tools make-random --shape minilm-l6|bert-base|bert-large|longformer-base-4096|longformer-small-4096 --output DIR [--seed N] [--labels K] [--vocab-from DIR]";
 
     private static int MakeRandom(string[] args, TextWriter stdout, TextWriter stderr)
     {

@@ -169,6 +169,7 @@ internal static class InputParsing
         if (e.ValueKind != JsonValueKind.Object)
             throw new InputException($"{where}: expected an object {{\"text\": ..., \"text_pair\": ...}}, got {Describe(e.ValueKind)}");
         string? text = null, pair = null;
+        int[]? global = null;
         bool sawText = false;
         foreach (var p in e.EnumerateObject())
         {
@@ -186,14 +187,34 @@ internal static class InputParsing
                         throw new InputException($"{where}: \"text_pair\" must be a string or null, got {Describe(p.Value.ValueKind)}");
                     pair = GetString(p.Value, where, "text_pair");
                     break;
+                case "global_attention":
+                    global = GlobalPositions(p.Value, where);
+                    break;
                 case "id" when allowId:
                     break;
                 default:
-                    throw new InputException($"{where}: unexpected key \"{p.Name}\" (allowed: \"text\", \"text_pair\"{(allowId ? ", \"id\"" : "")})");
+                    throw new InputException($"{where}: unexpected key \"{p.Name}\" (allowed: \"text\", \"text_pair\", \"global_attention\"{(allowId ? ", \"id\"" : "")})");
             }
         }
         if (!sawText) throw new InputException($"{where}: missing \"text\"");
-        return new TextInput(text!, pair);
+        return new TextInput(text!, pair) { GlobalAttention = global };
+    }
+
+    /// <summary>Longformer's "global_attention": token positions (non-negative ints; range-checked after tokenization), or null.</summary>
+    private static int[]? GlobalPositions(JsonElement e, string where)
+    {
+        if (e.ValueKind == JsonValueKind.Null) return null;
+        if (e.ValueKind != JsonValueKind.Array)
+            throw new InputException($"{where}: \"global_attention\" must be an array of token positions, got {Describe(e.ValueKind)}");
+        var positions = new int[e.GetArrayLength()];
+        int i = 0;
+        foreach (var item in e.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out int p) || p < 0)
+                throw new InputException($"{where}: \"global_attention\"[{i}] must be a non-negative integer token position, got {item.GetRawText()}");
+            positions[i++] = p;
+        }
+        return positions;
     }
 
     /// <summary>Reads the encode command's input: a JSON array of {"text", "text_pair"?} objects.</summary>

@@ -12,7 +12,8 @@ internal static class EncodeCommand
         "Run the encoder on a batch and write token ids, every hidden state and the heads' outputs to safetensors.",
         "ntr encode [--model DIR|OWNER/NAME] --input IN.json --output OUT.safetensors [--max-length N] [--threads N] [--batch-size N] [--int8]",
         [Common.Model,
-         new("--input", "FILE", "JSON array of {\"text\": ..., \"text_pair\": ...} objects (text_pair optional). Required."),
+         new("--input", "FILE", "JSON array of {\"text\": ..., \"text_pair\": ..., \"global_attention\": [positions]} objects (text_pair optional;\n" +
+             "global_attention: Longformer only, token positions incl. special tokens, default [0] for classifiers). Required."),
          new("--output", "FILE", "safetensors file to write (replaced atomically). Required."),
          .. Common.LoadOptionSpecs],
         Details:
@@ -22,7 +23,7 @@ internal static class EncodeCommand
             "sequence classifiers, (F32 [batch, seq, labels]) for token classifiers; scores (F32 [batch]) for one-logit heads\n" +
             "(cross-encoders: sigmoid(logit), or the logit for problem_type regression / an Identity activation);\n" +
             "start_logits and end_logits (F32 [batch, seq]) for question-answering models; embeddings (F32 [batch, hidden])\n" +
-            "when the folder has a sentence-transformers pooling config.\n" +
+            "when the folder has a sentence-transformers pooling config; global_attention_mask (I64 [batch, seq]) for Longformer.\n" +
             "Metadata: format=pt, producer=ntr. --batch-size is accepted like elsewhere but encode always runs one batch.\n" +
             "The input is validated before the model loads; a wrong shape is an error naming the item index.");
 
@@ -72,6 +73,7 @@ internal static class EncodeCommand
             I64("attention_mask", [b, s], batch.AttentionMask),
             I64("token_type_ids", [b, s], batch.TypeIds),
         };
+        if (batch.GlobalAttention is { } global) list.Add(I64("global_attention_mask", [b, s], global));
         for (int i = 0; i < r.HiddenStates.Length; i++)
             list.Add(F32($"hidden_states.{i}", [b, s, h], r.HiddenStates[i]));
         if (r.PoolerOutput is { } pooler) list.Add(F32("pooler_output", [b, h], pooler));

@@ -179,7 +179,7 @@ public static class MagnitudePruning
 public static partial class PruneSelection
 {
     // Any prefix (bert., distilbert., albert., none for sentence-transformers folders).
-    [GeneratedRegex(@"(?:^|\.)encoder\.layer\.(\d+)\.(?:attention\.self\.(?:query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)\.weight$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?:^|\.)encoder\.layer\.(\d+)\.(?:attention\.self\.(?:query|key|value)(?:_global)?|attention\.output\.dense|intermediate\.dense|output\.dense)\.weight$", RegexOptions.CultureInvariant)]
     private static partial Regex Bert();
 
     [GeneratedRegex(@"(?:^|\.)transformer\.layer\.(\d+)\.(?:attention\.(?:q_lin|k_lin|v_lin|out_lin)|ffn\.lin1|ffn\.lin2)\.weight$", RegexOptions.CultureInvariant)]

@@ -63,7 +63,7 @@ public static unsafe class AttentionKernel
 
     /// <summary>scores[i, j] = Σₜ q[i, t]·kt[t, j].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scores(float* q, int stride, float* kt, int rows, int valid, int d, float* scores)
+    internal static void Scores(float* q, int stride, float* kt, int rows, int valid, int d, float* scores)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -127,7 +127,7 @@ public static unsafe class AttentionKernel
 
     /// <summary>out[i, c] = Σⱼ p[i, j]·v[j, c].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Context(float* p, int rows, int valid, float* v, int stride, int d, float* output, int outStride)
+    internal static void Context(float* p, int rows, int valid, float* v, int stride, int d, float* output, int outStride)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)

@@ -17,6 +17,9 @@ internal sealed record LayerKeys(string Query, string Key, string Value, string 
     public (string Intermediate, string Output, string Norm)[] ExtraFeedForwards { get; init; } = [];
     /// <summary>T5's gated FFN: the Linear (wi_1) whose output multiplies act(<see cref="Intermediate"/>) (wi_0); null elsewhere.</summary>
     public string? Gate { get; init; }
+    /// <summary>Longformer: the projections global tokens attend with (attention.self.query_global, key_global,
+    /// value_global); null elsewhere.</summary>
+    public (string Query, string Key, string Value)? Global { get; init; }
 
     /// <summary>Every Linear of the layer (query, key, value, attention output, intermediate, output, then MobileBERT's / T5's gate).</summary>
     public IEnumerable<string> Linears()
@@ -27,6 +30,7 @@ internal sealed record LayerKeys(string Query, string Key, string Value, string 
         foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
             if (b is { } pair) yield return pair.Item1;
         foreach (var f in ExtraFeedForwards) { yield return f.Intermediate; yield return f.Output; }
+        if (Global is { } g) { yield return g.Query; yield return g.Key; yield return g.Value; }
     }
 
     /// <summary>Every module key of the layer (Linears and norms), each followed in the checkpoint by .weight/.bias.</summary>
@@ -128,6 +132,20 @@ internal sealed record CheckpointLayout
             MaskedLmDecoder = "lm_head.decoder.weight",
             MaskedLmBias = "lm_head.bias",
         },
+        // RoBERTa's embeddings, block and classification head (dense + tanh + out_proj), plus the global projections.
+        ModelFamily.Longformer => For(ModelFamily.Roberta, p) with
+        {
+            Layer = i =>
+            {
+                string l = $"{p}encoder.layer.{i}.";
+                return Keys(l, "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                    "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm") with
+                {
+                    Global = (l + "attention.self.query_global", l + "attention.self.key_global", l + "attention.self.value_global"),
+                };
+            },
+            MaskedLmTransform = "", MaskedLmNorm = "", MaskedLmDecoder = "", MaskedLmBias = "", // LongformerLMHead is not wired up
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(family)),
     };
 
@@ -186,6 +204,7 @@ internal sealed record CheckpointLayout
         ModelFamily.Roberta => "roberta.",
         ModelFamily.MobileBert => "mobilebert.",
         ModelFamily.T5 => "",
+        ModelFamily.Longformer => "longformer.",
         _ => "albert.",
     };
 

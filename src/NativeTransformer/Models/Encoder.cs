@@ -5,11 +5,11 @@ using NativeTransformer.Tokenization;
 namespace NativeTransformer.Models;
 
 /// <summary>
-/// The BERT-family encoder (BERT, DistilBERT, ALBERT, RoBERTa/XLM-R/CamemBERT: one code path; families differ only in config
-/// and weight names). Post-LayerNorm blocks, as in "Attention Is All You Need" and BERT:
+/// The BERT-family encoder (BERT, DistilBERT, ALBERT, RoBERTa/XLM-R/CamemBERT, Longformer: one code path; families differ only
+/// in config and weight names). Post-LayerNorm blocks, as in "Attention Is All You Need" and BERT:
 /// <code>
 ///   h₀ = LayerNorm(word[ids] + position[pos] + type[types])        (· W_projᵀ for ALBERT)
-///   pos = 0..S-1; RoBERTa: pad + 1, pad + 2, … over non-pad ids, pad at pad ids
+///   pos = 0..S-1; RoBERTa, Longformer: pad + 1, pad + 2, … over non-pad ids, pad at pad ids
 ///   a  = LayerNorm(h + SelfAttention(h) · W_oᵀ)
 ///   h' = LayerNorm(a + GELU(a · W_1ᵀ) · W_2ᵀ)
 /// </code>
@@ -19,9 +19,11 @@ namespace NativeTransformer.Models;
 /// and NoNorm for LayerNorm. Without them each step below is the identity.
 /// T5 (see <see cref="T5Options"/>) switches on the pre-norm block (<see cref="PreNormLayer"/>: RMSNorm before attention and
 /// before the FFN, residuals added after, a final RMSNorm after the last block), its relative position bias in attention and
-/// its gated FFN; its embedding is the word row alone.
+/// its gated FFN; its embedding is the word row alone. Longformer (see <see cref="LongformerOptions"/>) is
+/// RoBERTa with sliding-window attention plus global tokens (<see cref="LocalAttentionJob"/>) in place of full attention.
 /// Bias, activation and residual are fused into the GEMMs' epilogues. Batches are right-padded: row b
-/// has <c>Lengths[b]</c> real tokens; padded query positions are computed like real ones. Each row's
+/// has <c>Lengths[b]</c> real tokens; padded query positions are computed like real ones (Longformer gives them attention
+/// output 0, as Hugging Face does). Each row's
 /// values are bitwise independent of the other rows, the padded length and the thread count.
 /// <see cref="Forward"/> allocates nothing: every buffer lives in the <see cref="RunState"/>.
 /// </summary>
@@ -40,6 +42,9 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
     /// <summary>ALBERT's E → H projection (MobileBERT's embedding_transformation) operator, or null.</summary>
     public LinearOperator? Projection => projection;
     private readonly int _paddedLength = paddedLength > 0 ? paddedLength : config.MaxSequenceLength;
+    /// <summary>Longformer: whether a batch without <see cref="EncodedBatch.GlobalAttention"/> puts global attention on
+    /// each row's first token (Hugging Face's LongformerForSequenceClassification default) or on none.</summary>
+    public bool FirstTokenGlobalByDefault { get; init; }
 
     /// <summary>
     /// Runs the encoder on <paramref name="batch"/>. The last hidden state is left in
@@ -65,6 +70,7 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
                 if (projection != null) projection.Forward(embedded, tokens, hidden, Epilogue.None, null, k);
             }
             Capture(captureHidden, 0, s.Hidden, tokens * h);
+            bool anyGlobal = Config.Longformer is not null && LongformerGlobals.Collect(batch, FirstTokenGlobalByDefault, s.GlobalPositions, s.GlobalCounts);
 
             for (int l = 0; l < Layers.Length; l++)
             {
@@ -83,10 +89,14 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
 
                 layer.Qkv.Forward(qkInput, tokens, qkv, Epilogue.None, null, k);              // [q | k | v], or [q | k]
                 if (layer.Value is { } value) value.Forward(hidden, tokens, qkv + (long)tokens * layer.Qkv.Out, Epilogue.None, null, k);
-                s.Attention.Batch = batch;
-                s.Attention.SeparateValue = layer.Value is not null;
-                s.Attention.Heads = layer.Qkv.Out / ((layer.Value is null ? 3 : 2) * Config.HeadSize); // fewer when pruned
-                Pool.For(b * s.Attention.Heads, s.Attention);                                // context = softmax(qkᵀ/√D)·v
+                if (Config.Longformer is { } lf) LocalAttention(s, batch, layer, lf.OneSidedWindow(l), anyGlobal, qkInput);
+                else
+                {
+                    s.Attention.Batch = batch;
+                    s.Attention.SeparateValue = layer.Value is not null;
+                    s.Attention.Heads = layer.Qkv.Out / ((layer.Value is null ? 3 : 2) * Config.HeadSize); // fewer when pruned
+                    Pool.For(b * s.Attention.Heads, s.Attention);                            // context = softmax(qkᵀ/√D)·v
+                }
                 layer.AttentionOutput.Forward(context, tokens, attended, Epilogue.None, layerInput, k);
                 Norm(s, s.Attended, layer.AttentionNorm, tokens);                              // a = LN(h + ·)
 
@@ -155,6 +165,19 @@ internal sealed unsafe class Encoder(ModelConfig config, EmbeddingWeights embedd
         }
         layer.Output.Forward(ffn, tokens, attended, Epilogue.None, hidden, k);                // h + wo(·)
         s.Attended.AsSpan(0, tokens * h).CopyTo(stream);
+    }
+
+    /// <summary>Longformer: the global projections (only when some token is global), then banded attention into Context.</summary>
+    private void LocalAttention(RunState s, EncodedBatch batch, EncoderLayer layer, int window, bool anyGlobal, float* input)
+    {
+        var job = s.LocalAttention!;
+        if (anyGlobal)
+            fixed (float* global = s.GlobalQkv)
+                layer.GlobalQkv!.Forward(input, batch.BatchSize * batch.SeqLen, global, Epilogue.None, null, s.Kernels);
+        job.Batch = batch;
+        job.Window = window;
+        job.Heads = layer.Qkv.Out / (3 * Config.HeadSize);
+        Pool.For(batch.BatchSize * job.Heads * LocalAttentionJob.Chunks(batch.SeqLen), job);
     }
 
     /// <summary>norm(x · Wᵀ + bias) into <paramref name="output"/>; returns it.</summary>

@@ -39,6 +39,8 @@ internal sealed record EncoderLayer(
     public Bottleneck? OutputBottleneck { get; init; }
     /// <summary>T5's gated FFN: wi_1, whose output multiplies act(<see cref="Intermediate"/>) element-wise; null elsewhere.</summary>
     public LinearOperator? Gate { get; init; }
+    /// <summary>Longformer: query_global | key_global | value_global fused into one [3A, H] operator (global tokens' attention).</summary>
+    public LinearOperator? GlobalQkv { get; init; }
 
     /// <summary>Every Linear operator of the block.</summary>
     public IEnumerable<LinearOperator> Operators()
@@ -46,6 +48,7 @@ internal sealed record EncoderLayer(
         yield return Qkv;
         if (Gate is { } g) yield return g;
         if (Value is { } v) yield return v;
+        if (GlobalQkv is { } gq) yield return gq;
         yield return AttentionOutput; yield return Intermediate; yield return Output;
         foreach (var b in new[] { InputBottleneck, AttentionBottleneck, OutputBottleneck })
             if (b is not null) yield return b.Dense;
@@ -82,12 +85,21 @@ internal static class EncoderLayerBuilder
             var qkv = qkvParts.Any(p => p.Quantized is not null) ? ConcatQuantized(qkvParts)
                 : int8 && which.HasFlag(Int8Linears.Qkv) ? Make(Concat(qkvParts), Int8Linears.Qkv)
                 : fp32(ConcatKey(qkvParts), qkvParts.Sum(p => p.Out), qkvParts[0].In, () => Concat(qkvParts));
+            LinearOperator? global = null;
+            if (l.Global is { } gw)
+            {
+                LinearWeights[] parts = [gw.Query, gw.Key, gw.Value];
+                global = parts.Any(p => p.Quantized is not null) ? ConcatQuantized(parts)
+                    : int8 && which.HasFlag(Int8Linears.Qkv) ? Make(Concat(parts), Int8Linears.Qkv)
+                    : fp32(ConcatKey(parts), 3 * gw.Query.Out, gw.Query.In, () => Concat(parts));
+            }
             Bottleneck? Neck(BottleneckWeights? b) => b is null ? null : new Bottleneck(Make(b.Dense, Int8Linears.Bottleneck), b.Norm);
             return built[l] = new EncoderLayer(qkv, Make(l.AttentionOutput, Int8Linears.AttentionOutput), l.AttentionNorm,
                 Make(l.Intermediate, Int8Linears.Intermediate), Make(l.Output, Int8Linears.Output), l.OutputNorm)
             {
                 Value = l.SeparateValue ? Make(l.Value, Int8Linears.Qkv) : null,
                 Gate = l.Gate is { } gate ? Make(gate, Int8Linears.Intermediate) : null,
+                GlobalQkv = global,
                 InputBottleneck = Neck(l.InputBottleneck), AttentionBottleneck = Neck(l.AttentionBottleneck), OutputBottleneck = Neck(l.OutputBottleneck),
                 ExtraFeedForwards = l.ExtraFeedForwards.Select(f => new FeedForward(Make(f.Intermediate, Int8Linears.Intermediate),
                     Make(f.Output, Int8Linears.Output), f.Norm)).ToArray(),

@@ -67,6 +67,8 @@ public sealed record EncoderLayerWeights(
     public bool SeparateValue { get; init; }
     /// <summary>T5's gated FFN: wi_1 [I, H], multiplying act(Intermediate = wi_0) element-wise; null elsewhere.</summary>
     public LinearWeights? Gate { get; init; }
+    /// <summary>Longformer: attention.self.query_global / key_global / value_global [H, H], what global tokens attend with.</summary>
+    public (LinearWeights Query, LinearWeights Key, LinearWeights Value)? Global { get; init; }
 }
 
 /// <summary>A Linear then a norm (MobileBERT's bottlenecks).</summary>

@@ -3,8 +3,10 @@ using System.Text.Json;
 namespace NativeTransformer.Models;
 
 /// <summary>The encoder families we run. They share one encoder; they differ in config and weight names.
-/// <see cref="Roberta"/> covers model_type roberta, xlm-roberta and camembert (same architecture and key names).</summary>
-public enum ModelFamily { Bert, DistilBert, Albert, Roberta, MobileBert, T5 }
+/// <see cref="Roberta"/> covers model_type roberta, xlm-roberta and camembert (same architecture and key names); <see cref="T5"/> is
+/// the pre-norm RMSNorm block with relative position bias (<see cref="T5Options"/>);
+/// <see cref="Longformer"/> is the RoBERTa block with sliding-window + global attention (<see cref="LongformerOptions"/>).</summary>
+public enum ModelFamily { Bert, DistilBert, Albert, Roberta, MobileBert, T5, Longformer }
 
 /// <summary>Feed-forward activation: <c>gelu</c> (exact, erf), <c>gelu_new</c>/<c>gelu_pytorch_tanh</c> (tanh approximation), <c>relu</c>.</summary>
 public enum Activation { Gelu, GeluTanh, Relu }
@@ -30,7 +32,7 @@ public static class ActivationExtensions
 /// </summary>
 public sealed record ModelConfig
 {
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "mobilebert", "t5"];
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "mobilebert", "t5", "longformer"];
     public static readonly IReadOnlyList<string> SupportedActivations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
 
     public required string ModelType { get; init; }
@@ -59,6 +61,8 @@ public sealed record ModelConfig
     public MobileBertOptions? MobileBert { get; init; }
     /// <summary>T5's encoder options (null for the other families): pre-norm blocks with RMSNorm, relative position bias.</summary>
     public T5Options? T5 { get; init; }
+    /// <summary>Longformer's windows (null for the other families, whose attention is full).</summary>
+    public LongformerOptions? Longformer { get; init; }
     /// <summary>MobileBERT: E-wide word rows (three of them with trigram_input) go through embedding_transformation to H
     /// before the position and token-type rows (H wide) are added. ALBERT projects after the embedding LayerNorm instead.</summary>
     public bool ProjectsWordEmbeddings => Family == ModelFamily.MobileBert;
@@ -69,7 +73,7 @@ public sealed record ModelConfig
     /// <summary>RoBERTa: position ids count from <see cref="PadTokenId"/> + 1 over the non-pad tokens of a row, and pad
     /// tokens take position <see cref="PadTokenId"/> (Hugging Face's create_position_ids_from_input_ids). Elsewhere
     /// token t has position t.</summary>
-    public bool PositionsFromPadding => Family == ModelFamily.Roberta;
+    public bool PositionsFromPadding => Family is ModelFamily.Roberta or ModelFamily.Longformer;
     /// <summary>Longest input (special tokens included) the position table covers: max_position_embeddings, less the
     /// pad_token_id + 1 rows RoBERTa reserves below its first position (514 − 2 = 512).</summary>
     public int MaxSequenceLength => PositionsFromPadding ? MaxPositionEmbeddings - PadTokenId - 1 : MaxPositionEmbeddings;
@@ -147,6 +151,7 @@ public sealed record ModelConfig
             "roberta" or "xlm-roberta" or "camembert" => ModelFamily.Roberta,
             "mobilebert" => ModelFamily.MobileBert,
             "t5" => ModelFamily.T5,
+            "longformer" => ModelFamily.Longformer,
             _ => throw new ModelConfigException($"{source}: unsupported model_type \"{type}\"; supported: {string.Join(", ", SupportedModelTypes)}"),
         };
         bool distil = family == ModelFamily.DistilBert, t5 = family == ModelFamily.T5;
@@ -210,8 +215,9 @@ public sealed record ModelConfig
         if (mobile) CheckSize((long)trueHidden * inter, "intra_bottleneck_size × intermediate", source);
 
         // RobertaConfig's default pad_token_id is 1; it indexes the position table, so it must be a real row below the first position.
-        int pad = r.PadTokenId ?? (family == ModelFamily.Roberta ? 1 : 0);
-        if (family == ModelFamily.Roberta)
+        // LongformerConfig's default pad_token_id is 1 as well.
+        int pad = r.PadTokenId ?? (family is ModelFamily.Roberta or ModelFamily.Longformer ? 1 : 0);
+        if (family is ModelFamily.Roberta or ModelFamily.Longformer)
         {
             if (pad < 0 || pad >= vocab)
                 throw new ModelConfigException($"{source}: \"pad_token_id\" {pad} is outside the vocabulary (0..{vocab - 1}); RoBERTa positions are counted from it");
@@ -238,6 +244,7 @@ public sealed record ModelConfig
                 if (!labels.TryAdd(id, v)) throw new ModelConfigException($"{source}: id2label names label {id} twice");
             }
 
+        var longformer = family == ModelFamily.Longformer ? LongformerOptions.From(r, layers, source) : null;
         var pruned = PrunedHeadsFrom(r.PrunedHeads, family == ModelFamily.Albert ? groups : layers, heads, source);
 
         return new ModelConfig
@@ -246,7 +253,7 @@ public sealed record ModelConfig
             VocabSize = vocab, HiddenSize = hidden, NumLayers = layers, NumHeads = heads, IntermediateSize = inter,
             MaxPositionEmbeddings = maxPos, TypeVocabSize = typeVocab, EmbeddingSize = embed,
             NumHiddenGroups = groups, InnerGroupNum = inner, HiddenAct = activation, LayerNormEps = (float)eps,
-            NormalizationType = normalization, TrueHiddenSize = trueHidden, MobileBert = mobileBert, T5 = t5Options,
+            NormalizationType = normalization, TrueHiddenSize = trueHidden, MobileBert = mobileBert, T5 = t5Options, Longformer = longformer,
             PadTokenId = pad, Id2Label = labels, PrunedHeads = pruned,
             ProblemType = SequenceScoring.CheckProblemType(r.ProblemType, source),
             CrossEncoderActivation = SequenceScoring.ParseActivation(r, source),
@@ -257,11 +264,13 @@ public sealed record ModelConfig
     /// the layer count and the pruned_heads keys renumbered 0..k-1 (ALBERT keys name groups and stay).</summary>
     public ModelConfig KeepLayers(IReadOnlyList<int> kept)
     {
-        if (Family == ModelFamily.Albert || PrunedHeads.Count == 0) return this with { NumLayers = kept.Count };
+        // Longformer's per-layer windows follow their layers.
+        var longformer = Longformer is { } lf ? lf with { AttentionWindow = kept.Select(i => lf.AttentionWindow[i]).ToArray() } : null;
+        if (Family == ModelFamily.Albert || PrunedHeads.Count == 0) return this with { NumLayers = kept.Count, Longformer = longformer };
         var renumbered = new Dictionary<int, IReadOnlyList<int>>();
         for (int j = 0; j < kept.Count; j++)
             if (PrunedHeads.TryGetValue(kept[j], out var removed)) renumbered[j] = removed;
-        return this with { NumLayers = kept.Count, PrunedHeads = renumbered };
+        return this with { NumLayers = kept.Count, PrunedHeads = renumbered, Longformer = longformer };
     }
 
     /// <summary>Validates pruned_heads: integer layer keys in range, head indices in range and distinct, a head left per layer.</summary>

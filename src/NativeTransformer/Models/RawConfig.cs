@@ -52,6 +52,8 @@ internal sealed class RawConfig
     [JsonPropertyName("relative_attention_max_distance")] public int? RelativeAttentionMaxDistance { get; set; }
     [JsonPropertyName("layer_norm_epsilon")] public double? LayerNormEpsilon { get; set; }
     [JsonPropertyName("feed_forward_proj")] public string? FeedForwardProj { get; set; }
+    // Longformer: an int or a list of one int per layer
+    [JsonPropertyName("attention_window")] public System.Text.Json.JsonElement? AttentionWindow { get; set; }
     // DistilBERT
     [JsonPropertyName("dim")] public int? Dim { get; set; }
     [JsonPropertyName("n_layers")] public int? NLayers { get; set; }

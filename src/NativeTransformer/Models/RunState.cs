@@ -28,9 +28,15 @@ internal sealed class RunState
     public readonly float[] SharedInput; // [B, S, T]
     public readonly float[] Attended2;   // [B, S, T]
     public readonly float[] NextHidden;  // [B, S, H]
-    public readonly float[][] AttentionScratch; // per worker: kᵀ [D, S] + scores [S, S]
+    // Longformer only (empty otherwise): query_global | key_global | value_global per token, and each row's global token
+    // positions (row b's first GlobalCounts[b] entries of GlobalPositions[b·S ..], ascending).
+    public readonly float[] GlobalQkv;      // [B, S, 3A]
+    public readonly int[] GlobalPositions;  // [B, S]
+    public readonly int[] GlobalCounts;     // [B]
+    public readonly float[][] AttentionScratch; // per worker: kᵀ [D, S] + scores [S, S]; Longformer: the banded kernel's (linear in S)
     public readonly KernelContext Kernels;
     public readonly AttentionJob Attention;
+    public readonly LocalAttentionJob? LocalAttention;
     public readonly LayerNormJob Norm;
 
     public RunState(ModelConfig c, int maxBatch, int maxSeq, WorkerPool pool, bool int8)
@@ -50,11 +56,22 @@ internal sealed class RunState
         Attended2 = m is not null ? Pinned.Allocate(Attended.Length) : [];
         NextHidden = m is { UseBottleneck: true } ? Pinned.Allocate(Hidden.Length) : [];
         AttentionScratch = new float[pool.Threads][];
-        for (int w = 0; w < AttentionScratch.Length; w++) AttentionScratch[w] = new float[AttentionKernel.ScratchLength(maxSeq, maxSeq, c.HeadSize)];
+        for (int w = 0; w < AttentionScratch.Length; w++) AttentionScratch[w] = new float[AttentionScratchLength(c, maxSeq)];
+        bool longformer = c.Longformer is not null;
+        GlobalQkv = longformer ? Pinned.Allocate(Qkv.Length) : [];
+        GlobalPositions = longformer ? new int[tokens] : [];
+        GlobalCounts = longformer ? new int[maxBatch] : [];
+        LocalAttention = longformer ? new LocalAttentionJob(this, c) : null;
         Kernels = new KernelContext(pool, int8 ? new QGemmScratch(tokens, MaxInt8Input(c)) : null);
         Attention = new AttentionJob(this, c);
         Norm = new LayerNormJob(c.LayerNormEps, c.NormalizationType);
     }
+
+    /// <summary>Floats of attention scratch per worker for sequences up to <paramref name="maxSeq"/> tokens: [S, S] scores
+    /// for full attention, the banded kernel's (linear in S) for Longformer's widest window.</summary>
+    public static int AttentionScratchLength(ModelConfig c, int maxSeq) => c.Longformer is { } lf
+        ? BandedAttentionKernel.ScratchLength(maxSeq, lf.AttentionWindow.Max() / 2, c.HeadSize)
+        : AttentionKernel.ScratchLength(maxSeq, maxSeq, c.HeadSize);
 
     /// <summary>The widest input of a Linear that may run int8 (the int8 activation scratch holds one such row per token).</summary>
     public static int MaxInt8Input(ModelConfig c) => Math.Max(Math.Max(c.IntermediateSize, c.AttentionInnerSize), Math.Max(c.HiddenSize, Math.Max(c.EmbeddingSize, c.AttentionSize)));

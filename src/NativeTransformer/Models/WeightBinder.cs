@@ -140,6 +140,7 @@ internal sealed partial class WeightBinder(ITensorSource source, ModelConfig con
             OutputBottleneck = k.OutputBottleneck is { } ob ? new(Linear(ob.Dense, h, t), Norm(ob.Norm, h)) : null,
             SeparateValue = m?.SeparateValue == true,
             Gate = k.Gate is { } gate ? Linear(gate, i, t) : null,
+            Global = k.Global is { } gk ? (Linear(gk.Query, a, h), Linear(gk.Key, a, h), Linear(gk.Value, a, h)) : null,
         };
     }
 

@@ -8,6 +8,8 @@ public enum PoolingMode { Mean, Cls, Max }
 /// (docs/long-documents.md): <see cref="Truncate"/> cuts it and the result says so (Truncated); <see cref="Error"/> refuses it
 /// with an <see cref="InputException"/>; <see cref="Window"/> runs overlapping windows and combines them.</summary>
 public enum OverflowMode { Truncate, Error, Window }
+/// <summary>Longformer: which tokens get global attention when an input names none (see <see cref="LoadOptions.GlobalAttention"/>).</summary>
+public enum GlobalAttentionDefault { FirstToken, None }
 
 /// <summary>Options for <see cref="TransformerModel.Load(string, LoadOptions?)"/>.</summary>
 public sealed record LoadOptions
@@ -66,6 +68,10 @@ public sealed record LoadOptions
     /// repacking (faster cold start, identical results); a missing, damaged or stale cache file is rebuilt, and a folder
     /// that cannot be written only costs the speed-up. <see cref="DefaultPackedWeightsCache"/> is the one the CLI uses.</summary>
     public string? PackedWeightsCache { get; init; }
+
+    /// <summary>Longformer: the global attention of inputs that name no global tokens. null (default) = as Hugging Face: the
+    /// first token ([CLS] / &lt;s&gt;) for a sequence classifier, none otherwise. Other families ignore it.</summary>
+    public GlobalAttentionDefault? GlobalAttention { get; init; }
 
     /// <summary>The per-user packed-weights cache folder: $XDG_CACHE_HOME/ntr/packed, else ~/.cache/ntr/packed.</summary>
     public static string DefaultPackedWeightsCache() => Weights.PackedCache.PackedWeightsCache.DefaultDirectory();

@@ -107,6 +107,12 @@ internal static class MemoryEstimator
             // not give it back before the load ends.
             if (!qkv8 && !fromCache) temporaries += (long)fused * qkIn * sizeof(float) + (long)fused * sizeof(float);
             if (separateValue) Add(Int8(k.Value, Int8Linears.Qkv), a, vIn);
+            if (k.Global is { } global) // Longformer's fused query_global | key_global | value_global
+            {
+                bool global8 = IsI8(global.Query) || IsI8(global.Key) || IsI8(global.Value) || options.Int8 && options.Int8Layers.HasFlag(Int8Linears.Qkv);
+                Add(global8, 3 * a, h);
+                if (!global8 && !fromCache) temporaries += 3L * a * h * sizeof(float) + 3L * a * sizeof(float);
+            }
             Add(Int8(k.AttentionOutput, Int8Linears.AttentionOutput), width, a);
             foreach (var f in k.ExtraFeedForwards.Append((k.Intermediate, k.Output, k.OutputNorm)))
             {
@@ -171,6 +177,7 @@ internal static class MemoryEstimator
         foreach (var f in k.ExtraFeedForwards) { yield return (f.Intermediate, Int8Linears.Intermediate); yield return (f.Output, Int8Linears.Output); }
         foreach (var b in new[] { k.InputBottleneck, k.AttentionBottleneck, k.OutputBottleneck })
             if (b is { } pair) yield return (pair.Dense, Int8Linears.Bottleneck);
+        if (k.Global is { } g) { yield return (g.Query, Int8Linears.Qkv); yield return (g.Key, Int8Linears.Qkv); yield return (g.Value, Int8Linears.Qkv); }
     }
 
     /// <summary>A <see cref="PackedLinear"/>: its packed matrix (<see cref="PackedMatrix.StorageBytes"/>) and the bias. Under
@@ -203,7 +210,8 @@ internal static class MemoryEstimator
             + (m is { UseBottleneck: true } ? tokens * (t + c.HiddenSize) : 0)                        // LayerInput, NextHidden
             + (m is { KeyQuerySharedBottleneck: true, UseBottleneckAttention: false } ? tokens * t : 0) // SharedInput
             + (m is not null ? tokens * t : 0)                                                        // Attended2
-            + (long)threads * AttentionKernel.ScratchLength(seq, seq, c.HeadSize);
+            + (c.Longformer is null ? 0 : tokens * 3 * t + tokens)                                   // GlobalQkv, GlobalPositions
+            + (long)threads * RunState.AttentionScratchLength(c, seq);
         long bytes = floats * sizeof(float);
         if (int8)
         {

@@ -5,6 +5,11 @@ namespace NativeTransformer;
 /// <summary>One input: a text, or a text pair (<see cref="TextPair"/> = second segment, token type 1).</summary>
 public readonly record struct TextInput(string Text, string? TextPair = null)
 {
+    /// <summary>Longformer: token positions (special tokens included, 0 = [CLS] / &lt;s&gt;) that get global attention; null = the
+    /// model's default (<see cref="LoadOptions.GlobalAttention"/>). A position past the tokenized input is an <see cref="InputException"/>;
+    /// other families refuse it.</summary>
+    public IReadOnlyList<int>? GlobalAttention { get; init; }
+
     public static implicit operator TextInput(string text) => new(text);
 }
 

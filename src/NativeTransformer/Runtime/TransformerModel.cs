@@ -58,7 +58,15 @@ public sealed partial class TransformerModel : IDisposable
         _int8 = layers.Any(l => l.Operators().Any(o => o is QuantizedLinear));
         var projection = encoder.Embeddings.Projection is { } p ? fp32Layer(p.Key, p.Out, p.In, () => p) : null;
         packCache?.SaveIfChanged();
-        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool, maxLength, encoder.FinalNorm, encoder.RelativeAttentionBias);
+        _encoder = new Encoder(config, encoder.Embeddings, projection, layers, _pool, maxLength, encoder.FinalNorm, encoder.RelativeAttentionBias)
+        {
+            FirstTokenGlobalByDefault = options.GlobalAttention switch
+            {
+                GlobalAttentionDefault.FirstToken => true,
+                GlobalAttentionDefault.None => false,
+                _ => heads.Classifier is not null, // Hugging Face's LongformerForSequenceClassification: global attention on [CLS]
+            },
+        };
     }
 
     /// <summary>Loads a model folder (config.json, vocab.txt / tokenizer files, model.safetensors or a sharded index).
@@ -209,7 +217,7 @@ public sealed partial class TransformerModel : IDisposable
         int h = Config.HiddenSize, e = EmbeddingSize;
         var rows = Rows(inputs);
         var pooled = new float[rows.Rows.Length][];
-        RunRows(rows.Rows, (batch, state, index) =>
+        RunRows(rows, inputs, (batch, state, index) =>
         {
             var p = Sentence.Pool(state.Hidden, batch, h);
             for (int r = 0; r < batch.BatchSize; r++) pooled[index[r]] = p.AsSpan(r * h, h).ToArray();
@@ -242,7 +250,7 @@ public sealed partial class TransformerModel : IDisposable
         var function = ScoreFunction;
         var rows = Rows(inputs);
         var perRow = new float[rows.Rows.Length][];
-        RunRows(rows.Rows, (batch, state, index) =>
+        RunRows(rows, inputs, (batch, state, index) =>
         {
             var logits = ClassifierLogits(state, batch);
             for (int r = 0; r < batch.BatchSize; r++) perRow[index[r]] = logits.AsSpan(r * classes, classes).ToArray();
@@ -314,7 +322,11 @@ public sealed partial class TransformerModel : IDisposable
     }
 
     /// <summary>All inputs as ONE padded batch (in the given order), every hidden state kept, plus every head the model has.</summary>
-    public EncodeResult Encode(IReadOnlyList<TextInput> inputs) => Encode(PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId));
+    public EncodeResult Encode(IReadOnlyList<TextInput> inputs)
+    {
+        var batch = PostProcessor.Pad(Tokenize(inputs), Tokenizer.PadId);
+        return Encode(WithGlobalAttention(batch, inputs, null, always: true));
+    }
 
     /// <summary>
     /// <see cref="Encode(IReadOnlyList{TextInput})"/> on an already tokenized, right-padded batch (ids from another tokenizer,
@@ -377,6 +389,12 @@ public sealed partial class TransformerModel : IDisposable
         for (int b = 0; b < batch.BatchSize; b++)
             if (batch.Lengths[b] < 1 || batch.Lengths[b] > batch.SeqLen)
                 throw new InputException($"batch row {b}: length {batch.Lengths[b]} is outside 1..{batch.SeqLen}");
+        if (batch.GlobalAttention is { } global)
+        {
+            if (global.Length != tokens) throw new InputException($"batch of {batch.BatchSize} × {batch.SeqLen} tokens needs {tokens} global attention flags, got {global.Length}");
+            foreach (int flag in global)
+                if (flag is not (0 or 1)) throw new InputException($"global attention flags are 0 or 1, got {flag}");
+        }
     }
 
     /// <summary>The kernels the encoder's Linear layers use, e.g. "int8 (avx512bw)" or "fp32-packed (avx512)".</summary>

@@ -74,11 +74,30 @@ public sealed partial class TransformerModel
 
     /// <summary>Runs the encoder over <paramref name="rows"/> in length-sorted batches; <paramref name="consume"/> gets each
     /// batch, its state and the row index of each batch row.</summary>
-    private void RunRows(Encoding[] rows, Action<EncodedBatch, RunState, int[]> consume)
+    private void RunRows(Encoding[] rows, Action<EncodedBatch, RunState, int[]> consume) => RunRows(rows, null, null, consume);
+
+    /// <summary><see cref="RunRows(Encoding[], Action{EncodedBatch, RunState, int[]})"/> over a call's <see cref="InputRows"/>, with
+    /// Longformer's global attention from each row's input (<see cref="TextInput.GlobalAttention"/>). Positions name tokens of
+    /// the whole input, so an input that names them and runs in several windows is refused rather than guessed at.</summary>
+    private void RunRows(InputRows rows, IReadOnlyList<TextInput> inputs, Action<EncodedBatch, RunState, int[]> consume)
+    {
+        var rowInput = new int[rows.Rows.Length];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (rows.Windows(i) > 1 && inputs[i].GlobalAttention is not null)
+                throw new InputException($"input {i}: global attention positions cannot be used with overflow 'window' on an input " +
+                    $"that runs in {rows.Windows(i)} windows (positions name tokens of the whole input)") { InputIndex = i };
+            for (int r = rows.First[i]; r < rows.First[i + 1]; r++) rowInput[r] = i;
+        }
+        RunRows(rows.Rows, inputs, rowInput, consume);
+    }
+
+    private void RunRows(Encoding[] rows, IReadOnlyList<TextInput>? inputs, int[]? rowInput, Action<EncodedBatch, RunState, int[]> consume)
     {
         foreach (var index in Batching.ByLength(rows, _options.BatchSize))
         {
             var batch = PostProcessor.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId);
+            if (inputs is not null) batch = WithGlobalAttention(batch, inputs, index.Select(r => rowInput![r]).ToArray(), always: false);
             var state = Rent(batch.BatchSize, batch.SeqLen);
             try
             {

@@ -15,4 +15,10 @@ public sealed record Encoding(int[] Ids, int[] TypeIds, string[] Tokens, (int St
 /// A right-padded batch, row-major [BatchSize, SeqLen]: every row padded to the longest row with
 /// the pad id, type id 0 and attention mask 0.
 /// </summary>
-public sealed record EncodedBatch(int BatchSize, int SeqLen, int[] InputIds, int[] TypeIds, int[] AttentionMask, int[] Lengths, Encoding[] Rows);
+public sealed record EncodedBatch(int BatchSize, int SeqLen, int[] InputIds, int[] TypeIds, int[] AttentionMask, int[] Lengths, Encoding[] Rows)
+{
+    /// <summary>Longformer's global_attention_mask [BatchSize, SeqLen]: 1 = the token attends to, and is attended by, every
+    /// token; 0 = local (sliding window) attention; flags on padding are ignored, as in Hugging Face. null = the model's
+    /// default (the first token for a sequence classifier). Other families ignore it.</summary>
+    public int[]? GlobalAttention { get; init; }
+}

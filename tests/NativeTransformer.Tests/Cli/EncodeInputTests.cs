@@ -18,6 +18,14 @@ public class EncodeInputTests
     }
 
     [Fact]
+    public void ParsesLongformerGlobalAttentionPositions()
+    {
+        var list = Parse("[{\"text\": \"a\", \"global_attention\": [0, 3]}, {\"text\": \"b\", \"global_attention\": null}]");
+        Assert.Equal([0, 3], list[0].GlobalAttention);
+        Assert.Null(list[1].GlobalAttention);
+    }
+
+    [Fact]
     public void AcceptsAUtf8Bom()
     {
         var bytes = new byte[] { 0xEF, 0xBB, 0xBF }.Concat(System.Text.Encoding.UTF8.GetBytes("[{\"text\": \"é\"}]")).ToArray();
@@ -33,6 +41,9 @@ public class EncodeInputTests
     [InlineData("[{\"text_pair\": \"b\"}]", "item 0: missing \"text\"")]
     [InlineData("[{\"text\": \"a\", \"pair\": \"b\"}]", "item 0: unexpected key \"pair\"")]
     [InlineData("[{\"text\": \"a\"},]", "invalid JSON")]
+    [InlineData("[{\"text\": \"a\", \"global_attention\": 0}]", "item 0: \"global_attention\" must be an array")]
+    [InlineData("[{\"text\": \"a\", \"global_attention\": [0, -1]}]", "item 0: \"global_attention\"[1] must be a non-negative integer")]
+    [InlineData("[{\"text\": \"a\", \"global_attention\": [1.5]}]", "\"global_attention\"[0] must be a non-negative integer")]
     [InlineData("", "invalid JSON")]
     public void RejectsOtherShapesNamingTheIndex(string json, string expected)
     {

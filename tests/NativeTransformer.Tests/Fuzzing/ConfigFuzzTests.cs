@@ -17,13 +17,13 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         "model_type", "architectures", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
         "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id", "position_embedding_type",
         "id2label", "label2id", "pruned_heads", "embedding_size", "num_hidden_groups", "inner_group_num", "dim", "n_layers", "n_heads",
-        "hidden_dim", "activation", "sinusoidal_pos_embds", "0", "1", "-1", "00",
+        "hidden_dim", "activation", "sinusoidal_pos_embds", "attention_window", "0", "1", "-1", "00",
         // T5
         "d_model", "d_kv", "d_ff", "num_layers", "num_heads", "n_positions", "relative_attention_num_buckets",
         "relative_attention_max_distance", "layer_norm_epsilon", "feed_forward_proj",
     ];
     private static readonly string[] Strings =
-        ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "t5", "gated-gelu", "gated-relu", "gated-silu", "swiglu", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "absolute", "relative_key", "NEGATIVE", "POSITIVE", ""];
+        ["bert", "distilbert", "albert", "roberta", "xlm-roberta", "camembert", "t5", "longformer", "gated-gelu", "gated-relu", "gated-silu", "swiglu", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "absolute", "relative_key", "NEGATIVE", "POSITIVE", ""];
 
     private static readonly JsonFuzz Json = new(Keys, Strings);
     private static readonly ByteMutator Bytes = new([.. ByteMutator.JsonTokens, .. Keys.Select(k => $"\"{k}\""), .. Strings.Select(s => $"\"{s}\"")]);
@@ -43,11 +43,12 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
     public void FuzzConfigParser()
     {
         var seeds = RealConfigs();
-        // The real configs of supported families parse; the others (longformer, …) are refused with a
-        // ModelConfigException naming their model_type. Both kinds seed the mutations.
+        // The real configs of supported families parse (longformer's attention_window list and t5's keys seed the
+        // mutations); the others are refused with a ModelConfigException naming their model_type. Both kinds seed the mutations.
         var supported = seeds.Where(s => ModelConfig.SupportedModelTypes.Contains(ModelTypeOf(s))).ToArray();
         Assert.NotEmpty(supported);
         Assert.Contains(supported, s => ModelTypeOf(s) is "roberta" or "xlm-roberta");
+        Assert.Contains(supported, s => ModelTypeOf(s) is "longformer");
         foreach (var s in supported) Check(ModelConfig.Parse(s));
         foreach (var s in seeds.Except(supported))
         {
@@ -102,6 +103,12 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output)
         Assert.InRange(c.MaxSequenceLength, 1, c.MaxPositionEmbeddings);
         if (c.PositionsFromPadding) Assert.InRange(c.PadTokenId, 0, c.VocabSize - 1); // the last position, pad + MaxSequenceLength, is a table row
         if (c.Family is not (ModelFamily.DistilBert or ModelFamily.T5)) Assert.True(c.TypeVocabSize >= 1);
+        Assert.Equal(c.Family == ModelFamily.Longformer, c.Longformer is not null);
+        if (c.Longformer is { } lf)
+        {
+            Assert.Equal(c.NumLayers, lf.AttentionWindow.Count);
+            Assert.All(lf.AttentionWindow, w => Assert.True(w > 0 && w % 2 == 0 && w <= LongformerOptions.MaxWindow, $"window {w}"));
+        }
     }
 
     /// <summary>A config built from the grammar of config.json: known keys with plausible, boundary or wrong-typed values.</summary>

@@ -15,6 +15,8 @@ public class AllocationTests
     [InlineData("mobilebert-mini-sst2", true, 2)]
     [InlineData("t5-encoder-mini-sst2", false, 2)]
     [InlineData("t5-encoder-mini-sst2", true, 2)]
+    [InlineData("longformer-mini", false, 2)] // banded attention + the global projections ([CLS] global by default)
+    [InlineData("longformer-mini", true, 1)]
     public void SecondForwardPassAllocatesNothing(string name, bool int8, int threads)
     {
         using var model = TransformerModel.Load(TestPaths.Model(name), new LoadOptions { Threads = threads, Int8 = int8 });

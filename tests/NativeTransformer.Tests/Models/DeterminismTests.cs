@@ -1,3 +1,4 @@
+using NativeTransformer.Tokenization;
 using NativeTransformer.Compression;
 using NativeTransformer.Kernels;
 using NativeTransformer.Tests.Weights;
@@ -67,6 +68,39 @@ public sealed class DeterminismTests : IClassFixture<DeterminismTests.PrunedMode
     [InlineData("int8")]
     public void T5LogitsAreTheSameBitsForEveryThreadCountAndBatchComposition(string kernels) =>
         AssertSameBits(TestPaths.Model("t5-encoder-mini-sst2"), kernels);
+
+    /// <summary>Longformer: banded attention with a global [CLS], short texts.</summary>
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("int8")]
+    public void LongformerLogitsAreTheSameBitsForEveryThreadCountAndBatchComposition(string kernels) =>
+        AssertSameBits(TestPaths.Model("longformer-mini"), kernels);
+
+    /// <summary>Longformer on the reference's long rows (40, 300 and 1,000 tokens: many chunks and blocks, several global
+    /// tokens per row): each row alone on one thread equals the rows batched together on 2 or 8 threads, bit for bit.</summary>
+    [Fact]
+    public void LongformerLongRowsAreTheSameBitsAloneOrBatched()
+    {
+        using var reference = ReferenceSet.Load("longformer-mini");
+        var batch = reference.Batch() with { GlobalAttention = Array.ConvertAll(reference.Long("multiglobal.global_attention_mask"), v => (int)v) };
+        int seq = batch.SeqLen, h = 128;
+        var alone = new float[batch.BatchSize][];
+        using (var one = TransformerModel.Load(TestPaths.Model("longformer-mini"), new LoadOptions { Threads = 1 }))
+            for (int r = 0; r < batch.BatchSize; r++)
+            {
+                int n = batch.Lengths[r];
+                var row = new EncodedBatch(1, n, batch.InputIds.AsSpan(r * seq, n).ToArray(), batch.TypeIds.AsSpan(r * seq, n).ToArray(),
+                    batch.AttentionMask.AsSpan(r * seq, n).ToArray(), [n], []) { GlobalAttention = batch.GlobalAttention.AsSpan(r * seq, n).ToArray() };
+                alone[r] = one.Encode(row).HiddenStates[^1];
+            }
+        foreach (int threads in new[] { 2, 8 })
+        {
+            using var model = TransformerModel.Load(TestPaths.Model("longformer-mini"), new LoadOptions { Threads = threads });
+            var all = model.Encode(batch).HiddenStates[^1];
+            for (int r = 0; r < batch.BatchSize; r++)
+                Assert.True(all.AsSpan(r * seq * h, batch.Lengths[r] * h).SequenceEqual(alone[r]), $"threads {threads}: row {r} differs from its run alone");
+        }
+    }
 
     private void AssertSameBits(string modelPath, string kernels)
     {

@@ -10,7 +10,7 @@ public class Int8QualityTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Classifiers() => ["bert-tiny-sst2", "bert-mini-sst2", "distilbert-mini-sst2", "albert-mini-sst2",
         "roberta-mini-sst2", "xlmr-mini-sst2", "albert-spm-mini-sst2", "mobilebert-mini-sst2",
-        "t5-encoder-mini-sst2"];
+        "t5-encoder-mini-sst2", "longformer-mini"];
 
     [Theory, MemberData(nameof(Classifiers))]
     public void Int8AccuracyHoldsUp(string name)

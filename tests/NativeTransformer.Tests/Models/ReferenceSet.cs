@@ -15,7 +15,7 @@ internal sealed class ReferenceSet : IDisposable
     /// <summary>Models that have both a folder in shared/models and reference outputs, with a tokenizer this runtime reads.</summary>
     public static readonly string[] ModelNames = ["bert-tiny-sst2", "bert-mini-sst2", "distilbert-mini-sst2", "albert-mini-sst2", "bert-tiny-mlm",
         "roberta-mini-sst2", "xlmr-mini-sst2", "albert-spm-mini-sst2", "mobilebert-mini-sst2",
-        "t5-encoder-mini-sst2"];
+        "t5-encoder-mini-sst2", "longformer-mini"];
 
     /// <summary>Every model whose encoder runs on the reference's own token ids (<see cref="Batch"/>): the above plus the
     /// RoBERTa / XLM-R / SentencePiece-ALBERT folders, whatever their tokenizer.</summary>

@@ -190,3 +190,41 @@ public sealed class MakeRandomTests(MiniLmRandomFixture fixture) : IClassFixture
         Assert.False(Directory.Exists("x"));
     }
 }
+
+/// <summary>make-random's Longformer shapes: 4,098 positions, the global projections, a classifier that loads and runs 4,096 tokens.</summary>
+public sealed class MakeRandomLongformerTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("nt-make-random-lf-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public void LongformerBaseShapeHasTheRealKeysAndConfig()
+    {
+        var shape = BertShape.Known["longformer-base-4096"];
+        var specs = RandomModelGenerator.TensorSpecs(shape, null);
+        Assert.Contains(specs, s => s.Name == "encoder.layer.11.attention.self.value_global.weight" && s.Shape.SequenceEqual(new long[] { 768, 768 }));
+        Assert.Contains(specs, s => s.Name == "embeddings.position_embeddings.weight" && s.Shape[0] == 4098);
+        var config = NativeTransformer.Models.ModelConfig.Parse(RandomModelGenerator.Config(shape, 2).ToJsonString());
+        Assert.Equal(NativeTransformer.Models.ModelFamily.Longformer, config.Family);
+        Assert.Equal(4096, config.MaxSequenceLength);
+        Assert.All(config.Longformer!.AttentionWindow, w => Assert.Equal(512, w));
+    }
+
+    [Fact]
+    public void SmallLongformerClassifierRuns4096Tokens()
+    {
+        string dir = Path.Combine(_root, "small");
+        var run = MakeRandomRun.Run("make-random", "--shape", "longformer-small-4096", "--labels", "2", "--output", dir, "--vocab-from", MakeRandomRun.VocabFolder);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var model = TransformerModel.Load(dir, new LoadOptions { Threads = 2 });
+        Assert.Equal(4096, model.MaxLength);
+        Assert.True(model.HasClassifier);
+        var text = string.Join(" ", Enumerable.Repeat("a witty and gorgeous movie", 2000)); // far over 4,096 tokens: truncated
+        var c = model.Classify([new TextInput(text) { GlobalAttention = [0, 100] }])[0];
+        Assert.All(c.Logits, v => Assert.True(float.IsFinite(v)));
+    }
+}
