@@ -54,6 +54,9 @@ internal sealed class Vocabulary
         : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id outside the vocabulary (size {_tokens.Length})");
 
     public bool TryGetId(string token, out int id) => _map.TryGetValue(token, out id);
+
+    /// <summary>Every distinct token with its id (for a duplicated token, its last line).</summary>
+    public IEnumerable<KeyValuePair<string, int>> Entries => _map;
     public bool TryGetId(ReadOnlySpan<char> token, out int id) => _spanLookup.TryGetValue(token, out id);
 
     /// <summary>Registers an added token (from tokenizer.json) under an explicit id outside vocab.txt.</summary>

@@ -20,6 +20,57 @@ internal sealed class WordPieceModel
         _unkId = unkId;
         _prefix = continuingSubwordPrefix;
         _maxChars = maxInputCharsPerWord;
+        // Continuation pieces keyed without their prefix, so a span of the word is looked up without copying it
+        // behind "##". Built from the token -> id map, so a duplicated token keeps the id of its last line.
+        var continuations = new Dictionary<string, int>(StringComparer.Ordinal);
+        var starts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in vocab.Entries)
+        {
+            starts[token] = id;
+            _maxStartLength = Math.Max(_maxStartLength, token.Length);
+            if (token.StartsWith(continuingSubwordPrefix, StringComparison.Ordinal))
+            {
+                continuations[token[continuingSubwordPrefix.Length..]] = id;
+                _maxContinuationLength = Math.Max(_maxContinuationLength, token.Length - continuingSubwordPrefix.Length);
+            }
+        }
+        _starts = starts.GetAlternateLookup<ReadOnlySpan<char>>();
+        _continuations = continuations.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _starts, _continuations;
+    private readonly int _maxStartLength, _maxContinuationLength;
+
+    /// <summary>
+    /// Tokenizes one word given as UTF-16 units with no surrogates whose unit i is the original text's unit
+    /// <paramref name="offset"/> + i (the ASCII path); same result as <see cref="Tokenize"/> on that word.
+    /// </summary>
+    public void TokenizeSpan(ReadOnlySpan<char> word, int offset, TokenList output)
+    {
+        int units = word.Length;
+        if (units > _maxChars)
+        {
+            output.Add(_unkId, _unkToken, offset, offset + units);
+            return;
+        }
+        int mark = output.Count;
+        int start = 0;
+        while (start < units)
+        {
+            var lookup = start == 0 ? _starts : _continuations;
+            int end = Math.Min(units, start + (start == 0 ? _maxStartLength : _maxContinuationLength));
+            int foundId = -1;
+            for (; end > start; end--)
+                if (lookup.TryGetValue(word[start..end], out foundId)) break;
+            if (end == start)
+            {
+                output.Truncate(mark);
+                output.Add(_unkId, _unkToken, offset, offset + units);
+                return;
+            }
+            output.Add(foundId, _vocab.IdToToken(foundId), offset + start, offset + end);
+            start = end;
+        }
     }
 
     /// <summary>Scratch buffers reused across words of one call.</summary>

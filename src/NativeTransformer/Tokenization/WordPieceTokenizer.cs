@@ -63,6 +63,11 @@ public sealed class WordPieceTokenizer : ITokenizer
     private readonly WordPieceModel _model;
     private readonly AddedTokenSplitter _splitter;
     private readonly TemplatePostProcessor _template;
+    private readonly WordPieceAsciiPath _ascii;
+
+    // Per-thread token lists for the two segments of Encode: the encoding copies them out, so they are reused
+    // (the tokenizer stays thread-safe; a thread never runs two encodes at once).
+    [ThreadStatic] private static TokenList? t_segmentA, t_segmentB;
 
     private WordPieceTokenizer(Vocabulary vocab, TokenizerOptions options, IEnumerable<AddedToken>? extraAdded)
     {
@@ -81,6 +86,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         _template = TemplatePostProcessor.Bert(options.ClsToken, ClsId, options.SepToken, SepId);
         _normalizer = new BertNormalizer(options.CleanText, options.TokenizeChineseChars, options.EffectiveStripAccents, options.Lowercase);
         _model = new WordPieceModel(vocab, options.UnkToken, UnkId, options.ContinuingSubwordPrefix, options.MaxInputCharsPerWord);
+        _ascii = new WordPieceAsciiPath(_model, options.CleanText, options.Lowercase);
 
         var added = new List<AddedToken>();
         if (options.MatchSpecialTokensInText)
@@ -217,10 +223,16 @@ public sealed class WordPieceTokenizer : ITokenizer
         return Tokenize(text).Tokens.ToArray();
     }
 
-    private TokenList Tokenize(string text)
+    private TokenList Tokenize(string text) => Tokenize(text, new TokenList());
+
+    private TokenList Tokenize(string text, TokenList output)
     {
-        var output = new TokenList();
-        var scratch = new WordPieceModel.Scratch();
+        if (!_splitter.MayMatch(text))
+        {
+            if (text.Length > 0) TokenizePlain(text, 0, text.Length, output, null);
+            return output;
+        }
+        WordPieceModel.Scratch? scratch = null;
         foreach (var piece in _splitter.Split(text))
         {
             if (piece.Token is { } t)
@@ -229,12 +241,21 @@ public sealed class WordPieceTokenizer : ITokenizer
                 continue;
             }
             if (piece.End == piece.Start) continue;
-            var norm = _normalizer.Normalize(text, piece.Start, piece.End);
-            var state = (Model: _model, Norm: norm, Out: output, Scratch: scratch);
-            BertPreTokenizer.Split(norm, ref state, static (ref (WordPieceModel Model, NormalizedText Norm, TokenList Out, WordPieceModel.Scratch Scratch) s, int from, int to)
-                => s.Model.Tokenize(s.Norm, from, to, s.Out, s.Scratch));
+            scratch = TokenizePlain(text, piece.Start, piece.End, output, scratch);
         }
         return output;
+    }
+
+    /// <summary>Text between added tokens: the ASCII path when it applies, else normalizer + pre-tokenizer + model.</summary>
+    private WordPieceModel.Scratch? TokenizePlain(string text, int start, int end, TokenList output, WordPieceModel.Scratch? scratch)
+    {
+        if (_ascii.TryTokenize(text, start, end, output)) return scratch;
+        scratch ??= new WordPieceModel.Scratch();
+        var norm = _normalizer.Normalize(text, start, end);
+        var state = (Model: _model, Norm: norm, Out: output, Scratch: scratch);
+        BertPreTokenizer.Split(norm, ref state, static (ref (WordPieceModel Model, NormalizedText Norm, TokenList Out, WordPieceModel.Scratch Scratch) s, int from, int to)
+            => s.Model.Tokenize(s.Norm, from, to, s.Out, s.Scratch));
+        return scratch;
     }
 
     /// <summary>[CLS] A [SEP] (B [SEP]) with type ids, tokens and offsets; truncated to <paramref name="maxLength"/>
@@ -247,8 +268,8 @@ public sealed class WordPieceTokenizer : ITokenizer
         if (maxLength is { } ml && ml < specials)
             throw new InputException($"max length {ml} is too small: {(textPair == null ? "a single text" : "a text pair")} needs {specials} special tokens");
 
-        var a = Tokenize(text);
-        var b = textPair == null ? null : Tokenize(textPair);
+        var a = Tokenize(text, Reset(ref t_segmentA));
+        var b = textPair == null ? null : Tokenize(textPair, Reset(ref t_segmentB));
         bool truncated = false;
         if (maxLength is { } max)
         {
@@ -257,5 +278,12 @@ public sealed class WordPieceTokenizer : ITokenizer
             if (b != null && k2 < b.Count) { b.Truncate(k2); truncated = true; }
         }
         return _template.Apply(a, b, truncated);
+    }
+
+    private static TokenList Reset(ref TokenList? list)
+    {
+        list ??= new TokenList();
+        list.Clear();
+        return list;
     }
 }
