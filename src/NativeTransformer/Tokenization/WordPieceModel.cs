@@ -27,19 +27,14 @@ internal sealed class WordPieceModel
         foreach (var (token, id) in vocab.Entries)
         {
             starts[token] = id;
-            _maxStartLength = Math.Max(_maxStartLength, token.Length);
             if (token.StartsWith(continuingSubwordPrefix, StringComparison.Ordinal))
-            {
                 continuations[token[continuingSubwordPrefix.Length..]] = id;
-                _maxContinuationLength = Math.Max(_maxContinuationLength, token.Length - continuingSubwordPrefix.Length);
-            }
         }
-        _starts = starts.GetAlternateLookup<ReadOnlySpan<char>>();
-        _continuations = continuations.GetAlternateLookup<ReadOnlySpan<char>>();
+        _starts = new PrefixHashTable(starts);
+        _continuations = new PrefixHashTable(continuations);
     }
 
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _starts, _continuations;
-    private readonly int _maxStartLength, _maxContinuationLength;
+    private readonly PrefixHashTable _starts, _continuations;
 
     /// <summary>
     /// Tokenizes one word given as UTF-16 units with no surrogates whose unit i is the original text's unit
@@ -55,13 +50,18 @@ internal sealed class WordPieceModel
         }
         int mark = output.Count;
         int start = 0;
+        int longest = Math.Min(units, Math.Max(_starts.MaxKeyLength, _continuations.MaxKeyLength));
+        Span<uint> hashes = longest < 256 ? stackalloc uint[256] : new uint[longest + 1];
         while (start < units)
         {
-            var lookup = start == 0 ? _starts : _continuations;
-            int end = Math.Min(units, start + (start == 0 ? _maxStartLength : _maxContinuationLength));
+            var table = start == 0 ? _starts : _continuations;
+            int end = Math.Min(units, start + table.MaxKeyLength);
+            // hashes[k] = hash of word[start..start+k]: every candidate's hash from one pass.
+            uint h = 0;
+            for (int k = start; k < end; k++) hashes[k - start + 1] = h = PrefixHashTable.Extend(h, word[k]);
             int foundId = -1;
             for (; end > start; end--)
-                if (lookup.TryGetValue(word[start..end], out foundId)) break;
+                if (table.TryGet(word[start..end], hashes[end - start], out foundId)) break;
             if (end == start)
             {
                 output.Truncate(mark);

@@ -39,6 +39,9 @@ public sealed record TokenizerOptions
     /// written literally in the input text, as HF does by default (split_special_tokens=False).</summary>
     public bool MatchSpecialTokensInText { get; init; } = true;
 
+    /// <summary>Take <see cref="WordPieceAsciiPath"/> for ASCII text (false: always the general path; tests compare the two).</summary>
+    internal bool UseAsciiPath { get; init; } = true;
+
     /// <summary>The strip_accents value actually applied.</summary>
     public bool EffectiveStripAccents => StripAccents ?? Lowercase;
 }
@@ -63,7 +66,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     private readonly WordPieceModel _model;
     private readonly AddedTokenSplitter _splitter;
     private readonly TemplatePostProcessor _template;
-    private readonly WordPieceAsciiPath _ascii;
+    private readonly WordPieceAsciiPath? _ascii;
 
     // Per-thread token lists for the two segments of Encode: the encoding copies them out, so they are reused
     // (the tokenizer stays thread-safe; a thread never runs two encodes at once).
@@ -86,7 +89,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         _template = TemplatePostProcessor.Bert(options.ClsToken, ClsId, options.SepToken, SepId);
         _normalizer = new BertNormalizer(options.CleanText, options.TokenizeChineseChars, options.EffectiveStripAccents, options.Lowercase);
         _model = new WordPieceModel(vocab, options.UnkToken, UnkId, options.ContinuingSubwordPrefix, options.MaxInputCharsPerWord);
-        _ascii = new WordPieceAsciiPath(_model, options.CleanText, options.Lowercase);
+        _ascii = options.UseAsciiPath ? new WordPieceAsciiPath(_model, options.CleanText, options.Lowercase) : null;
 
         var added = new List<AddedToken>();
         if (options.MatchSpecialTokensInText)
@@ -98,6 +101,9 @@ public sealed class WordPieceTokenizer : ITokenizer
         AddedTokens = added;
         _splitter = new AddedTokenSplitter(added);
     }
+
+    /// <summary>The same tokenizer with the ASCII path off (tests compare it with the general path).</summary>
+    internal WordPieceTokenizer WithoutAsciiPath() => new(_vocab, Options with { UseAsciiPath = false }, AddedTokens);
 
     private int Require(string token, string what)
     {
@@ -249,7 +255,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     /// <summary>Text between added tokens: the ASCII path when it applies, else normalizer + pre-tokenizer + model.</summary>
     private WordPieceModel.Scratch? TokenizePlain(string text, int start, int end, TokenList output, WordPieceModel.Scratch? scratch)
     {
-        if (_ascii.TryTokenize(text, start, end, output)) return scratch;
+        if (_ascii != null && _ascii.TryTokenize(text, start, end, output)) return scratch;
         scratch ??= new WordPieceModel.Scratch();
         var norm = _normalizer.Normalize(text, start, end);
         var state = (Model: _model, Norm: norm, Out: output, Scratch: scratch);
