@@ -53,6 +53,9 @@ internal sealed class Vocabulary
     public string IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id]
         : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id outside the vocabulary (size {_tokens.Length})");
 
+    /// <summary><see cref="IdToToken"/> for an id known to be valid (one this vocabulary gave): small enough to inline.</summary>
+    public string TokenOf(int id) => _tokens[id];
+
     public bool TryGetId(string token, out int id) => _map.TryGetValue(token, out id);
 
     /// <summary>Every distinct token with its id (for a duplicated token, its last line).</summary>

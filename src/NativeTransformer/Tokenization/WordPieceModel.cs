@@ -40,7 +40,7 @@ internal sealed class WordPieceModel
     /// Tokenizes one word given as UTF-16 units with no surrogates whose unit i is the original text's unit
     /// <paramref name="offset"/> + i (the ASCII path); same result as <see cref="Tokenize"/> on that word.
     /// </summary>
-    public void TokenizeSpan(ReadOnlySpan<char> word, int offset, TokenList output)
+    public void TokenizeSpan(ReadOnlySpan<char> word, int offset, TokenList output, WordPieceAsciiPath.Buffers buffers)
     {
         int units = word.Length;
         if (units > _maxChars)
@@ -50,8 +50,9 @@ internal sealed class WordPieceModel
         }
         int mark = output.Count;
         int start = 0;
-        int longest = Math.Min(units, Math.Max(_starts.MaxKeyLength, _continuations.MaxKeyLength));
-        Span<uint> hashes = longest < 256 ? stackalloc uint[256] : new uint[longest + 1];
+        // units <= max_input_chars_per_word here, so the scratch is bounded by the setting (100 by default).
+        var hashes = buffers.Hashes;
+        if (hashes.Length <= units) buffers.Hashes = hashes = new uint[units + 1];
         while (start < units)
         {
             var table = start == 0 ? _starts : _continuations;
@@ -68,7 +69,7 @@ internal sealed class WordPieceModel
                 output.Add(_unkId, _unkToken, offset, offset + units);
                 return;
             }
-            output.Add(foundId, _vocab.IdToToken(foundId), offset + start, offset + end);
+            output.Add(foundId, _vocab.TokenOf(foundId), offset + start, offset + end);
             start = end;
         }
     }

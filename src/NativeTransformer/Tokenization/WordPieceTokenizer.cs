@@ -68,9 +68,14 @@ public sealed class WordPieceTokenizer : ITokenizer
     private readonly TemplatePostProcessor _template;
     private readonly WordPieceAsciiPath? _ascii;
 
-    // Per-thread token lists for the two segments of Encode: the encoding copies them out, so they are reused
-    // (the tokenizer stays thread-safe; a thread never runs two encodes at once).
-    [ThreadStatic] private static TokenList? t_segmentA, t_segmentB;
+    /// <summary>Per-thread scratch: the token lists of Encode's two segments (the encoding copies them out) and the
+    /// ASCII path's buffers. One thread-static read per call; the tokenizer stays thread-safe.</summary>
+    private sealed class ThreadScratch
+    {
+        public readonly TokenList A = new(), B = new();
+        public readonly WordPieceAsciiPath.Buffers Buffers = new();
+    }
+    [ThreadStatic] private static ThreadScratch? t_scratch;
 
     private WordPieceTokenizer(Vocabulary vocab, TokenizerOptions options, IEnumerable<AddedToken>? extraAdded)
     {
@@ -89,7 +94,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         _template = TemplatePostProcessor.Bert(options.ClsToken, ClsId, options.SepToken, SepId);
         _normalizer = new BertNormalizer(options.CleanText, options.TokenizeChineseChars, options.EffectiveStripAccents, options.Lowercase);
         _model = new WordPieceModel(vocab, options.UnkToken, UnkId, options.ContinuingSubwordPrefix, options.MaxInputCharsPerWord);
-        _ascii = options.UseAsciiPath ? new WordPieceAsciiPath(_model, options.CleanText, options.Lowercase) : null;
+        _ascii = options.UseAsciiPath ? new WordPieceAsciiPath(_model, options.CleanText, options.Lowercase, GeneralTokenize) : null;
 
         var added = new List<AddedToken>();
         if (options.MatchSpecialTokensInText)
@@ -229,16 +234,17 @@ public sealed class WordPieceTokenizer : ITokenizer
         return Tokenize(text).Tokens.ToArray();
     }
 
-    private TokenList Tokenize(string text) => Tokenize(text, new TokenList());
+    private TokenList Tokenize(string text) => Tokenize(text, new TokenList(), Scratch().Buffers);
 
-    private TokenList Tokenize(string text, TokenList output)
+    private static ThreadScratch Scratch() => t_scratch ??= new ThreadScratch();
+
+    private TokenList Tokenize(string text, TokenList output, WordPieceAsciiPath.Buffers buffers)
     {
         if (!_splitter.MayMatch(text))
         {
-            if (text.Length > 0) TokenizePlain(text, 0, text.Length, output, null);
+            if (text.Length > 0) TokenizePlain(text, 0, text.Length, output, buffers);
             return output;
         }
-        WordPieceModel.Scratch? scratch = null;
         foreach (var piece in _splitter.Split(text))
         {
             if (piece.Token is { } t)
@@ -247,21 +253,26 @@ public sealed class WordPieceTokenizer : ITokenizer
                 continue;
             }
             if (piece.End == piece.Start) continue;
-            scratch = TokenizePlain(text, piece.Start, piece.End, output, scratch);
+            TokenizePlain(text, piece.Start, piece.End, output, buffers);
         }
         return output;
     }
 
-    /// <summary>Text between added tokens: the ASCII path when it applies, else normalizer + pre-tokenizer + model.</summary>
-    private WordPieceModel.Scratch? TokenizePlain(string text, int start, int end, TokenList output, WordPieceModel.Scratch? scratch)
+    /// <summary>Text between added tokens: the ASCII path (which hands what it cannot take to the general path), or
+    /// the general path alone when the ASCII path is off.</summary>
+    private void TokenizePlain(string text, int start, int end, TokenList output, WordPieceAsciiPath.Buffers buffers)
     {
-        if (_ascii != null && _ascii.TryTokenize(text, start, end, output)) return scratch;
-        scratch ??= new WordPieceModel.Scratch();
+        if (_ascii != null) _ascii.Tokenize(text, start, end, output, buffers);
+        else GeneralTokenize(text, start, end, output);
+    }
+
+    /// <summary>BertNormalizer, BertPreTokenizer and WordPiece on text[start..end), for any text.</summary>
+    private void GeneralTokenize(string text, int start, int end, TokenList output)
+    {
         var norm = _normalizer.Normalize(text, start, end);
-        var state = (Model: _model, Norm: norm, Out: output, Scratch: scratch);
+        var state = (Model: _model, Norm: norm, Out: output, Scratch: new WordPieceModel.Scratch());
         BertPreTokenizer.Split(norm, ref state, static (ref (WordPieceModel Model, NormalizedText Norm, TokenList Out, WordPieceModel.Scratch Scratch) s, int from, int to)
             => s.Model.Tokenize(s.Norm, from, to, s.Out, s.Scratch));
-        return scratch;
     }
 
     /// <summary>[CLS] A [SEP] (B [SEP]) with type ids, tokens and offsets; truncated to <paramref name="maxLength"/>
@@ -274,8 +285,15 @@ public sealed class WordPieceTokenizer : ITokenizer
         if (maxLength is { } ml && ml < specials)
             throw new InputException($"max length {ml} is too small: {(textPair == null ? "a single text" : "a text pair")} needs {specials} special tokens");
 
-        var a = Tokenize(text, Reset(ref t_segmentA));
-        var b = textPair == null ? null : Tokenize(textPair, Reset(ref t_segmentB));
+        var scratch = Scratch();
+        scratch.A.Clear();
+        var a = Tokenize(text, scratch.A, scratch.Buffers);
+        TokenList? b = null;
+        if (textPair != null)
+        {
+            scratch.B.Clear();
+            b = Tokenize(textPair, scratch.B, scratch.Buffers);
+        }
         bool truncated = false;
         if (maxLength is { } max)
         {
@@ -286,10 +304,4 @@ public sealed class WordPieceTokenizer : ITokenizer
         return _template.Apply(a, b, truncated);
     }
 
-    private static TokenList Reset(ref TokenList? list)
-    {
-        list ??= new TokenList();
-        list.Clear();
-        return list;
-    }
 }
