@@ -93,18 +93,29 @@ internal sealed class WordPieceAsciiPath
 
         var cls = _class;
         var model = _model;
+        if (buffers.Hashes.Length <= src.Length) buffers.Hashes = new uint[src.Length + 1];
+        var hashes = buffers.Hashes;
+        // The scan also hashes each word as it goes (hashes[k] = hash of its first k chars), which is what the
+        // model's first, longest-first lookup needs.
         int wordStart = -1;
+        uint h = 0;
         for (int i = 0; i < lowered.Length; i++)
         {
-            byte k = cls[lowered[i]];
+            char c = lowered[i];
+            byte k = cls[c];
             if (k == Word)
             {
-                if (wordStart < 0) wordStart = i;
+                if (wordStart < 0) { wordStart = i; h = 0; }
+                hashes[i - wordStart + 1] = h = PrefixHashTable.Extend(h, c);
                 continue;
             }
-            if (wordStart >= 0) { model.TokenizeSpan(lowered[wordStart..i], offset + wordStart, output, buffers); wordStart = -1; }
-            if (k == Punct) model.TokenizeSpan(lowered.Slice(i, 1), offset + i, output, buffers);
+            if (wordStart >= 0) { model.TokenizeSpan(lowered[wordStart..i], offset + wordStart, output, buffers, true); wordStart = -1; }
+            if (k == Punct)
+            {
+                hashes[1] = PrefixHashTable.Extend(0, c);
+                model.TokenizeSpan(lowered.Slice(i, 1), offset + i, output, buffers, true);
+            }
         }
-        if (wordStart >= 0) model.TokenizeSpan(lowered[wordStart..], offset + wordStart, output, buffers);
+        if (wordStart >= 0) model.TokenizeSpan(lowered[wordStart..], offset + wordStart, output, buffers, true);
     }
 }

@@ -39,8 +39,9 @@ internal sealed class WordPieceModel
     /// <summary>
     /// Tokenizes one word given as UTF-16 units with no surrogates whose unit i is the original text's unit
     /// <paramref name="offset"/> + i (the ASCII path); same result as <see cref="Tokenize"/> on that word.
+    /// With <paramref name="prehashed"/>, buffers.Hashes[k] already holds the hash of word[..k] for every k.
     /// </summary>
-    public void TokenizeSpan(ReadOnlySpan<char> word, int offset, TokenList output, WordPieceAsciiPath.Buffers buffers)
+    public void TokenizeSpan(ReadOnlySpan<char> word, int offset, TokenList output, WordPieceAsciiPath.Buffers buffers, bool prehashed)
     {
         int units = word.Length;
         if (units > _maxChars)
@@ -58,8 +59,11 @@ internal sealed class WordPieceModel
             var table = start == 0 ? _starts : _continuations;
             int end = Math.Min(units, start + table.MaxKeyLength);
             // hashes[k] = hash of word[start..start+k]: every candidate's hash from one pass.
-            uint h = 0;
-            for (int k = start; k < end; k++) hashes[k - start + 1] = h = PrefixHashTable.Extend(h, word[k]);
+            if (start != 0 || !prehashed)
+            {
+                uint h = 0;
+                for (int k = start; k < end; k++) hashes[k - start + 1] = h = PrefixHashTable.Extend(h, word[k]);
+            }
             int foundId = -1;
             for (; end > start; end--)
                 if (table.TryGet(word[start..end], hashes[end - start], out foundId)) break;
