@@ -13,19 +13,28 @@ internal static class BenchCommand
     private static readonly OptionSpec Warmup = new("--warmup", "N", "Untimed warm-up passes (default 3).");
     private static readonly OptionSpec Iterations = new("--iterations", "N", "Timed passes (default: at least 10 and 2 s, at most 1000).");
     private static readonly OptionSpec Json = new("--json", null, "Print one JSON object instead of text.");
+    private static readonly OptionSpec Tokenizer = new("--tokenizer", null, "Time the tokenizer instead of the encoder: full Encode of every sentence of --input, one thread.");
 
     public static readonly CommandSpec Spec = new(
         Name,
         "Time the encoder forward pass on random token ids (fixed seed, full attention mask).",
-        "ntr bench [--model DIR|OWNER/NAME] [--batch B] [--seq S] [--threads T] [--int8] [--keep-layers LIST | --drop-top K] [--sparse auto|never|always] [--max-memory SIZE] [--no-pack-cache] [--warmup N] [--iterations N] [--json]",
-        [Common.Model, Batch, Seq, Common.Threads, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.MaxMemory, Common.NoPackCache, Warmup, Iterations, Json],
+        "ntr bench [--model DIR|OWNER/NAME] [--batch B] [--seq S] [--threads T] [--int8] [--keep-layers LIST | --drop-top K] [--sparse auto|never|always] [--max-memory SIZE] [--no-pack-cache] [--warmup N] [--iterations N] [--json]\n" +
+        "       ntr bench --tokenizer --input FILE [--model DIR|OWNER/NAME] [--warmup N] [--iterations N] [--json]",
+        [Common.Model, Tokenizer, Common.Input, Batch, Seq, Common.Threads, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.MaxMemory, Common.NoPackCache, Warmup, Iterations, Json],
         Details:
             "Prints CPU, kernel ISA, threads, batch, sequence length, warm-up, p50/p90 latency, sequences/s and\n" +
             "peak RSS. With --json one object on stdout: {\"p50_ms\", \"p90_ms\", \"seq_per_s\", \"peak_rss_mb\", \"isa\",\n" +
-            "\"threads\", \"batch\", \"seq\", \"int8\", ...}. Only the encoder runs (no tokenizer, no heads).");
+            "\"threads\", \"batch\", \"seq\", \"int8\", ...}. Only the encoder runs (no tokenizer, no heads).\n\n" +
+            "With --tokenizer: the model folder's tokenizer alone (no weights read) encodes every sentence of --input\n" +
+            "([CLS]/[SEP], type ids, offsets, as 'ntr tokenize'), on one thread; --warmup passes over the file (default 1)\n" +
+            "untimed, then --iterations timed passes (default: at least 3 and 2 s); the median pass is reported.\n" +
+            "--input: one sentence per line, or a GLUE TSV whose header has a 'sentence' column (only that column\n" +
+            "is read). With --json: {\"sentences_per_s\", \"tokens_per_s\", \"threads\", \"sentences\", \"passes\", ...}.");
 
     public static int Run(ParsedArgs a, CliContext ctx)
     {
+        if (a.Has("--tokenizer")) return TokenizerBench.Run(a, ctx);
+        if (a.Has("--input")) throw new UsageException("option '--input' needs --tokenizer (the encoder bench runs on random ids)", Name);
         string dir = Common.ModelDir(a, ctx);
         int batch = a.PositiveInt("--batch") ?? 1, seq = a.PositiveInt("--seq") ?? 128;
         int warmup = a.Has("--warmup") ? a.NonNegativeInt("--warmup") : 3;

@@ -31,6 +31,10 @@ internal sealed class AddedTokenSplitter
 
     public bool IsEmpty => _tokens.Length == 0;
 
+    /// <summary>False when no token can occur in <paramref name="text"/> (none of their first characters is there):
+    /// <see cref="Split"/> would return the whole text as one plain piece.</summary>
+    public bool MayMatch(string text) => _tokens.Length != 0 && text.AsSpan().IndexOfAny(_firsts) >= 0;
+
     /// <summary>One piece of the split: either plain text [Start, End) or an added token occupying [Start, End).</summary>
     public readonly record struct Piece(int Start, int End, AddedToken? Token);
 

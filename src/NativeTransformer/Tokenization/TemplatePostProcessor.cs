@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace NativeTransformer.Tokenization;
 
 /// <summary>
@@ -101,12 +103,16 @@ internal sealed class TemplatePostProcessor
             if (piece.IsSequence)
             {
                 var s = piece.Sequence == 0 ? a : b!;
-                for (int i = 0; i < s.Count; i++)
-                {
-                    ids[p] = s.Ids[i]; types[p] = piece.TypeId; tokens[p] = s.Tokens[i];
-                    offsets[p] = TrimOffsets ? Trim(s.Tokens[i], s.Offsets[i], i == 0) : s.Offsets[i];
-                    seq[p] = piece.Sequence; p++;
-                }
+                int count = s.Count;
+                // Whole-segment span copies and fills (the per-token loop was a tenth of WordPiece's encode time).
+                CollectionsMarshal.AsSpan(s.Ids).CopyTo(ids.AsSpan(p, count));
+                CollectionsMarshal.AsSpan(s.Tokens).CopyTo(tokens.AsSpan(p, count));
+                CollectionsMarshal.AsSpan(s.Offsets).CopyTo(offsets.AsSpan(p, count));
+                types.AsSpan(p, count).Fill(piece.TypeId);
+                seq.AsSpan(p, count).Fill(piece.Sequence);
+                if (TrimOffsets)
+                    for (int i = 0; i < count; i++) offsets[p + i] = Trim(s.Tokens[i], s.Offsets[i], i == 0);
+                p += count;
             }
             else
             {

@@ -16,6 +16,13 @@ internal sealed class TokenList
         Offsets.Add((start, end));
     }
 
+    public void Clear()
+    {
+        Ids.Clear();
+        Tokens.Clear();
+        Offsets.Clear();
+    }
+
     /// <summary>Keeps the first <paramref name="count"/> tokens.</summary>
     public void Truncate(int count)
     {

@@ -53,7 +53,13 @@ internal sealed class Vocabulary
     public string IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id]
         : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id outside the vocabulary (size {_tokens.Length})");
 
+    /// <summary><see cref="IdToToken"/> for an id known to be valid (one this vocabulary gave): small enough to inline.</summary>
+    public string TokenOf(int id) => _tokens[id];
+
     public bool TryGetId(string token, out int id) => _map.TryGetValue(token, out id);
+
+    /// <summary>Every distinct token with its id (for a duplicated token, its last line).</summary>
+    public IEnumerable<KeyValuePair<string, int>> Entries => _map;
     public bool TryGetId(ReadOnlySpan<char> token, out int id) => _spanLookup.TryGetValue(token, out id);
 
     /// <summary>Registers an added token (from tokenizer.json) under an explicit id outside vocab.txt.</summary>

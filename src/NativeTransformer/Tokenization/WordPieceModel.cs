@@ -20,6 +20,62 @@ internal sealed class WordPieceModel
         _unkId = unkId;
         _prefix = continuingSubwordPrefix;
         _maxChars = maxInputCharsPerWord;
+        // Continuation pieces keyed without their prefix, so a span of the word is looked up without copying it
+        // behind "##". Built from the token -> id map, so a duplicated token keeps the id of its last line.
+        var continuations = new Dictionary<string, int>(StringComparer.Ordinal);
+        var starts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in vocab.Entries)
+        {
+            starts[token] = id;
+            if (token.StartsWith(continuingSubwordPrefix, StringComparison.Ordinal))
+                continuations[token[continuingSubwordPrefix.Length..]] = id;
+        }
+        _starts = new PrefixHashTable(starts);
+        _continuations = new PrefixHashTable(continuations);
+    }
+
+    private readonly PrefixHashTable _starts, _continuations;
+
+    /// <summary>
+    /// Tokenizes one word given as UTF-16 units with no surrogates whose unit i is the original text's unit
+    /// <paramref name="offset"/> + i (the ASCII path); same result as <see cref="Tokenize"/> on that word.
+    /// With <paramref name="prehashed"/>, buffers.Hashes[k] already holds the hash of word[..k] for every k.
+    /// </summary>
+    public void TokenizeSpan(ReadOnlySpan<char> word, int offset, TokenList output, WordPieceAsciiPath.Buffers buffers, bool prehashed)
+    {
+        int units = word.Length;
+        if (units > _maxChars)
+        {
+            output.Add(_unkId, _unkToken, offset, offset + units);
+            return;
+        }
+        int mark = output.Count;
+        int start = 0;
+        // units <= max_input_chars_per_word here, so the scratch is bounded by the setting (100 by default).
+        var hashes = buffers.Hashes;
+        if (hashes.Length <= units) buffers.Hashes = hashes = new uint[units + 1];
+        while (start < units)
+        {
+            var table = start == 0 ? _starts : _continuations;
+            int end = Math.Min(units, start + table.MaxKeyLength);
+            // hashes[k] = hash of word[start..start+k]: every candidate's hash from one pass.
+            if (start != 0 || !prehashed)
+            {
+                uint h = 0;
+                for (int k = start; k < end; k++) hashes[k - start + 1] = h = PrefixHashTable.Extend(h, word[k]);
+            }
+            int foundId = -1;
+            for (; end > start; end--)
+                if (table.TryGet(word[start..end], hashes[end - start], out foundId)) break;
+            if (end == start)
+            {
+                output.Truncate(mark);
+                output.Add(_unkId, _unkToken, offset, offset + units);
+                return;
+            }
+            output.Add(foundId, _vocab.TokenOf(foundId), offset + start, offset + end);
+            start = end;
+        }
     }
 
     /// <summary>Scratch buffers reused across words of one call.</summary>

@@ -39,6 +39,9 @@ public sealed record TokenizerOptions
     /// written literally in the input text, as HF does by default (split_special_tokens=False).</summary>
     public bool MatchSpecialTokensInText { get; init; } = true;
 
+    /// <summary>Take <see cref="WordPieceAsciiPath"/> for ASCII text (false: always the general path; tests compare the two).</summary>
+    internal bool UseAsciiPath { get; init; } = true;
+
     /// <summary>The strip_accents value actually applied.</summary>
     public bool EffectiveStripAccents => StripAccents ?? Lowercase;
 }
@@ -63,6 +66,16 @@ public sealed class WordPieceTokenizer : ITokenizer
     private readonly WordPieceModel _model;
     private readonly AddedTokenSplitter _splitter;
     private readonly TemplatePostProcessor _template;
+    private readonly WordPieceAsciiPath? _ascii;
+
+    /// <summary>Per-thread scratch: the token lists of Encode's two segments (the encoding copies them out) and the
+    /// ASCII path's buffers. One thread-static read per call; the tokenizer stays thread-safe.</summary>
+    private sealed class ThreadScratch
+    {
+        public readonly TokenList A = new(), B = new();
+        public readonly WordPieceAsciiPath.Buffers Buffers = new();
+    }
+    [ThreadStatic] private static ThreadScratch? t_scratch;
 
     private WordPieceTokenizer(Vocabulary vocab, TokenizerOptions options, IEnumerable<AddedToken>? extraAdded)
     {
@@ -81,6 +94,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         _template = TemplatePostProcessor.Bert(options.ClsToken, ClsId, options.SepToken, SepId);
         _normalizer = new BertNormalizer(options.CleanText, options.TokenizeChineseChars, options.EffectiveStripAccents, options.Lowercase);
         _model = new WordPieceModel(vocab, options.UnkToken, UnkId, options.ContinuingSubwordPrefix, options.MaxInputCharsPerWord);
+        _ascii = options.UseAsciiPath ? new WordPieceAsciiPath(_model, options.CleanText, options.Lowercase, GeneralTokenize) : null;
 
         var added = new List<AddedToken>();
         if (options.MatchSpecialTokensInText)
@@ -92,6 +106,9 @@ public sealed class WordPieceTokenizer : ITokenizer
         AddedTokens = added;
         _splitter = new AddedTokenSplitter(added);
     }
+
+    /// <summary>The same tokenizer with the ASCII path off (tests compare it with the general path).</summary>
+    internal WordPieceTokenizer WithoutAsciiPath() => new(_vocab, Options with { UseAsciiPath = false }, AddedTokens);
 
     private int Require(string token, string what)
     {
@@ -217,10 +234,17 @@ public sealed class WordPieceTokenizer : ITokenizer
         return Tokenize(text).Tokens.ToArray();
     }
 
-    private TokenList Tokenize(string text)
+    private TokenList Tokenize(string text) => Tokenize(text, new TokenList(), Scratch().Buffers);
+
+    private static ThreadScratch Scratch() => t_scratch ??= new ThreadScratch();
+
+    private TokenList Tokenize(string text, TokenList output, WordPieceAsciiPath.Buffers buffers)
     {
-        var output = new TokenList();
-        var scratch = new WordPieceModel.Scratch();
+        if (!_splitter.MayMatch(text))
+        {
+            if (text.Length > 0) TokenizePlain(text, 0, text.Length, output, buffers);
+            return output;
+        }
         foreach (var piece in _splitter.Split(text))
         {
             if (piece.Token is { } t)
@@ -229,12 +253,26 @@ public sealed class WordPieceTokenizer : ITokenizer
                 continue;
             }
             if (piece.End == piece.Start) continue;
-            var norm = _normalizer.Normalize(text, piece.Start, piece.End);
-            var state = (Model: _model, Norm: norm, Out: output, Scratch: scratch);
-            BertPreTokenizer.Split(norm, ref state, static (ref (WordPieceModel Model, NormalizedText Norm, TokenList Out, WordPieceModel.Scratch Scratch) s, int from, int to)
-                => s.Model.Tokenize(s.Norm, from, to, s.Out, s.Scratch));
+            TokenizePlain(text, piece.Start, piece.End, output, buffers);
         }
         return output;
+    }
+
+    /// <summary>Text between added tokens: the ASCII path (which hands what it cannot take to the general path), or
+    /// the general path alone when the ASCII path is off.</summary>
+    private void TokenizePlain(string text, int start, int end, TokenList output, WordPieceAsciiPath.Buffers buffers)
+    {
+        if (_ascii != null) _ascii.Tokenize(text, start, end, output, buffers);
+        else GeneralTokenize(text, start, end, output);
+    }
+
+    /// <summary>BertNormalizer, BertPreTokenizer and WordPiece on text[start..end), for any text.</summary>
+    private void GeneralTokenize(string text, int start, int end, TokenList output)
+    {
+        var norm = _normalizer.Normalize(text, start, end);
+        var state = (Model: _model, Norm: norm, Out: output, Scratch: new WordPieceModel.Scratch());
+        BertPreTokenizer.Split(norm, ref state, static (ref (WordPieceModel Model, NormalizedText Norm, TokenList Out, WordPieceModel.Scratch Scratch) s, int from, int to)
+            => s.Model.Tokenize(s.Norm, from, to, s.Out, s.Scratch));
     }
 
     /// <summary>[CLS] A [SEP] (B [SEP]) with type ids, tokens and offsets; truncated to <paramref name="maxLength"/>
@@ -247,8 +285,15 @@ public sealed class WordPieceTokenizer : ITokenizer
         if (maxLength is { } ml && ml < specials)
             throw new InputException($"max length {ml} is too small: {(textPair == null ? "a single text" : "a text pair")} needs {specials} special tokens");
 
-        var a = Tokenize(text);
-        var b = textPair == null ? null : Tokenize(textPair);
+        var scratch = Scratch();
+        scratch.A.Clear();
+        var a = Tokenize(text, scratch.A, scratch.Buffers);
+        TokenList? b = null;
+        if (textPair != null)
+        {
+            scratch.B.Clear();
+            b = Tokenize(textPair, scratch.B, scratch.Buffers);
+        }
         bool truncated = false;
         if (maxLength is { } max)
         {
@@ -258,4 +303,5 @@ public sealed class WordPieceTokenizer : ITokenizer
         }
         return _template.Apply(a, b, truncated);
     }
+
 }
