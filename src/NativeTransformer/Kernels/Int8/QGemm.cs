@@ -41,8 +41,14 @@ namespace NativeTransformer.Kernels.Int8;
  *   - Scalar: plain int math (the oracle).
  *   So there is no input (any xq ∈ [0,255], any q ∈ [−128,127]) for which the paths disagree; a torture test checks it.
  *
+ * Activation quantization runs once per row before the GEMM (phase 0) and writes only the copy the path reads (u8 for
+ * AVX-VNNI and scalar, u8 + s16 for the vpmaddwd paths); with AVX-512 it is vcvtps2dq (round-to-nearest-even, the default
+ * MXCSR mode: the same integer as round_half_even) + vpmovdb, bit-identical to the scalar definition (tested, lengths 0..256).
+ *
  * Layout and tiling: see QuantizedMatrix (16-column panels × k-groups of 4, 64 bytes per group). Micro-tiles are
- * 4 rows × 32 columns (two panels, 16 zmm accumulators) on AVX-512, 4 × 16 on AVX-VNNI, 2 × 16 on AVX2; which panels get
+ * 4 rows × 32 columns (two panels, 16 zmm accumulators) on AVX-512, 6 × 16 on AVX-VNNI (12 ymm accumulators: vpdpbusd has
+ * ~5 cycles latency and issues twice per cycle, so 8 chains capped it at ~80 %; a VEX instruction names only 16 registers,
+ * which rules out wider tiles), 2 × 16 on AVX2; which panels get
  * paired depends on the split, which is harmless because the integer sums are exact. Work is split over row blocks (large M) or panels (small M); either way the
  * activation and residual are applied to whole rows so the GELU's vector/tail split never depends on the split.
  */
