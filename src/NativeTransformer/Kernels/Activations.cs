@@ -21,7 +21,18 @@ public static class Activations
     {
         // One pass in registers: z = |x|/√2, t = 1/(1 + z/2), erfc(z) = t·exp(P(t) − z²);
         // GELU = x ≥ 0 ? x − ½x·erfc(z) : ½x·erfc(z).
+        // The 512-bit loop does lane for lane what the 256-bit one does (same operations, same order), so a value's bits do
+        // not depend on which loop reached it (tested): the int8 GEMM applies this to whole rows, the fp32 one to 64-column segments.
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= x.Length; i += 16)
+            {
+                var v = Vector512.Create(x.Slice(i, 16));
+                var z = Vector512.Abs(v) * InvSqrt2;
+                var t = Vector512<float>.One / (Vector512<float>.One + z * 0.5f);
+                var half = v * 0.5f * t * VectorMath.ExpNonPositive(Poly(t) - z * z);
+                Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v - half, half).CopyTo(x.Slice(i, 16));
+            }
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= x.Length; i += 8)
             {
@@ -48,6 +59,17 @@ public static class Activations
         p = p * t + Vector256.Create(-0.18628806f); p = p * t + Vector256.Create(0.09678418f);
         p = p * t + Vector256.Create(0.37409196f); p = p * t + Vector256.Create(1.00002368f);
         return p * t + Vector256.Create(-1.26551223f);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Poly(Vector512<float> t)
+    {
+        var p = Vector512.Create(0.17087277f);
+        p = p * t + Vector512.Create(-0.82215223f); p = p * t + Vector512.Create(1.48851587f);
+        p = p * t + Vector512.Create(-1.13520398f); p = p * t + Vector512.Create(0.27886807f);
+        p = p * t + Vector512.Create(-0.18628806f); p = p * t + Vector512.Create(0.09678418f);
+        p = p * t + Vector512.Create(0.37409196f); p = p * t + Vector512.Create(1.00002368f);
+        return p * t + Vector512.Create(-1.26551223f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -29,4 +29,25 @@ internal static class VectorMath
         var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;             // 2ⁿ, n ≥ −126
         return p * scale.AsSingle();
     }
+
+    /// <summary>The 512-bit twin of <see cref="ExpNonPositive(Vector256{float})"/>: the same operations in the same order, so
+    /// every lane is bit-identical to the 256-bit result (callers may mix widths without changing a bit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ExpNonPositive(Vector512<float> x)
+    {
+        x = Vector512.Max(x, Vector512.Create(-87f));
+        var n = Vector512.Round(x * 1.44269504088896341f);
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693145751953125f), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-1.428606765330187e-06f), r);
+        var p = Vector512.Create(1f / 5040);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 720));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 120));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 24));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 6));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        var scale = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
+        return p * scale.AsSingle();
+    }
 }

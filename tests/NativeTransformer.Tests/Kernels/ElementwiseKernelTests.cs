@@ -88,6 +88,24 @@ public class ElementwiseKernelTests
 public class VectorGeluTests
 {
     [Fact]
+    public void GeluBitsDoNotDependOnTheVectorWidthOrTheSplit()
+    {
+        // Whole spans (512-bit loop, then 256-bit, then scalar) must equal the same values run 8 at a time (256-bit only)
+        // bit for bit: the int8 GEMM applies GELU to whole rows and the fp32 GEMM to 64-column segments.
+        var rng = new Random(77);
+        for (int len = 0; len <= 256; len++)
+        {
+            var x = Enumerable.Range(0, len).Select(_ => (float)(rng.NextDouble() * 16 - 8)).ToArray();
+            if (len > 3) { x[0] = 0; x[1] = -0f; x[2] = -30f; x[3] = 12f; }
+            var whole = x.ToArray(); Activations.Gelu(whole);
+            var pieces = x.ToArray();
+            for (int i = 0; i < len; i += 8) Activations.Gelu(pieces.AsSpan(i, Math.Min(8, len - i)));
+            for (int i = 0; i < len; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"len {len} at {i}: {whole[i]} vs {pieces[i]}");
+        }
+    }
+
+    [Fact]
     public void VectorGeluIsWithin1e6OfTheScalarReferenceOnEveryLength()
     {
         var rng = new Random(2024);

@@ -41,8 +41,14 @@ namespace NativeTransformer.Kernels.Int8;
  *   - Scalar: plain int math (the oracle).
  *   So there is no input (any xq ∈ [0,255], any q ∈ [−128,127]) for which the paths disagree; a torture test checks it.
  *
+ * Activation quantization runs once per row before the GEMM (phase 0) and writes only the copy the path reads (u8 for
+ * AVX-VNNI and scalar, u8 + s16 for the vpmaddwd paths); with AVX-512 it is vcvtps2dq (round-to-nearest-even, the default
+ * MXCSR mode: the same integer as round_half_even) + vpmovdb, bit-identical to the scalar definition (tested, lengths 0..256).
+ *
  * Layout and tiling: see QuantizedMatrix (16-column panels × k-groups of 4, 64 bytes per group). Micro-tiles are
- * 4 rows × 32 columns (two panels, 16 zmm accumulators) on AVX-512, 4 × 16 on AVX-VNNI, 2 × 16 on AVX2; which panels get
+ * 4 rows × 32 columns (two panels, 16 zmm accumulators) on AVX-512, 6 × 16 on AVX-VNNI (12 ymm accumulators: vpdpbusd has
+ * ~5 cycles latency and issues twice per cycle, so 8 chains capped it at ~80 %; a VEX instruction names only 16 registers,
+ * which rules out wider tiles), 2 × 16 on AVX2; which panels get
  * paired depends on the split, which is harmless because the integer sums are exact. Work is split over row blocks (large M) or panels (small M); either way the
  * activation and residual are applied to whole rows so the GELU's vector/tail split never depends on the split.
  */
@@ -52,8 +58,11 @@ public static unsafe class QGemm
 {
     internal enum Path { Scalar, Avx2, Avx512BW, AvxVnni }
 
-    private const int Mr = 4;
-    private const int RowChunk = 32;    // rows whose activations stay hot while a weight panel is swept (byRows split)
+    private const int MaxTileRows = 6;
+    private const int ChunkTiles = 8;   // tiles of rows whose activations stay hot while a weight panel is swept (byRows split)
+
+    /// <summary>Rows per micro-tile: 6 for AVX-VNNI (12 accumulator chains hide vpdpbusd's latency), 4 for the others.</summary>
+    internal static int TileRows(Path p) => p == Path.AvxVnni ? 6 : 4;
 
     internal static readonly Path Best = Detect();
 
@@ -112,7 +121,8 @@ public static unsafe class QGemm
         int threads = pool?.Threads ?? 1;
         long work = (long)m * w.N * Math.Max(w.K, 1);
         if (work < 1 << 17) threads = 1;
-        int rowBlocks = (m + Mr - 1) / Mr;
+        int tr = TileRows(path);
+        int rowBlocks = (m + tr - 1) / tr;
         job.Set(x, m, w, bias, residual, y, epilogue, scratch, path);
 
         // Phase 0: quantize the activation rows.
@@ -139,6 +149,7 @@ public static unsafe class QGemm
     {
         public int Phase;
         public bool ByRows;
+        private int _tr;
         private float* _x, _bias, _residual, _y;
         private int _m;
         private QuantizedMatrix? _w;
@@ -149,6 +160,7 @@ public static unsafe class QGemm
         public void Set(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch s, Path path)
         {
             _x = x; _m = m; _w = w; _bias = bias; _residual = residual; _y = y; _epilogue = epilogue; _s = s; _path = path;
+            _tr = TileRows(path);
         }
 
         public void Clear() { _w = null; _s = null; _x = _y = _bias = _residual = null; }
@@ -159,30 +171,31 @@ public static unsafe class QGemm
             switch (Phase)
             {
                 case 0:
-                    for (int r = start; r < end; r++) QuantizeRow(_x + (long)r * w.K, w.K, s, r);
+                    for (int r = start; r < end; r++) QuantizeRow(_x + (long)r * w.K, w.K, s, r, Widened(_path));
                     return;
                 case 2:
                     for (int r = start; r < end; r++) FinishRow(r);
                     return;
             }
-            int* acc = stackalloc int[2 * Mr * 32];
+            int* acc = stackalloc int[2 * MaxTileRows * 32];
+            int tr = _tr;
             fixed (sbyte* packed = w.Packed)
             {
                 if (ByRows)
                 {
-                    int rEnd = Math.Min(_m, end * Mr);
-                    for (int c0 = start * Mr; c0 < rEnd; c0 += RowChunk)
+                    int rEnd = Math.Min(_m, end * tr);
+                    for (int c0 = start * tr; c0 < rEnd; c0 += ChunkTiles * tr)
                     {
-                        int c1 = Math.Min(rEnd, c0 + RowChunk);
+                        int c1 = Math.Min(rEnd, c0 + ChunkTiles * tr);
                         for (int p = 0; p < w.Panels; p += 2)
-                            for (int r = c0; r < c1; r += Mr) Tile(packed, r, Math.Min(Mr, c1 - r), p, Math.Min(2, w.Panels - p), acc);
+                            for (int r = c0; r < c1; r += tr) Tile(packed, r, Math.Min(tr, c1 - r), p, Math.Min(2, w.Panels - p), acc);
                         for (int r = c0; r < c1; r++) FinishRow(r);
                     }
                 }
                 else
                 {
                     for (int p = start; p < end; p += 2)
-                        for (int r = 0; r < _m; r += Mr) Tile(packed, r, Math.Min(Mr, _m - r), p, Math.Min(2, end - p), acc);
+                        for (int r = 0; r < _m; r += tr) Tile(packed, r, Math.Min(tr, _m - r), p, Math.Min(2, end - p), acc);
                 }
             }
         }
@@ -195,7 +208,7 @@ public static unsafe class QGemm
             if (panels == 2 && _path == Path.Avx512BW)
             {
                 int ld = s.MaxK4;
-                int* acc2 = acc + Mr * 32;
+                int* acc2 = acc + MaxTileRows * 32;
                 QGemmKernels.Avx512TwoPanels(rows, s.Xw + (long)r0 * ld, ld, panel, panel + 16 * w.K4, w.K4 / 4, acc, acc2);
                 QGemmKernels.FoldPairs(rows, acc); QGemmKernels.FoldPairs(rows, acc2);
                 Dequantize(acc, rows, r0, p, w, s, _bias, _y);
@@ -223,6 +236,9 @@ public static unsafe class QGemm
             }
         }
     }
+
+    /// <summary>Whether the path reads the s16 copy of the activations (the vpmaddwd paths) rather than the u8 one.</summary>
+    internal static bool Widened(Path p) => p is Path.Avx512BW or Path.Avx2;
 
     /// <summary>One micro-tile: acc [rows, 16] (buffer of rows × 32 ints) = exact Σ_k xq·q for rows r0.. and one panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -273,14 +289,28 @@ public static unsafe class QGemm
         }
     }
 
-    /// <summary>Quantizes row <paramref name="r"/> of x (length k) into the scratch: u8 and s16 copies, depth padded with zeros to K4.</summary>
-    internal static void QuantizeRow(float* x, int k, QGemmScratch s, int r)
+    /// <summary>Quantizes row <paramref name="r"/> of x (length k) into the scratch: u8 (and, when <paramref name="widened"/>, the same
+    /// values as s16 for the vpmaddwd paths), depth padded with zeros to K4. Every vector width computes the scalar loop's values
+    /// exactly: clamp(round_half_even(x·inv) + zp, 0, 255); AVX-512 rounds with vcvtps2dq under the default round-to-nearest-even.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void QuantizeRow(float* x, int k, QGemmScratch s, int r, bool widened = true)
     {
         int ld = s.MaxK4, k4 = (k + 3) & ~3;
         byte* q = s.Xq + (long)r * ld; short* qw = s.Xw + (long)r * ld;
         float lo = 0, hi = 0;
         int i = 0;
-        if (Vector256.IsHardwareAccelerated && k >= 8)
+        if (Vector512.IsHardwareAccelerated && k >= 32)
+        {
+            var lo0 = Vector512<float>.Zero; var hi0 = lo0; var lo1 = lo0; var hi1 = lo0;
+            for (; i + 32 <= k; i += 32)
+            {
+                var a = Vector512.Load(x + i); var b = Vector512.Load(x + i + 16);
+                lo0 = Vector512.Min(lo0, a); hi0 = Vector512.Max(hi0, a); lo1 = Vector512.Min(lo1, b); hi1 = Vector512.Max(hi1, b);
+            }
+            lo0 = Vector512.Min(lo0, lo1); hi0 = Vector512.Max(hi0, hi1);
+            for (int j = 0; j < 16; j++) { lo = MathF.Min(lo, lo0[j]); hi = MathF.Max(hi, hi0[j]); }
+        }
+        else if (Vector256.IsHardwareAccelerated && k >= 8)
         {
             var vlo = Vector256<float>.Zero; var vhi = vlo;
             for (; i + 8 <= k; i += 8) { var v = Vector256.Load(x + i); vlo = Vector256.Min(vlo, v); vhi = Vector256.Max(vhi, v); }
@@ -300,7 +330,18 @@ public static unsafe class QGemm
         int zp = (int)Math.Clamp(MathF.Round(-lo / scale, MidpointRounding.ToEven), 0f, 255f);
         s.RowScale[r] = scale; s.RowZp[r] = zp;
         i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Avx512F.IsSupported)
+        {
+            var vinv = Vector512.Create(inv); var vzp = Vector512.Create(zp);
+            var zero = Vector512<int>.Zero; var max = Vector512.Create(255);
+            for (; i + 16 <= k; i += 16)
+            {
+                var v = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Vector512.Load(x + i) * vinv) + vzp, zero), max);
+                Avx512F.ConvertToVector128Byte(v).Store(q + i);
+                if (widened) Avx512F.ConvertToVector256Int16(v).Store(qw + i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
         {
             var vinv = Vector256.Create(inv); var vzp = Vector256.Create(zp);
             var zero = Vector256<int>.Zero; var max = Vector256.Create(255);
@@ -309,16 +350,17 @@ public static unsafe class QGemm
                 var a = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + i) * vinv)) + vzp, zero), max);
                 var b = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + i + 8) * vinv)) + vzp, zero), max);
                 var h = Vector256.Narrow(a.AsUInt32(), b.AsUInt32());   // 16 × u16, lane order preserved
-                h.AsInt16().Store(qw + i);
+                if (widened) h.AsInt16().Store(qw + i);
                 Vector128.Narrow(h.GetLower(), h.GetUpper()).Store(q + i);
             }
         }
         for (; i < k; i++)
         {
             int v = Math.Clamp((int)MathF.Round(x[i] * inv, MidpointRounding.ToEven) + zp, 0, 255);
-            q[i] = (byte)v; qw[i] = (short)v;
+            q[i] = (byte)v;
+            if (widened) qw[i] = (short)v;
         }
-        for (; i < k4; i++) { q[i] = 0; qw[i] = 0; }
+        for (; i < k4; i++) { q[i] = 0; if (widened) qw[i] = 0; }
     }
 
     // ---------------------------------------------------------------- test and tool entry points
@@ -333,25 +375,26 @@ public static unsafe class QGemm
     internal static void Accumulate(QuantizedMatrix w, QGemmScratch s, int m, int* acc, Path path)
     {
         if (!IsSupported(path)) throw new PlatformNotSupportedException(Name(path));
-        int* tile = stackalloc int[2 * Mr * 32];
+        int* tile = stackalloc int[2 * MaxTileRows * 32];
+        int tr = TileRows(path);
         int ld = s.MaxK4;
         fixed (sbyte* packed = w.Packed)
             for (int p = 0; p < w.Panels; p += 2)
-                for (int r0 = 0; r0 < m; r0 += Mr)
+                for (int r0 = 0; r0 < m; r0 += tr)
                 {
-                    int rows = Math.Min(Mr, m - r0), panels = Math.Min(2, w.Panels - p);
+                    int rows = Math.Min(tr, m - r0), panels = Math.Min(2, w.Panels - p);
                     sbyte* panel = packed + (long)p * 16 * w.K4;
                     if (panels == 2 && path == Path.Avx512BW)
                     {
-                        QGemmKernels.Avx512TwoPanels(rows, s.Xw + (long)r0 * ld, ld, panel, panel + 16 * w.K4, w.K4 / 4, tile, tile + Mr * 32);
-                        QGemmKernels.FoldPairs(rows, tile); QGemmKernels.FoldPairs(rows, tile + Mr * 32);
+                        QGemmKernels.Avx512TwoPanels(rows, s.Xw + (long)r0 * ld, ld, panel, panel + 16 * w.K4, w.K4 / 4, tile, tile + MaxTileRows * 32);
+                        QGemmKernels.FoldPairs(rows, tile); QGemmKernels.FoldPairs(rows, tile + MaxTileRows * 32);
                     }
                     else
-                        for (int i = 0; i < panels; i++) RunKernel(path, rows, s, r0, panel + (long)i * 16 * w.K4, w.K4 / 4, tile + i * Mr * 32);
+                        for (int i = 0; i < panels; i++) RunKernel(path, rows, s, r0, panel + (long)i * 16 * w.K4, w.K4 / 4, tile + i * MaxTileRows * 32);
                     for (int pi = 0; pi < panels; pi++)
                         for (int i = 0; i < rows; i++)
                             for (int j = 0; j < 16 && (p + pi) * 16 + j < w.N; j++)
-                                acc[(long)(r0 + i) * w.N + (p + pi) * 16 + j] = tile[pi * Mr * 32 + i * 16 + j];
+                                acc[(long)(r0 + i) * w.N + (p + pi) * 16 + j] = tile[pi * MaxTileRows * 32 + i * 16 + j];
                 }
     }
 }

@@ -146,6 +146,60 @@ public unsafe class QGemmTests(ITestOutputHelper output)
         Assert.Equal(255, s.ZeroPoints(m)[4]);   // all negative → zero point 255
     }
 
+    /// <summary>The quantizer's scalar definition (file header of QGemm): what every vector width must produce bit for bit.</summary>
+    private static (byte[] q, float scale, int zp) QuantizeOracle(ReadOnlySpan<float> x)
+    {
+        float lo = 0, hi = 0;
+        foreach (float v in x) { lo = MathF.Min(lo, v); hi = MathF.Max(hi, v); }
+        float scale = (hi - lo) / 255f;
+        var q = new byte[x.Length];
+        if (!(scale > 0)) return (q, 0, 0);
+        float inv = 1f / scale;
+        int zp = (int)Math.Clamp(MathF.Round(-lo / scale, MidpointRounding.ToEven), 0f, 255f);
+        for (int i = 0; i < x.Length; i++) q[i] = (byte)Math.Clamp((int)MathF.Round(x[i] * inv, MidpointRounding.ToEven) + zp, 0, 255);
+        return (q, scale, zp);
+    }
+
+    [Fact]
+    public void QuantizedRowsEqualTheScalarDefinitionForEveryLength0To256()
+    {
+        var rng = new Random(4321);
+        var s = new QGemmScratch(4, 256);
+        for (int k = 0; k <= 256; k++)
+        {
+            int m = 4, k4 = (k + 3) & ~3;
+            var x = Gaussian(rng, m * k, 3f);
+            for (int i = 0; i < k; i++)
+            {
+                x[k + i] = rng.Next(-200, 311) * 0.5f;          // row 1: hi − lo = 255 → scale 1: x·inv lands on exact .5 ties
+                x[2 * k + i] = Math.Abs(x[2 * k + i]);          // row 2: one-sided (zero point 0)
+            }
+            if (k >= 2) { x[k] = -100; x[k + 1] = 155; }
+            for (int i = 0; i < k; i++) x[3 * k + i] = 0;      // row 3: all zero (scale 0)
+            foreach (bool widened in new[] { true, false })
+            {
+                new Span<byte>(s.Xq, 4 * s.MaxK4).Fill(0xAB); new Span<short>(s.Xw, 4 * s.MaxK4).Fill(0x5A5A);
+                fixed (float* px = x) for (int r = 0; r < m; r++) QGemm.QuantizeRow(px + r * k, k, s, r, widened);
+                for (int r = 0; r < m; r++)
+                {
+                    var (q, scale, zp) = QuantizeOracle(x.AsSpan(r * k, k));
+                    Assert.Equal(scale, s.Scales(m)[r]); Assert.Equal(zp, s.ZeroPoints(m)[r]);
+                    for (int i = 0; i < k4; i++)
+                    {
+                        int expected = i < k ? q[i] : 0;
+                        Assert.True(s.Xq[(long)r * s.MaxK4 + i] == expected, $"k={k} row {r} col {i}: u8 {s.Xq[(long)r * s.MaxK4 + i]} != {expected}");
+                        if (widened) Assert.True(s.Xw[(long)r * s.MaxK4 + i] == expected, $"k={k} row {r} col {i}: s16");
+                    }
+                }
+            }
+            if (k > 0)
+            {
+                x[rng.Next(k)] = float.NaN;
+                Assert.Throws<ArgumentException>(() => { fixed (float* px = x) QGemm.QuantizeRow(px, k, s, 0, false); });
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(SupportedPaths))]
     public void Int32SumsEqualTheOracleForEveryDepth0To256(string isa)
