@@ -295,8 +295,12 @@ def write_dotnet(w, dn, m):
       "onnx_int8.py rewrite) — with the same token ids (fixed seed, [CLS] … [SEP], full mask), seq 128. Each case runs in its "
       "own process (BenchmarkDotNet's default toolchain): 2 warm-up calls, then one call per iteration; p50 = median, "
       "p90 over those calls; peak RSS = VmHWM of that process (native ORT memory included). CPU: " + m["cpu"] + ".\n")
-    rows = dn["bdn"]
-    if not rows:
+    rows = [r for r in dn["bdn"] if ms(r.get("Median"))]
+    if dn["bdn"] and not rows:
+        w("**No measurements in this run**: BenchmarkDotNet reported NA for every case (its log, "
+          "`bench/peers/.cache/dotnet/bdn.log`, says why — in the committed run the generated boilerplate project's build "
+          "hit BenchmarkDotNet's 2-minute build timeout at load average ~27; the timeout is now 15 minutes).\n")
+    elif not rows:
         w("(no BenchmarkDotNet results: see bench/peers/.cache/dotnet/bdn.log)\n")
     else:
         w("| engine | precision | batch | threads | p50 ms | p90 ms | mean ms | min ms | iterations | peak RSS MB | ISA path |")

@@ -30,7 +30,10 @@ switch (cmd)
             .AddExporter(BenchmarkDotNet.Exporters.MarkdownExporter.GitHub)
             .AddLogger(BenchmarkDotNet.Loggers.ConsoleLogger.Default)
             .WithSummaryStyle(SummaryStyle.Default.WithTimeUnit(TimeUnit.Millisecond))
-            .WithOptions(ConfigOptions.JoinSummary);
+            .WithOptions(ConfigOptions.JoinSummary)
+            // The generated boilerplate project is built once per run; BenchmarkDotNet's default 2-minute build timeout
+            // is not enough on a busy 2-core machine (seen at load average ~27).
+            .WithBuildTimeout(TimeSpan.FromMinutes(15));
         if (Environment.GetEnvironmentVariable("NTB_ARTIFACTS") is { Length: > 0 } artifacts) config = config.WithArtifactsPath(artifacts);
         BenchmarkRunner.Run<LatencyBenchmarks>(config, args[1..]);
         return 0;
