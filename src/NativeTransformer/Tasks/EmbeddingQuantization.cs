@@ -1,7 +1,7 @@
 namespace NativeTransformer;
 
 /// <summary>Storage precisions of sentence-transformers' <c>precision=</c> / <c>quantize_embeddings</c>.</summary>
-public enum EmbeddingPrecision
+public enum VectorPrecision
 {
     Float32,
     /// <summary>One signed byte per dimension: 256 buckets over the dimension's calibration range, minus 128.</summary>
@@ -50,17 +50,17 @@ public static class EmbeddingQuantization
     /// <summary>Names as sentence-transformers spells them: float32, int8, uint8, binary, ubinary.</summary>
     public static readonly string[] Names = ["float32", "int8", "uint8", "binary", "ubinary"];
 
-    public static EmbeddingPrecision Parse(string name)
+    public static VectorPrecision Parse(string name)
     {
         int i = Array.IndexOf(Names, name);
-        return i >= 0 ? (EmbeddingPrecision)i : throw new InputException($"unknown precision '{name}'; expected one of {string.Join(", ", Names)}");
+        return i >= 0 ? (VectorPrecision)i : throw new InputException($"unknown precision '{name}'; expected one of {string.Join(", ", Names)}");
     }
 
     /// <summary>Bytes one vector of <paramref name="dimensions"/> floats takes at <paramref name="precision"/>.</summary>
-    public static int BytesPerVector(EmbeddingPrecision precision, int dimensions) => precision switch
+    public static int BytesPerVector(VectorPrecision precision, int dimensions) => precision switch
     {
-        EmbeddingPrecision.Float32 => 4 * dimensions,
-        EmbeddingPrecision.Int8 or EmbeddingPrecision.Uint8 => dimensions,
+        VectorPrecision.Float32 => 4 * dimensions,
+        VectorPrecision.Int8 or VectorPrecision.Uint8 => dimensions,
         _ => (dimensions + 7) / 8,
     };
 

@@ -18,7 +18,7 @@ public enum SimilarityMetric
 public readonly record struct SearchHit(int Index, float Score);
 
 /// <summary>
-/// Exact top-k search over an in-memory corpus of embeddings stored at one <see cref="EmbeddingPrecision"/>: float32
+/// Exact top-k search over an in-memory corpus of embeddings stored at one <see cref="VectorPrecision"/>: float32
 /// (cosine or dot), int8 (the query is quantized with the corpus's ranges; int8 dot) or ubinary (the query's sign bits;
 /// Hamming distance). A brute-force scan, SIMD per row, one thread: no index to build, results deterministic (ties: lower
 /// row first). Quantized corpora can rescore, as sentence-transformers' semantic_search_*: fetch k × multiplier candidates,
@@ -32,7 +32,7 @@ public sealed class EmbeddingCorpus
     private readonly byte[]? _bits;
     private readonly int _rowBytes;
 
-    public EmbeddingPrecision Precision { get; }
+    public VectorPrecision Precision { get; }
     public int Dimensions { get; }
     public int Count { get; }
     /// <summary>The int8 calibration ranges (int8 corpora), else null.</summary>
@@ -41,7 +41,7 @@ public sealed class EmbeddingCorpus
     /// <summary>Bytes the stored vectors take (float32: 4 per dimension; int8: 1; binary: 1/8).</summary>
     public long StorageBytes => (long)Count * EmbeddingQuantization.BytesPerVector(Precision, Dimensions);
 
-    private EmbeddingCorpus(EmbeddingPrecision precision, int dimensions, int count, float[]? floats, sbyte[]? int8, byte[]? bits, QuantizationRanges? ranges)
+    private EmbeddingCorpus(VectorPrecision precision, int dimensions, int count, float[]? floats, sbyte[]? int8, byte[]? bits, QuantizationRanges? ranges)
     {
         Precision = precision; Dimensions = dimensions; Count = count; _floats = floats; _int8 = int8; _bits = bits; Ranges = ranges;
         _rowBytes = EmbeddingQuantization.BytesPerVector(precision, dimensions);
@@ -58,7 +58,7 @@ public sealed class EmbeddingCorpus
         int d = CheckVectors(vectors);
         var data = new float[(long)vectors.Count * d];
         for (int r = 0; r < vectors.Count; r++) vectors[r].CopyTo(data, (long)r * d);
-        return new EmbeddingCorpus(EmbeddingPrecision.Float32, d, vectors.Count, data, null, null, null);
+        return new EmbeddingCorpus(VectorPrecision.Float32, d, vectors.Count, data, null, null, null);
     }
 
     /// <summary>An int8 corpus quantized with <paramref name="ranges"/> (default: calibrated on the corpus itself).</summary>
@@ -68,7 +68,7 @@ public sealed class EmbeddingCorpus
         ranges ??= QuantizationRanges.Calibrate(vectors);
         var data = new sbyte[(long)vectors.Count * d];
         for (int r = 0; r < vectors.Count; r++) EmbeddingQuantization.ToInt8(vectors[r], ranges, data.AsSpan(r * d, d));
-        return new EmbeddingCorpus(EmbeddingPrecision.Int8, d, vectors.Count, null, data, null, ranges);
+        return new EmbeddingCorpus(VectorPrecision.Int8, d, vectors.Count, null, data, null, ranges);
     }
 
     /// <summary>A binary corpus: each vector's sign bits, packed (ubinary).</summary>
@@ -77,7 +77,7 @@ public sealed class EmbeddingCorpus
         int d = CheckVectors(vectors), bytes = (d + 7) / 8;
         var data = new byte[(long)vectors.Count * bytes];
         for (int r = 0; r < vectors.Count; r++) EmbeddingQuantization.ToUbinary(vectors[r], data.AsSpan(r * bytes, bytes));
-        return new EmbeddingCorpus(EmbeddingPrecision.Ubinary, d, vectors.Count, null, null, data, null);
+        return new EmbeddingCorpus(VectorPrecision.Ubinary, d, vectors.Count, null, null, data, null);
     }
 
     /// <summary>The <paramref name="topK"/> best rows for <paramref name="query"/>, best first.</summary>
@@ -93,9 +93,9 @@ public sealed class EmbeddingCorpus
         if (rescoreMultiplier < 1) throw new InputException($"rescore multiplier must be at least 1, got {rescoreMultiplier}");
         int k = Math.Min(topK, Count);
         if (k == 0) return [];
-        if (Precision == EmbeddingPrecision.Float32) return Scan(k, FloatScorer(query, metric));
+        if (Precision == VectorPrecision.Float32) return Scan(k, FloatScorer(query, metric));
         int candidates = Math.Min(Count, (int)Math.Min(int.MaxValue, (long)k * rescoreMultiplier));
-        var hits = Precision == EmbeddingPrecision.Int8 ? Scan(candidates, Int8Scorer(query)) : Scan(candidates, BinaryScorer(query));
+        var hits = Precision == VectorPrecision.Int8 ? Scan(candidates, Int8Scorer(query)) : Scan(candidates, BinaryScorer(query));
         if (rescoreMultiplier == 1) return hits;
         for (int i = 0; i < hits.Length; i++) hits[i] = new SearchHit(hits[i].Index, StoredDot(query, hits[i].Index));
         Array.Sort(hits, Better);
@@ -140,7 +140,7 @@ public sealed class EmbeddingCorpus
     private float StoredDot(ReadOnlySpan<float> query, int row)
     {
         float sum = 0;
-        if (Precision == EmbeddingPrecision.Int8)
+        if (Precision == VectorPrecision.Int8)
         {
             var stored = _int8.AsSpan(row * Dimensions, Dimensions);
             for (int i = 0; i < query.Length; i++) sum += query[i] * stored[i];
