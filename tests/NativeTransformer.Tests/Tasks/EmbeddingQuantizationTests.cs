@@ -7,15 +7,14 @@ public class EmbeddingQuantizationTests
     [Fact]
     public void Int8AndUint8UseTheCalibrationRangesAndTruncateAfterTheOffset()
     {
-        // One dimension over [-1, 1]: step = 2/255. x = -1 → 0 buckets; x = 1 → 255; x = 0 → 127.5.
-        var ranges = new QuantizationRanges([-1f, -1f, -1f, -1f, -1f, 0f], [1f, 1f, 1f, 1f, 1f, 0f]);
-        float[] x = [-1f, 1f, 0f, 5f, -5f, 0.3f];
-        // int8: trunc(q − 128): −128, 127, trunc(−0.5) = 0, saturated 127, saturated −128; a constant dimension → −128.
-        Assert.Equal(new sbyte[] { -128, 127, 0, 127, -128, -128 }, EmbeddingQuantization.ToInt8(x, ranges));
-        // uint8: trunc(q): 0, 255, 127, 255, 0, 0 — so int8 is not uint8 − 128 when q has a fraction (127.5).
-        Assert.Equal(new byte[] { 0, 255, 127, 255, 0, 0 }, EmbeddingQuantization.ToUint8(x, ranges));
-        // Below the middle: q = 0.5 → trunc(−127.5) = −127 (toward zero), not −128.
-        Assert.Equal(new sbyte[] { -127 }, EmbeddingQuantization.ToInt8([-1f + 1f / 255f], new QuantizationRanges([-1f], [1f])));
+        // Ranges [0, 255]: step = 1 exactly, so q = x − min with no float rounding in the way.
+        var ranges = new QuantizationRanges([0f, 0f, 0f, 0f, 0f, 3f], [255f, 255f, 255f, 255f, 255f, 3f]);
+        float[] x = [255f, 127.5f, 0.5f, 300f, -5f, 3f];
+        // int8: trunc(q − 128): 127, trunc(−0.5) = 0, trunc(−127.5) = −127 (toward zero), saturated 127 and −128 (numpy's
+        // cast would wrap these), and a constant dimension (max = min) → −128.
+        Assert.Equal(new sbyte[] { 127, 0, -127, 127, -128, -128 }, EmbeddingQuantization.ToInt8(x, ranges));
+        // uint8: trunc(q): 255, 127, 0, 255, 0, 0 — so int8 is not uint8 − 128 when q has a fraction.
+        Assert.Equal(new byte[] { 255, 127, 0, 255, 0, 0 }, EmbeddingQuantization.ToUint8(x, ranges));
         Assert.Throws<InputException>(() => EmbeddingQuantization.ToInt8([1f, 2f], ranges));
     }
 
