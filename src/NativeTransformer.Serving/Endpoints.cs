@@ -26,16 +26,28 @@ internal sealed class Endpoints(ServeState state)
         var inputs = prefix.Length == 0 ? request.Inputs : Array.ConvertAll(request.Inputs, t => prefix + t);
         var results = await InferAsync(ctx, entry, TaskKind.Embed, Texts(inputs)).ConfigureAwait(false);
         var usage = Usage(results);
+        var vectors = Array.ConvertAll(results, r => r.Embedding!);
+        if (request.Dimensions is int dimensions) vectors = Truncate(vectors, dimensions, entry.Name);
         if (request.Base64)
         {
-            var data = results.Select((r, i) => new Base64Embedding("embedding", i, Convert.ToBase64String(MemoryMarshal.AsBytes(r.Embedding.AsSpan())))).ToArray();
+            var data = vectors.Select((v, i) => new Base64Embedding("embedding", i, Convert.ToBase64String(MemoryMarshal.AsBytes(v.AsSpan())))).ToArray();
             await WriteAsync(ctx, 200, new EmbeddingsResponse<Base64Embedding>("list", data, entry.Name, usage), ApiJsonContext.Api.EmbeddingsResponseBase64Embedding).ConfigureAwait(false);
         }
         else
         {
-            var data = results.Select((r, i) => new FloatEmbedding("embedding", i, r.Embedding!)).ToArray();
+            var data = vectors.Select((v, i) => new FloatEmbedding("embedding", i, v)).ToArray();
             await WriteAsync(ctx, 200, new EmbeddingsResponse<FloatEmbedding>("list", data, entry.Name, usage), ApiJsonContext.Api.EmbeddingsResponseFloatEmbedding).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>"dimensions": each vector's first floats, renormalised (OpenAI's and Matryoshka models' meaning). After
+    /// inference, so the batcher and result cache keep serving full vectors; more than the model has is a 400.</summary>
+    private static float[][] Truncate(float[][] vectors, int dimensions, string model)
+    {
+        int size = vectors.Length > 0 ? vectors[0].Length : dimensions;
+        if (dimensions > size)
+            throw ApiException.BadRequest($"'dimensions' is {dimensions} but model '{model}' makes embeddings of {size} dimensions; ask for at most {size}");
+        return Array.ConvertAll(vectors, v => EmbeddingDimensions.Truncate(v, dimensions));
     }
 
     public async Task Classify(HttpContext ctx)

@@ -8,7 +8,8 @@ namespace NativeTransformer.Serving;
 /// <summary>A parsed /v1/rerank request (the Cohere / Jina shape).</summary>
 internal sealed record RerankRequest(string Model, string Query, string[] Documents, int? TopN, bool ReturnDocuments);
 
-internal sealed record InferenceRequest(string Model, string[] Inputs, bool Base64, string? PromptName = null, string? Prompt = null);
+/// <param name="Dimensions">/v1/embeddings "dimensions": Matryoshka truncation to this many floats, renormalised.</param>
+internal sealed record InferenceRequest(string Model, string[] Inputs, bool Base64, string? PromptName = null, string? Prompt = null, int? Dimensions = null);
 
 /// <summary>
 /// Reads request bodies by hand (JsonDocument, no reflection) so every mistake gets a message naming the
@@ -61,13 +62,19 @@ internal static class RequestParser
                 var other => throw ApiException.BadRequest($"'encoding_format' must be \"float\" or \"base64\", got \"{other}\""),
             } : throw ApiException.BadRequest($"'encoding_format' must be a string, got {Kind(f)}");
         }
-        if (root.TryGetProperty("dimensions", out _))
-            throw ApiException.BadRequest("'dimensions' is not supported: embeddings have the model's hidden size");
+        int? dimensions = null;
+        if (root.TryGetProperty("dimensions", out var dims) && dims.ValueKind != JsonValueKind.Null)
+        {
+            if (!embeddings) throw ApiException.BadRequest("'dimensions' applies to /v1/embeddings only");
+            if (dims.ValueKind != JsonValueKind.Number || !dims.TryGetInt32(out int d))
+                throw ApiException.BadRequest($"'dimensions' must be a positive integer, got {(dims.ValueKind == JsonValueKind.Number ? dims.GetRawText() : Kind(dims))}");
+            dimensions = d >= 1 ? d : throw ApiException.BadRequest($"'dimensions' must be at least 1, got {d}");
+        }
         string? promptName = OptionalString(root, "prompt_name", embeddings), prompt = OptionalString(root, "prompt", embeddings);
         if (promptName is not null && prompt is not null) throw ApiException.BadRequest("give 'prompt_name' or 'prompt', not both");
         if (prompt is not null && prompt.Length > limits.MaxTextChars)
             throw ApiException.BadRequest($"'prompt' is {prompt.Length} characters long; the limit is {limits.MaxTextChars}");
-        return new InferenceRequest(model, inputs, base64, promptName, prompt);
+        return new InferenceRequest(model, inputs, base64, promptName, prompt, dimensions);
     }
 
     /// <summary>The body's "model" (the body checked to be an object first).</summary>

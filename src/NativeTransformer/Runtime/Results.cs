@@ -38,7 +38,11 @@ public sealed record Classification(string Label, int LabelId, float Score, floa
 /// <param name="Truncated">The input had more tokens than the model's max length and the rest was cut.</param>
 /// <param name="Windows">Windows the input was run in (1 when it fits); the pooled vectors of several are averaged,
 /// weighted by the tokens each window owns, before the Dense modules and normalisation.</param>
-public sealed record EmbeddingResult(float[] Vector, bool Truncated, int Windows);
+public sealed record EmbeddingResult(float[] Vector, bool Truncated, int Windows)
+{
+    /// <summary>Tokens the input ran as (special tokens included; every window's when it ran in several).</summary>
+    public int Tokens { get; init; }
+}
 
 /// <summary>One document of <see cref="TransformerModel.Rerank"/>: its position in the input, its text and the
 /// cross-encoder's score of (query, document) — sigmoid(logit) unless the config says otherwise.</summary>

@@ -228,7 +228,8 @@ public sealed partial class TransformerModel : IDisposable
         for (int i = 0; i < combined.Length; i++) combined[i].CopyTo(flat, i * h);
         var finished = Sentence.Finish(flat, combined.Length);
         var result = new EmbeddingResult[inputs.Count];
-        for (int i = 0; i < result.Length; i++) result[i] = new EmbeddingResult(finished.AsSpan(i * e, e).ToArray(), rows.Truncated[i], rows.Windows(i));
+        for (int i = 0; i < result.Length; i++)
+            result[i] = new EmbeddingResult(finished.AsSpan(i * e, e).ToArray(), rows.Truncated[i], rows.Windows(i)) { Tokens = rows.Tokens(i) };
         return result;
     }
 

@@ -12,6 +12,14 @@ namespace NativeTransformer;
 internal sealed record InputRows(Encoding[] Rows, int[] First, int[] Weights, bool[] Truncated)
 {
     public int Windows(int input) => First[input + 1] - First[input];
+
+    /// <summary>Tokens input i ran as (special tokens included, summed over its windows).</summary>
+    public int Tokens(int input)
+    {
+        int sum = 0;
+        for (int r = First[input]; r < First[input + 1]; r++) sum += Rows[r].Length;
+        return sum;
+    }
 }
 
 /// <summary>Long inputs: truncate and say so, refuse, or run in windows (docs/long-documents.md).</summary>
@@ -96,6 +104,7 @@ public sealed partial class TransformerModel
     {
         foreach (var index in Batching.ByLength(rows, _options.BatchSize))
         {
+            CallCancellation.BeforeBatch(); // an async call's token: stop between batches, before renting a state
             var batch = PostProcessor.Pad(index.Select(i => rows[i]).ToArray(), Tokenizer.PadId);
             if (inputs is not null) batch = WithGlobalAttention(batch, inputs, index.Select(r => rowInput![r]).ToArray(), always: false);
             var state = Rent(batch.BatchSize, batch.SeqLen);

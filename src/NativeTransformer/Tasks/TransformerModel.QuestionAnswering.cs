@@ -39,6 +39,7 @@ public sealed partial class TransformerModel
         var logits = new (float[] Start, float[] End)[windows.Length];
         for (int first = 0; first < windows.Length; first += _options.BatchSize)
         {
+            CallCancellation.BeforeBatch();
             var rows = windows.AsSpan(first, Math.Min(_options.BatchSize, windows.Length - first)).ToArray();
             var batch = PostProcessor.Pad(rows, Tokenizer.PadId);
             var (start, end) = RunQa(batch);
