@@ -104,10 +104,12 @@ internal static class IsaLauncher
     {
         try
         {
-            var psi = new ProcessStartInfo("kill") { UseShellExecute = false };
+            // stderr redirected: a child that has just exited makes kill(1) complain, and that is no news to the user.
+            var psi = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
             psi.ArgumentList.Add("-" + signal);
             psi.ArgumentList.Add(child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             using var k = Process.Start(psi)!;
+            k.StandardError.ReadToEnd();
             k.WaitForExit();
         }
         catch (System.ComponentModel.Win32Exception)
