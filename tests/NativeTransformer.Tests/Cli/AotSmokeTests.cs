@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using NativeTransformer.Cli;
 using Xunit.Abstractions;
 
 namespace NativeTransformer.Tests.Cli;
 
-/// <summary>Publishes the Native AOT ntr once per test run (build/publish-aot.sh into a temp folder) and runs it
+/// <summary>Publishes the Native AOT ntr once per test run (build/publish-aot.sh into a temp folder: both flavours,
+/// ntr and ntr-avx512, so on an AVX-512 machine every AOT test runs through the hand-over) and runs it
 /// with a fresh, private cache folder (XDG_CACHE_HOME), as on a machine that has never run ntr.</summary>
 public sealed class AotBinaryFixture : IDisposable
 {
@@ -22,7 +24,7 @@ public sealed class AotBinaryFixture : IDisposable
     {
         if (Disabled) return;
         var sw = Stopwatch.StartNew();
-        var r = AotProcess.Run("bash", [Path.Combine(TestPaths.RepoRoot, "build", "publish-aot.sh"), Binary], "", null, TimeSpan.FromMinutes(10));
+        var r = AotProcess.Run("bash", [Path.Combine(TestPaths.RepoRoot, "build", "publish-aot.sh"), Binary], "", null, TimeSpan.FromMinutes(20));   // two publishes (x86-64-v3 and -v4)
         PublishTime = sw.Elapsed;
         PublishExitCode = r.ExitCode;
         PublishLog = r.Stdout + r.Stderr;
@@ -101,10 +103,16 @@ public partial class AotSmokeTests(AotBinaryFixture aot, ITestOutputHelper outpu
         // tokenizer.json 4.68 MB, the HTTPS hub client (TLS + X.509 + the SocketsHttpHandler they load) 2.2 MB, the rest
         // code and runtime data (ASP.NET Core, JSON, kernels, CLI). docs/aot.md says why 15 MB is out of reach with
         // those. This budget catches growth beyond that (with some room for new tokenizers and model families).
+        // Both flavours (ntr x86-64-v3, ntr-avx512 x86-64-v4) are held to the same budget: measured 18,296,160 and
+        // 18,216,544 bytes (17.45 / 17.37 MiB); the x86-64-v3 ntr carries the ISA hand-over (System.Diagnostics.Process).
         AssertPublished();
-        long size = new FileInfo(aot.Binary).Length;
-        output.WriteLine($"AOT ntr: {size:N0} bytes, published in {aot.PublishTime.TotalSeconds:F0} s");
-        Assert.InRange(size, 1L << 20, (17L << 20) + (512L << 10));   // 17.5 MiB
+        foreach (string binary in (string[])[aot.Binary, aot.Binary + IsaLauncher.SiblingSuffix])
+        {
+            long size = new FileInfo(binary).Length;
+            output.WriteLine($"AOT {Path.GetFileName(binary)}: {size:N0} bytes");
+            Assert.InRange(size, 1L << 20, (17L << 20) + (512L << 10));   // 17.5 MiB
+        }
+        output.WriteLine($"both published in {aot.PublishTime.TotalSeconds:F0} s");
     }
 
     [AotFact]
