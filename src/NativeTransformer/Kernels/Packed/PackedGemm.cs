@@ -220,6 +220,28 @@ public static unsafe class PackedGemm
         /// <summary>x[r.., :] (rows × k, row stride k) → a[p·rows + i], k-major.</summary>
         private static void PackRows(float* x, int k, int rows, float* a)
         {
+            // 4 × 4 blocks transposed in registers (4 loads, 8 shuffles, 4 stores per 16 floats) where the shape allows;
+            // the scalar loop was ~4 cycles per float, ~6 % of a MiniLM forward. Pure data movement: same packed bytes.
+            if (Sse.IsSupported && rows % 4 == 0 && k % 4 == 0)
+            {
+                for (int i = 0; i < rows; i += 4)
+                {
+                    float* r0 = x + (long)i * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
+                    for (int p = 0; p < k; p += 4)
+                    {
+                        Vector128<float> x0 = Sse.LoadVector128(r0 + p), x1 = Sse.LoadVector128(r1 + p);
+                        Vector128<float> x2 = Sse.LoadVector128(r2 + p), x3 = Sse.LoadVector128(r3 + p);
+                        Vector128<float> t0 = Sse.UnpackLow(x0, x1), t1 = Sse.UnpackLow(x2, x3);
+                        Vector128<float> t2 = Sse.UnpackHigh(x0, x1), t3 = Sse.UnpackHigh(x2, x3);
+                        float* d = a + (nint)p * rows + i;
+                        Sse.Store(d, Sse.MoveLowToHigh(t0, t1));
+                        Sse.Store(d + rows, Sse.MoveHighToLow(t1, t0));
+                        Sse.Store(d + 2 * rows, Sse.MoveLowToHigh(t2, t3));
+                        Sse.Store(d + 3 * rows, Sse.MoveHighToLow(t3, t2));
+                    }
+                }
+                return;
+            }
             for (int i = 0; i < rows; i++)
             {
                 float* src = x + (long)i * k;
@@ -259,10 +281,7 @@ public static unsafe class PackedGemm
                 for (int i = 0; i < rows; i++)
                 {
                     long off = (long)(r + i) * n + c0;
-                    var seg = new Span<float>(_y + off, len);
-                    if (_bias != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(_bias + c0, len), seg);
-                    if (_epilogue != Epilogue.None) Activations.Apply(seg, _epilogue);
-                    if (_residual != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(_residual + off, len), seg);
+                    Activations.FinishSegment(_y + off, _bias == null ? null : _bias + c0, _residual == null ? null : _residual + off, len, _epilogue);
                 }
             }
         }
