@@ -71,12 +71,23 @@ public static class Activations
 
     /// <summary>
     /// A GEMM epilogue on one output segment: y ← act(y + bias) + residual (bias, residual may be null), bitwise what
-    /// Add, <see cref="Apply"/>, Add in turn give, but in one register pass for GELU on 16-lane segments (the
-    /// intermediate dense's epilogue, 1/8 of an encoder's outputs, was three calls and three passes per 64 columns).
+    /// Add, <see cref="Apply"/>, Add in turn give, but in one register pass for no activation or GELU on segments of
+    /// whole 16-lane vectors (it was three calls and three passes per 64 columns of every GEMM output).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void FinishSegment(float* y, float* bias, float* residual, int len, Epilogue epilogue)
     {
+        if (epilogue == Epilogue.None && Vector512.IsHardwareAccelerated && len % 16 == 0)
+        {
+            for (int i = 0; i < len; i += 16)
+            {
+                var v = Vector512.Load(y + i);
+                if (bias != null) v += Vector512.Load(bias + i);
+                if (residual != null) v += Vector512.Load(residual + i);
+                v.Store(y + i);
+            }
+            return;
+        }
         if (epilogue == Epilogue.Gelu && Vector512.IsHardwareAccelerated && len % 16 == 0)
         {
             for (int i = 0; i < len; i += 16)
