@@ -17,31 +17,18 @@ public static class Activations
 
     /// <summary>Exact (erf) GELU, as torch.nn.functional.gelu and Hugging Face's "gelu"; vectorized, within 1e-6 of <see cref="GeluScalar"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Gelu(Span<float> x)
+    public static unsafe void Gelu(Span<float> x)
     {
         // One pass in registers: z = |x|/√2, t = 1/(1 + z/2), erfc(z) = t·exp(P(t) − z²);
-        // GELU = x ≥ 0 ? x − ½x·erfc(z) : ½x·erfc(z).
-        // The 512-bit loop does lane for lane what the 256-bit one does (same operations, same order), so a value's bits do
-        // not depend on which loop reached it (tested): the int8 GEMM applies this to whole rows, the fp32 one to 64-column segments.
+        // GELU = x ≥ 0 ? x − ½x·erfc(z) : ½x·erfc(z). 16 lanes, then 8 (the same operations per lane), then scalar.
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + 16 <= x.Length; i += 16)
-            {
-                var v = Vector512.Create(x.Slice(i, 16));
-                var z = Vector512.Abs(v) * InvSqrt2;
-                var t = Vector512<float>.One / (Vector512<float>.One + z * 0.5f);
-                var half = v * 0.5f * t * VectorMath.ExpNonPositive(Poly(t) - z * z);
-                Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v - half, half).CopyTo(x.Slice(i, 16));
-            }
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= x.Length; i += 8)
-            {
-                var v = Vector256.Create(x.Slice(i, 8));
-                var z = Vector256.Abs(v) * InvSqrt2;
-                var t = Vector256<float>.One / (Vector256<float>.One + z * 0.5f);
-                var half = v * 0.5f * t * VectorMath.ExpNonPositive(Poly(t) - z * z);
-                Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v - half, half).CopyTo(x.Slice(i, 8));
-            }
+        fixed (float* p = x)
+        {
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= x.Length; i += 16) Gelu(Vector512.Load(p + i)).Store(p + i);
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= x.Length; i += 8) Gelu(Vector256.Load(p + i)).Store(p + i);
+        }
         for (; i < x.Length; i++)
         {
             float v = x[i], z = MathF.Abs(v) * InvSqrt2, t = 1f / (1f + 0.5f * z);
@@ -50,26 +37,73 @@ public static class Activations
         }
     }
 
+    /// <summary>GELU on 16 lanes; t = 1/(1 + z/2) by <see cref="VectorMath.Reciprocal(Vector512{float})"/>, not a division.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Poly(Vector256<float> t)
+    internal static Vector512<float> Gelu(Vector512<float> v)
     {
-        var p = Vector256.Create(0.17087277f);
-        p = p * t + Vector256.Create(-0.82215223f); p = p * t + Vector256.Create(1.48851587f);
-        p = p * t + Vector256.Create(-1.13520398f); p = p * t + Vector256.Create(0.27886807f);
-        p = p * t + Vector256.Create(-0.18628806f); p = p * t + Vector256.Create(0.09678418f);
-        p = p * t + Vector256.Create(0.37409196f); p = p * t + Vector256.Create(1.00002368f);
-        return p * t + Vector256.Create(-1.26551223f);
+        var z = Vector512.Abs(v) * InvSqrt2;
+        var t = VectorMath.Reciprocal(Vector512.FusedMultiplyAdd(z, Vector512.Create(0.5f), Vector512<float>.One));
+        var p = Vector512.Create(0.17087277f);
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-0.82215223f)); p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.48851587f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.13520398f)); p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.27886807f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-0.18628806f)); p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.09678418f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.37409196f)); p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.00002368f));
+        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.26551223f));
+        var half = v * 0.5f * t * VectorMath.ExpNonPositive(Vector512.FusedMultiplyAdd(-z, z, p));
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v - half, half);
     }
 
+    /// <summary>GELU on 8 lanes: the operations of the 16-lane form.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Poly(Vector512<float> t)
+    internal static Vector256<float> Gelu(Vector256<float> v)
     {
-        var p = Vector512.Create(0.17087277f);
-        p = p * t + Vector512.Create(-0.82215223f); p = p * t + Vector512.Create(1.48851587f);
-        p = p * t + Vector512.Create(-1.13520398f); p = p * t + Vector512.Create(0.27886807f);
-        p = p * t + Vector512.Create(-0.18628806f); p = p * t + Vector512.Create(0.09678418f);
-        p = p * t + Vector512.Create(0.37409196f); p = p * t + Vector512.Create(1.00002368f);
-        return p * t + Vector512.Create(-1.26551223f);
+        var z = Vector256.Abs(v) * InvSqrt2;
+        var t = VectorMath.Reciprocal(Vector256.FusedMultiplyAdd(z, Vector256.Create(0.5f), Vector256<float>.One));
+        var p = Vector256.Create(0.17087277f);
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-0.82215223f)); p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(1.48851587f));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-1.13520398f)); p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(0.27886807f));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-0.18628806f)); p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(0.09678418f));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(0.37409196f)); p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(1.00002368f));
+        p = Vector256.FusedMultiplyAdd(p, t, Vector256.Create(-1.26551223f));
+        var half = v * 0.5f * t * VectorMath.ExpNonPositive(Vector256.FusedMultiplyAdd(-z, z, p));
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v - half, half);
+    }
+
+    /// <summary>
+    /// A GEMM epilogue on one output segment: y ← act(y + bias) + residual (bias, residual may be null), bitwise what
+    /// Add, <see cref="Apply"/>, Add in turn give, but in one register pass for no activation or GELU on segments of
+    /// whole 16-lane vectors (it was three calls and three passes per 64 columns of every GEMM output).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void FinishSegment(float* y, float* bias, float* residual, int len, Epilogue epilogue)
+    {
+        if (epilogue == Epilogue.None && Vector512.IsHardwareAccelerated && len % 16 == 0)
+        {
+            for (int i = 0; i < len; i += 16)
+            {
+                var v = Vector512.Load(y + i);
+                if (bias != null) v += Vector512.Load(bias + i);
+                if (residual != null) v += Vector512.Load(residual + i);
+                v.Store(y + i);
+            }
+            return;
+        }
+        if (epilogue == Epilogue.Gelu && Vector512.IsHardwareAccelerated && len % 16 == 0)
+        {
+            for (int i = 0; i < len; i += 16)
+            {
+                var v = Vector512.Load(y + i);
+                if (bias != null) v += Vector512.Load(bias + i);
+                v = Gelu(v);
+                if (residual != null) v += Vector512.Load(residual + i);
+                v.Store(y + i);
+            }
+            return;
+        }
+        var seg = new Span<float>(y, len);
+        if (bias != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(bias, len), seg);
+        if (epilogue != Epilogue.None) Apply(seg, epilogue);
+        if (residual != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(residual, len), seg);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -104,7 +104,7 @@ public static unsafe class PackedGemm
 
         var job = t_job ??= new Job();
         job.Set(path, manyRegisters ?? ManyRegisters, x, m, w, bias, residual, y, epilogue);
-        int rowBlocks = (m + job.Mr - 1) / job.Mr, groups = (w.Panels + GroupPanels - 1) / GroupPanels;
+        int rowBlocks = job.Blocks, groups = (w.Panels + GroupPanels - 1) / GroupPanels;
         int threads = pool?.Threads ?? 1;
         double flops = 2.0 * m * w.N * w.K;
         if (threads > 1 && flops >= 1 << 20)
@@ -149,13 +149,21 @@ public static unsafe class PackedGemm
         private PackedMatrix? _w;
         private Epilogue _epilogue;
         public int Mr, Mr2;
+        /// <summary>Micro-blocks of rows: ⌈M / Mr⌉, Mr rows each but the last. (Balanced blocks — 7 × 12 + 4 × 11 rows
+        /// for M = 128 instead of 10 × 12 + 8 — were tried and measured no faster: the 11-row kernel cost per row about
+        /// what the 8-row tail did, docs/performance.md.)</summary>
+        public int Blocks;
         public bool ByRows;
+
+        /// <summary>First row of micro-block <paramref name="block"/> (Blocks = M).</summary>
+        private int RowStart(int block) => Math.Min(block * Mr, _m);
 
         public void Set(KernelPath path, bool manyRegisters, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue)
         {
             _path = path; _x = x; _m = m; _w = w; _bias = bias; _residual = residual; _y = y; _epilogue = epilogue;
             _halfPanels = path == KernelPath.Vector256 && !manyRegisters;
             (Mr, Mr2) = Shape(path, manyRegisters);
+            Blocks = (m + Mr - 1) / Mr;
         }
 
         public void Clear() { _w = null; _x = _bias = _residual = _y = null; }
@@ -163,11 +171,11 @@ public static unsafe class PackedGemm
         public void Execute(int start, int end, int worker)
         {
             var w = _w!;
-            if (ByRows) Run(start * Mr, Math.Min(end * Mr, _m), 0, w.Panels);
-            else Run(0, _m, start * GroupPanels, Math.Min(end * GroupPanels, w.Panels));
+            if (ByRows) Run(start, end, 0, w.Panels);
+            else Run(0, Blocks, start * GroupPanels, Math.Min(end * GroupPanels, w.Panels));
         }
 
-        private void Run(int r0, int r1, int p0, int p1)
+        private void Run(int b0, int b1, int p0, int p1)
         {
             var w = _w!;
             int n = w.N, k = w.K, mr = Mr;
@@ -178,17 +186,20 @@ public static unsafe class PackedGemm
             float* a = PackBuffer(chunkBlocks * mr * k);
             float* tmp = stackalloc float[MaxRows * NR];
             nint panelStride = (nint)k * NR;
-            for (int ic = r0; ic < r1; ic += chunkBlocks * mr)
+            for (int cb = b0; cb < b1; cb += chunkBlocks)
             {
-                int icEnd = Math.Min(r1, ic + chunkBlocks * mr);
-                for (int r = ic; r < icEnd; r += mr)
-                    PackRows(_x + (long)r * k, k, Math.Min(mr, icEnd - r), a + (long)(r - ic) * k);
+                int cbEnd = Math.Min(b1, cb + chunkBlocks), ic = RowStart(cb);
+                for (int bi = cb; bi < cbEnd; bi++)
+                {
+                    int r = RowStart(bi);
+                    PackRows(_x + (long)r * k, k, RowStart(bi + 1) - r, a + (long)(r - ic) * k);
+                }
                 for (int q0 = p0; q0 < p1; q0 += nc)
                 {
                     int q1 = Math.Min(q0 + nc, p1);
-                    for (int r = ic; r < icEnd; r += mr)
+                    for (int bi = cb; bi < cbEnd; bi++)
                     {
-                        int rows = Math.Min(mr, icEnd - r);
+                        int r = RowStart(bi), rows = RowStart(bi + 1) - r;
                         float* ar = a + (long)(r - ic) * k;
                         for (int p = q0; p < q1;)
                         {
@@ -220,7 +231,29 @@ public static unsafe class PackedGemm
         /// <summary>x[r.., :] (rows × k, row stride k) → a[p·rows + i], k-major.</summary>
         private static void PackRows(float* x, int k, int rows, float* a)
         {
-            for (int i = 0; i < rows; i++)
+            // 4 × 4 blocks transposed in registers (4 loads, 8 shuffles, 4 stores per 16 floats) where the shape allows;
+            // the scalar loop was ~4 cycles per float, ~6 % of a MiniLM forward. Pure data movement: same packed bytes.
+            int done = 0;
+            if (Sse.IsSupported && k % 4 == 0)
+            {
+                for (; done + 4 <= rows; done += 4)
+                {
+                    float* r0 = x + (long)done * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
+                    for (int p = 0; p < k; p += 4)
+                    {
+                        Vector128<float> x0 = Sse.LoadVector128(r0 + p), x1 = Sse.LoadVector128(r1 + p);
+                        Vector128<float> x2 = Sse.LoadVector128(r2 + p), x3 = Sse.LoadVector128(r3 + p);
+                        Vector128<float> t0 = Sse.UnpackLow(x0, x1), t1 = Sse.UnpackLow(x2, x3);
+                        Vector128<float> t2 = Sse.UnpackHigh(x0, x1), t3 = Sse.UnpackHigh(x2, x3);
+                        float* d = a + (nint)p * rows + done;
+                        Sse.Store(d, Sse.MoveLowToHigh(t0, t1));
+                        Sse.Store(d + rows, Sse.MoveHighToLow(t1, t0));
+                        Sse.Store(d + 2 * rows, Sse.MoveLowToHigh(t2, t3));
+                        Sse.Store(d + 3 * rows, Sse.MoveHighToLow(t3, t2));
+                    }
+                }
+            }
+            for (int i = done; i < rows; i++)
             {
                 float* src = x + (long)i * k;
                 float* dst = a + i;
@@ -259,10 +292,7 @@ public static unsafe class PackedGemm
                 for (int i = 0; i < rows; i++)
                 {
                     long off = (long)(r + i) * n + c0;
-                    var seg = new Span<float>(_y + off, len);
-                    if (_bias != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(_bias + c0, len), seg);
-                    if (_epilogue != Epilogue.None) Activations.Apply(seg, _epilogue);
-                    if (_residual != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(_residual + off, len), seg);
+                    Activations.FinishSegment(_y + off, _bias == null ? null : _bias + c0, _residual == null ? null : _residual + off, len, _epilogue);
                 }
             }
         }
