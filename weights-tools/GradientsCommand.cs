@@ -19,7 +19,7 @@ public static class GradientsCommand
         "  gradients --model DIR --input ITEMS.json --loss ce|kd|embedding-mse [--teacher DIR] [--temperature T] [--max-length N] [--threads N] --output OUT.safetensors\n" +
         "                Loss and gradient of every trainable parameter on one batch (eval mode, no dropout): ITEMS.json is a JSON\n" +
         "                array of {\"text\", \"text_pair\"?, \"label\"?}, tokenized with DIR's tokenizer, right-padded to the longest row\n" +
-        "                (--max-length truncates; default the model's positions). ce = cross-entropy on the labels, kd = KL(teacher ||\n" +
+        "                (--max-length N truncates and reports how many; without it a longer input is refused). ce = cross-entropy on the labels, kd = KL(teacher ||\n" +
         "                student) on logits / T times T² (T default 2), embedding-mse = MSE of mean-pooled L2-normalised last hidden states.\n" +
         "                OUT holds 'loss' (F32 scalar) and 'grad.<checkpoint key>' (F32, full shapes). Same bits for any --threads.\n";
 
@@ -65,6 +65,11 @@ public static class GradientsCommand
         int limit = Math.Min(maxLength ?? student.Config.MaxSequenceLength, student.Config.MaxSequenceLength);
         if (teacher is not null) limit = Math.Min(limit, teacher.Config.MaxSequenceLength);
         var encoded = tokenizer.EncodeBatch(items.Select(i => (i.Text, i.TextPair)).ToList(), limit);
+        // Never truncate silently: without --max-length an input longer than the model's positions is refused;
+        // with it, the number of truncated items is reported.
+        int truncated = encoded.Rows.Count(r => r.Truncated);
+        if (maxLength is null && truncated > 0)
+            throw new InputException($"{input}: item {Array.FindIndex(encoded.Rows, r => r.Truncated)} is longer than the model's {limit} positions; pass --max-length N to truncate");
         int[]? labels = items.All(i => i.Label is not null) ? items.Select(i => i.Label!.Value).ToArray() : null;
         if (loss == TrainingLoss.CrossEntropy && labels is null) throw new InputException($"{input}: --loss ce needs a \"label\" on every item");
         var batch = TrainingBatch.From(encoded, labels);
@@ -79,7 +84,7 @@ public static class GradientsCommand
             ["seq_len"] = batch.Seq.ToString(CultureInfo.InvariantCulture),
         });
         stdout.WriteLine($"gradients: loss {lossText} = {result.Loss.ToString("R", CultureInfo.InvariantCulture)} on {items.Count} items " +
-                         $"(padded to {batch.Seq} tokens); {result.Gradients.All.Count} gradient tensors -> {Path.GetFullPath(output)}");
+                         $"(padded to {batch.Seq} tokens{(truncated > 0 ? $", {truncated} truncated by --max-length" : "")}); {result.Gradients.All.Count} gradient tensors -> {Path.GetFullPath(output)}");
         return 0;
     }
 

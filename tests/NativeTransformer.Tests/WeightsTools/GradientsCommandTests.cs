@@ -43,6 +43,7 @@ public sealed class GradientsCommandTests : IDisposable
         if (teacher is not null) args = [.. args, "--teacher", TestPaths.Model(teacher), "--temperature", "2"];
         var run = MakeRandomRun.Run(args);
         Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("1 truncated by --max-length", run.Stdout); // the long review, as in the reference
 
         using var mine = SafetensorsFile.Open(output);
         using var r = SafetensorsFile.Open(Path.Combine(GradientReferenceTests.RefDir, "loss_and_grads.safetensors"));
@@ -86,6 +87,8 @@ public sealed class GradientsCommandTests : IDisposable
         string broken = Path.Combine(_dir, "broken.json"); File.WriteAllText(broken, "[{\"text\": 3}]");
         string unknown = Path.Combine(_dir, "unknown.json"); File.WriteAllText(unknown, "[{\"text\": \"a\", \"lable\": 1}]");
         string badLabel = Path.Combine(_dir, "badlabel.json"); File.WriteAllText(badLabel, "[{\"text\": \"a\", \"label\": 7}]");
+        string longItem = Path.Combine(_dir, "long.json");
+        File.WriteAllText(longItem, "[{\"text\": \"short\", \"label\": 0}, {\"text\": \"" + string.Concat(Enumerable.Repeat("movie ", 600)) + "\", \"label\": 1}]");
 
         var cases = new (string[] Args, int Code, string Message)[]
         {
@@ -99,6 +102,7 @@ public sealed class GradientsCommandTests : IDisposable
             (["--model", model, "--input", empty, "--loss", "kd", "--teacher", model, "--temperature", "0", "--output", output], 2, "--temperature"),
             (["--model", model, "--input", empty, "--loss", "embedding-mse", "--teacher", TestPaths.Model("bert-mini-sst2"), "--output", output], 1, "empty"),
             (["--model", model, "--input", ReferenceItems(), "--loss", "embedding-mse", "--teacher", TestPaths.Model("bert-mini-sst2"), "--output", output], 1, "equal widths"),
+            (["--model", model, "--input", longItem, "--loss", "ce", "--output", output], 1, "item 1 is longer than the model's 512 positions"),
             (["--model", TestPaths.Model("distilbert-mini-sst2"), "--input", ReferenceItems(), "--loss", "ce", "--output", output], 1, "BERT"),
         };
         foreach (var (args, code, message) in cases)
