@@ -20,7 +20,8 @@ public static class WeightsToolsApp
         PruneCommand.HelpLine + "\n" +
         QuantizeCommand.HelpLine + "\n" +
         Sweep.SweepCommand.HelpLine + "\n" +
-        AutoCompress.AutoCompressCommand.HelpLine + "\n";
+        AutoCompress.AutoCompressCommand.HelpLine + "\n" +
+        GradientsCommand.HelpLine;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -63,6 +64,7 @@ public static class WeightsToolsApp
                 case "drop-layers": return DropLayersCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "sweep": return Sweep.SweepCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "autocompress": return AutoCompress.AutoCompressCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "gradients": return GradientsCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 default:
                     return Usage(stderr, $"unknown command '{args[0]}' (see 'weights-tools --help')");
             }
