@@ -89,6 +89,9 @@ public sealed partial class TransformerModel
     /// the whole input, so an input that names them and runs in several windows is refused rather than guessed at.</summary>
     private void RunRows(InputRows rows, IReadOnlyList<TextInput> inputs, Action<EncodedBatch, RunState, int[]> consume)
     {
+        // No input names positions (every call but Longformer ones that do): each batch keeps the encoder's default, so
+        // there is nothing to map or scan per batch.
+        if (!inputs.Any(input => input.GlobalAttention is not null)) { RunRows(rows.Rows, null, null, consume); return; }
         var rowInput = new int[rows.Rows.Length];
         for (int i = 0; i < inputs.Count; i++)
         {
