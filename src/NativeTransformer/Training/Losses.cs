@@ -6,7 +6,7 @@ public sealed record LossValue(double Loss, float[] Gradient);
 /// <summary>
 /// The training losses, evaluated in double from float outputs (as PyTorch's definitions, reductions included):
 /// cross-entropy (mean over rows), logit distillation KLDivLoss(batchmean)(log_softmax(s/T), softmax(t/T))·T², and the
-/// MSE (mean over every element) between two sets of sentence embeddings.
+/// MSE (mean over every element) between two sets of sentence embeddings, the masked hidden-state MSE and the cosine distance.
 /// </summary>
 public static class Losses
 {
@@ -63,6 +63,52 @@ public static class Losses
             grad[i] = (float)(2 * d / student.Length);
         }
         return new LossValue(student.Length == 0 ? 0 : loss / student.Length, grad);
+    }
+
+    /// <summary>
+    /// Hidden-state MSE over the real tokens: Σ_{t: mask 1} Σ_d (s − u)² / (tokens·D) with s, u [B·S, D]; padded rows add
+    /// nothing and get gradient 0 (their values are whatever the math gives, not data).
+    /// </summary>
+    public static LossValue MaskedMeanSquaredError(ReadOnlySpan<float> student, ReadOnlySpan<float> teacher, ReadOnlySpan<int> mask, int width)
+    {
+        if (student.Length != teacher.Length || student.Length != mask.Length * width) throw new ArgumentException("hidden MSE: the two sides differ in size");
+        int tokens = 0;
+        foreach (var m in mask) if (m != 0) tokens++;
+        var grad = new float[student.Length];
+        if (tokens == 0) return new LossValue(0, grad);
+        double n = (double)tokens * width, loss = 0;
+        for (int t = 0; t < mask.Length; t++)
+        {
+            if (mask[t] == 0) continue;
+            for (int i = t * width; i < (t + 1) * width; i++)
+            {
+                double d = (double)student[i] - teacher[i];
+                loss += d * d;
+                grad[i] = (float)(2 * d / n);
+            }
+        }
+        return new LossValue(loss / n, grad);
+    }
+
+    /// <summary>mean_b (1 − cos(s_b, u_b)); ds_b = −(u_b/(|s_b||u_b|) − cos·s_b/|s_b|²)/B. A zero vector's cosine is taken as 0
+    /// (no gradient), as F.cosine_similarity's eps clamp makes it.</summary>
+    public static LossValue CosineDistance(ReadOnlySpan<float> student, ReadOnlySpan<float> teacher, int rows, int width)
+    {
+        if (student.Length != teacher.Length || student.Length != rows * width) throw new ArgumentException("cosine: the two sides differ in size");
+        var grad = new float[student.Length];
+        double loss = 0;
+        for (int b = 0; b < rows; b++)
+        {
+            var s = student.Slice(b * width, width); var u = teacher.Slice(b * width, width);
+            double dot = 0, ss = 0, uu = 0;
+            for (int i = 0; i < width; i++) { dot += (double)s[i] * u[i]; ss += (double)s[i] * s[i]; uu += (double)u[i] * u[i]; }
+            double ns = Math.Sqrt(ss), nu = Math.Sqrt(uu);
+            if (ns == 0 || nu == 0) { loss += 1; continue; }
+            double cos = dot / (ns * nu);
+            loss += 1 - cos;
+            for (int i = 0; i < width; i++) grad[b * width + i] = (float)(-(u[i] / (ns * nu) - cos * s[i] / ss) / rows);
+        }
+        return new LossValue(loss / rows, grad);
     }
 
     /// <summary>log_softmax(z / T) into <paramref name="result"/>; returns the log-sum-exp.</summary>

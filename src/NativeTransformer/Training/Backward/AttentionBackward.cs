@@ -13,8 +13,10 @@ namespace NativeTransformer.Training;
 public static class AttentionBackward
 {
     public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> mask,
-        Span<float> context, Span<float> probs, int batch, int seq, int heads, int headSize, int threads)
+        Span<float> context, Span<float> probs, int batch, int seq, int heads, int headSize, int threads,
+        DropoutOptions? dropout = null, int site = 0)
     {
+        double rate = dropout?.Attention ?? 0;
         int width = heads * headSize;
         float[] qa = q.ToArray(), ka = k.ToArray(), va = v.ToArray(); int[] ma = mask.ToArray();
         var ctx = new float[(long)batch * seq * width];
@@ -32,7 +34,7 @@ public static class AttentionBackward
                 var ph = p.AsSpan(j * seq * seq, seq * seq);
                 Gemm.ComputeSerial(qh, kh, [], ph, seq, seq, headSize);
                 for (int r = 0; r < seq; r++) SoftmaxRow(ph.Slice(r * seq, seq), ma.AsSpan(b * seq, seq), scale);
-                Gemm.ComputeSerial(ph, vT, [], ch, seq, headSize, seq);
+                Gemm.ComputeSerial(Dropped(ph, dropout, site, rate, j, seq), vT, [], ch, seq, headSize, seq);
                 Scatter(ch, ctx, b, h, seq, width, headSize);
             }
         });
@@ -42,8 +44,10 @@ public static class AttentionBackward
 
     /// <summary>dQ, dK, dV (overwritten) from dContext and the kept probabilities.</summary>
     public static void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> probs,
-        ReadOnlySpan<float> dContext, Span<float> dQ, Span<float> dK, Span<float> dV, int batch, int seq, int heads, int headSize, int threads)
+        ReadOnlySpan<float> dContext, Span<float> dQ, Span<float> dK, Span<float> dV, int batch, int seq, int heads, int headSize, int threads,
+        DropoutOptions? dropout = null, int site = 0)
     {
+        double rate = dropout?.Attention ?? 0;
         int width = heads * headSize;
         float[] qa = q.ToArray(), ka = k.ToArray(), va = v.ToArray(), pa = probs.ToArray(), dc = dContext.ToArray();
         var dq = new float[qa.Length]; var dk = new float[qa.Length]; var dv = new float[qa.Length];
@@ -61,10 +65,11 @@ public static class AttentionBackward
                 Gather(va, vh, b, h, seq, width, headSize);
                 Gather(dc, dCh, b, h, seq, width, headSize); GatherTransposed(dc, dCT, b, h, seq, width, headSize);
                 var ph = pa.AsSpan(j * seq * seq, seq * seq);
-                LinearBackward.Transpose(ph, seq, seq, pT);
+                LinearBackward.Transpose(Dropped(ph, dropout, site, rate, j, seq), seq, seq, pT);
                 Gemm.ComputeSerial(pT, dCT, [], outH, seq, headSize, seq);          // dV = Pᵀ·dC
                 Scatter(outH, dv, b, h, seq, width, headSize);
                 Gemm.ComputeSerial(dCh, vh, [], dP, seq, seq, headSize);           // dP = dC·Vᵀ
+                if (rate > 0) dropout!.Apply(dP, site, rate, (long)j * seq * seq); // through the dropout mask
                 for (int r = 0; r < seq; r++)
                 {
                     var pr = ph.Slice(r * seq, seq); var dpr = dP.AsSpan(r * seq, seq);
@@ -80,6 +85,16 @@ public static class AttentionBackward
             }
         });
         dq.CopyTo(dQ); dk.CopyTo(dK); dv.CopyTo(dV);
+    }
+
+    /// <summary>P ⊙ mask for (batch, head) pair <paramref name="j"/> (a copy), or P itself without attention dropout.
+    /// Element indices are global over [batch, heads, seq, seq], so the mask does not depend on the thread split.</summary>
+    private static ReadOnlySpan<float> Dropped(Span<float> ph, DropoutOptions? dropout, int site, double rate, int j, int seq)
+    {
+        if (rate <= 0) return ph;
+        var copy = ph.ToArray();
+        dropout!.Apply(copy, site, rate, (long)j * seq * seq);
+        return copy;
     }
 
     /// <summary>softmax(scale·s) over the unmasked entries; masked ones become exactly 0.</summary>
