@@ -62,6 +62,29 @@ public sealed class GradientsCommandTests : IDisposable
         GradientReferenceTests.CompareAll(r, prefix, grads);
     }
 
+    /// <summary>A weighted objective in one pass: its kl and ce parts are PyTorch's (the reference's kd and ce losses), the total
+    /// is their weighted sum plus the hidden-state term, and the 128 → 256 projection and its gradient are written apart.</summary>
+    [Fact]
+    public void WeightedObjectiveWithHiddenProjection()
+    {
+        string output = Path.Combine(_dir, "mixed.safetensors");
+        var run = MakeRandomRun.Run("gradients", "--model", TestPaths.Model("bert-tiny-sst2"), "--input", ReferenceItems(), "--loss", "0.5*kl,0.25*ce,hidden-mse",
+            "--teacher", TestPaths.Model("bert-mini-sst2"), "--max-length", "32", "--seed", "3", "--output", output);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var mine = SafetensorsFile.Open(output);
+        using var r = SafetensorsFile.Open(Path.Combine(GradientReferenceTests.RefDir, "loss_and_grads.safetensors"));
+        double Meta(string key) => double.Parse(mine.Metadata[key], System.Globalization.CultureInfo.InvariantCulture);
+        double kl = Meta("loss.kl"), ce = Meta("loss.ce"), hidden = Meta("loss.hidden-mse");
+        Assert.True(Math.Abs(kl - r.GetFloat32("fp32.kd.loss").Span[0]) <= 1e-5 * kl);
+        Assert.True(Math.Abs(ce - r.GetFloat32("fp32.ce.loss").Span[0]) <= 1e-5 * ce);
+        Assert.True(hidden > 0);
+        Assert.True(Math.Abs(mine.GetFloat32("loss").Span[0] - (0.5 * kl + 0.25 * ce + hidden)) <= 1e-6 * (kl + ce + hidden));
+        Assert.Equal([256L, 128L], mine.GetInfo("param.distill.hidden_projection.weight").Shape);
+        Assert.Equal([256L, 128L], mine.GetInfo("grad.distill.hidden_projection.weight").Shape);
+        Assert.Equal([256L], mine.GetInfo("grad.distill.hidden_projection.bias").Shape);
+        Assert.Equal(42 + 4, mine.Tensors.Count);
+    }
+
     [Fact]
     public void OneAndTwoThreadsWriteTheSameBytes()
     {
@@ -103,7 +126,11 @@ public sealed class GradientsCommandTests : IDisposable
             (["--model", model, "--input", empty, "--loss", "embedding-mse", "--teacher", TestPaths.Model("bert-mini-sst2"), "--output", output], 1, "empty"),
             (["--model", model, "--input", ReferenceItems(), "--loss", "embedding-mse", "--teacher", TestPaths.Model("bert-mini-sst2"), "--output", output], 1, "equal widths"),
             (["--model", model, "--input", longItem, "--loss", "ce", "--output", output], 1, "item 1 is longer than the model's 512 positions"),
-            (["--model", TestPaths.Model("distilbert-mini-sst2"), "--input", ReferenceItems(), "--loss", "ce", "--output", output], 1, "BERT"),
+            (["--model", TestPaths.Model("mobilebert-mini-sst2"), "--input", ReferenceItems(), "--loss", "ce", "--output", output], 1, "not 'mobilebert'"),
+            (["--model", model, "--input", empty, "--loss", "0.5*kl,ce,ce", "--teacher", model, "--output", output], 2, "twice"),
+            (["--model", model, "--input", empty, "--loss", "hidden-mse(1:x)", "--teacher", model, "--output", output], 2, "STUDENT:TEACHER"),
+            (["--model", model, "--input", empty, "--loss", "ce", "--dropout", "1", "--output", output], 2, "--dropout"),
+            (["--model", model, "--input", ReferenceItems(), "--loss", "hidden-mse(3:1)", "--teacher", TestPaths.Model("bert-mini-sst2"), "--output", output], 1, "out of range"),
         };
         foreach (var (args, code, message) in cases)
         {
