@@ -55,7 +55,7 @@ public sealed class BackwardKernelFiniteDifferenceTests
 
     // ---- float64 oracles of the forwards ----
 
-    private static double[] LinearOracle(double[] x, double[] w, double[] b, int m, int n, int k)
+    internal static double[] LinearOracle(double[] x, double[] w, double[] b, int m, int n, int k)
     {
         var y = new double[m * n];
         for (int r = 0; r < m; r++) for (int c = 0; c < n; c++)
@@ -67,7 +67,7 @@ public sealed class BackwardKernelFiniteDifferenceTests
         return y;
     }
 
-    private static double[] LayerNormOracle(double[] x, double[] g, double[] b, int rows, int width, double eps)
+    internal static double[] LayerNormOracle(double[] x, double[] g, double[] b, int rows, int width, double eps)
     {
         var y = new double[x.Length];
         for (int r = 0; r < rows; r++)
@@ -102,7 +102,7 @@ public sealed class BackwardKernelFiniteDifferenceTests
         return ctx;
     }
 
-    private static double[] PoolOracle(double[] hidden, int[] mask, int batch, int seq, int width)
+    internal static double[] PoolOracle(double[] hidden, int[] mask, int batch, int seq, int width)
     {
         var e = new double[batch * width];
         for (int b = 0; b < batch; b++)

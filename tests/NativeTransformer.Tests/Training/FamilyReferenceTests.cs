@@ -20,9 +20,8 @@ public sealed class FamilyReferenceTests(Xunit.Abstractions.ITestOutputHelper ou
     [InlineData("bert-mini-sst2")]
     public void TrainingForwardMatchesPyTorch(string name)
     {
-        var model = BertTrainingModel.Load(TestPaths.Model(name));
-        using var r = SafetensorsFile.Open(Path.Combine(TestPaths.Reference(name), "public.safetensors"));
-        var batch = ReferenceBatch(r);
+        var (model, r, batch) = LoadWithReference(name);
+        using var _ = r;
         var tape = model.Forward(batch, threads: 2);
 
         var refLogits = r.GetFloat32("logits").Span;
@@ -52,9 +51,8 @@ public sealed class FamilyReferenceTests(Xunit.Abstractions.ITestOutputHelper ou
     [InlineData("albert-mini-sst2")]
     public void RealModelGradientsMatchFiniteDifferences(string name)
     {
-        var model = BertTrainingModel.Load(TestPaths.Model(name));
-        using var r = SafetensorsFile.Open(Path.Combine(TestPaths.Reference(name), "public.safetensors"));
-        var full = ReferenceBatch(r);
+        var (model, r, full) = LoadWithReference(name);
+        r.Dispose();
         // The first two items, cut to the longer one's length (the second stays padded).
         int s = full.AttentionMask.Take(2 * full.Seq).Chunk(full.Seq).Max(row => row.Sum());
         int[] Cut(int[] a) => Enumerable.Range(0, 2).SelectMany(row => a.Skip(row * full.Seq).Take(s)).ToArray();
@@ -86,6 +84,12 @@ public sealed class FamilyReferenceTests(Xunit.Abstractions.ITestOutputHelper ou
             Assert.True(rel <= 1e-3, $"{n}[{i}]: analytic {g[i]} vs numeric {numeric}");
         }
         output.WriteLine($"{name}: worst relative {worst:G2}");
+    }
+
+    private static (BertTrainingModel, SafetensorsFile, TrainingBatch) LoadWithReference(string name)
+    {
+        var r = SafetensorsFile.Open(Path.Combine(TestPaths.Reference(name), "public.safetensors"));
+        return (BertTrainingModel.Load(TestPaths.Model(name)), r, ReferenceBatch(r));
     }
 
     internal static TrainingBatch ReferenceBatch(SafetensorsFile r)

@@ -115,33 +115,12 @@ internal sealed class Float64EncoderOracle(string family, string prefix, int lay
 
     private static double[] Linear(double[] x, IReadOnlyDictionary<string, double[]> p, string key, int rows)
     {
-        var w = p[key + ".weight"]; var bias = p[key + ".bias"];
-        int n = bias.Length, k = x.Length / rows;
-        var y = new double[rows * n];
-        for (int r = 0; r < rows; r++) for (int c = 0; c < n; c++)
-        {
-            double acc = bias[c];
-            for (int i = 0; i < k; i++) acc += x[r * k + i] * w[c * k + i];
-            y[r * n + c] = acc;
-        }
-        return y;
+        var bias = p[key + ".bias"];
+        return BackwardKernelFiniteDifferenceTests.LinearOracle(x, p[key + ".weight"], bias, rows, bias.Length, x.Length / rows);
     }
 
-    private double[] LayerNorm(double[] x, IReadOnlyDictionary<string, double[]> p, string key, int width)
-    {
-        var g = p[key + ".weight"]; var beta = p[key + ".bias"];
-        var y = new double[x.Length];
-        for (int r = 0; r < x.Length / width; r++)
-        {
-            double mean = 0, v = 0;
-            for (int i = 0; i < width; i++) mean += x[r * width + i];
-            mean /= width;
-            for (int i = 0; i < width; i++) v += (x[r * width + i] - mean) * (x[r * width + i] - mean);
-            v /= width;
-            for (int i = 0; i < width; i++) y[r * width + i] = (x[r * width + i] - mean) / Math.Sqrt(v + eps) * g[i] + beta[i];
-        }
-        return y;
-    }
+    private double[] LayerNorm(double[] x, IReadOnlyDictionary<string, double[]> p, string key, int width) =>
+        BackwardKernelFiniteDifferenceTests.LayerNormOracle(x, p[key + ".weight"], p[key + ".bias"], x.Length / width, width, eps);
 
     // ---- the objective's terms in float64 ----
 
@@ -195,21 +174,8 @@ internal sealed class Float64EncoderOracle(string family, string prefix, int lay
         return loss / ((double)tokens * dt);
     }
 
-    public static double[] Pool(double[] hidden, int[] mask, int batch, int seq)
-    {
-        int width = hidden.Length / (batch * seq);
-        var e = new double[batch * width];
-        for (int r = 0; r < batch; r++)
-        {
-            double count = 0, sq = 0;
-            for (int t = 0; t < seq; t++)
-                if (mask[r * seq + t] != 0) { count++; for (int i = 0; i < width; i++) e[r * width + i] += hidden[(r * seq + t) * width + i]; }
-            for (int i = 0; i < width; i++) { e[r * width + i] /= Math.Max(count, 1e-9); sq += e[r * width + i] * e[r * width + i]; }
-            double norm = Math.Max(Math.Sqrt(sq), 1e-12);
-            for (int i = 0; i < width; i++) e[r * width + i] /= norm;
-        }
-        return e;
-    }
+    public static double[] Pool(double[] hidden, int[] mask, int batch, int seq) =>
+        BackwardKernelFiniteDifferenceTests.PoolOracle(hidden, mask, batch, seq, hidden.Length / (batch * seq));
 
     public static double Mse(double[] a, double[] b) => a.Zip(b, (x, y) => (x - y) * (x - y)).Sum() / a.Length;
 

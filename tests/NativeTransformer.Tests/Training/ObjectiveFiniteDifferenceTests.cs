@@ -46,6 +46,7 @@ public sealed class ObjectiveFiniteDifferenceTests(Xunit.Abstractions.ITestOutpu
     [Theory]
     [InlineData("bert")]
     [InlineData("distilbert")]
+    [InlineData("roberta")]
     [InlineData("albert")]
     public void DropoutGradientsMatchFiniteDifferencesWithTheSameMask(string family)
     {
