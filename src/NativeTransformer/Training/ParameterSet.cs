@@ -48,6 +48,25 @@ public sealed class ParameterSet
         return set;
     }
 
+    /// <summary>Writes every parameter under its own name (F32) — e.g. the objective's hidden projection, which is saved apart
+    /// from the student's checkpoint.</summary>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+        SafetensorsWriter.Write(path, _list.Select(p => TensorToWrite.FromFloat32(p.Name, p.Shape, p.Values)).ToList(),
+            metadata ?? new Dictionary<string, string>());
+
+    /// <summary>Reads back a file written by <see cref="Save"/> into this set's parameters (same names and shapes, checked).</summary>
+    public void LoadValuesFrom(string path)
+    {
+        using var file = SafetensorsFile.Open(path);
+        foreach (var p in _list)
+        {
+            if (!file.TryGetInfo(p.Name, out var info)) throw new WeightException(p.Name, $"{path}: no tensor '{p.Name}'");
+            if (!info.Shape.SequenceEqual(p.Shape))
+                throw new WeightException(p.Name, $"{path}: tensor '{p.Name}' has shape {info.ShapeText}, expected [{string.Join(", ", p.Shape)}]");
+            file.GetFloat32(p.Name).Span.CopyTo(p.Values);
+        }
+    }
+
     /// <summary>A zero tensor of the same shape for every parameter (the gradient accumulators).</summary>
     public ParameterSet ZerosLike()
     {

@@ -39,16 +39,20 @@ public sealed class DropoutTests
     [Fact]
     public void TheMaskDependsOnSeedStepAndSiteOnly()
     {
+        // With the hidden projection too: its Linear runs on the thread pool.
         var model = TinyTrainingModels.Create("roberta", 8, 2, seed: 22);
+        var teacher = TinyTrainingModels.Create("bert", 12, 2, seed: 24);
         var batch = TinyTrainingModels.Batch(model);
-        var objective = TrainingObjective.Parse("ce");
+        var objective = TrainingObjective.Parse("ce,hidden-mse");
+        var extra = objective.CreateParameters(model, teacher, seed: 1);
         var d = new DropoutOptions(0.3, 0.3, Seed: 77, Step: 1);
-        var one = GradientComputation.Compute(model, batch, objective, null, new ParameterSet(), threads: 1, d);
-        var two = GradientComputation.Compute(model, batch, objective, null, new ParameterSet(), threads: 2, d);
+        var one = GradientComputation.Compute(model, batch, objective, teacher, extra, threads: 1, d);
+        var two = GradientComputation.Compute(model, batch, objective, teacher, extra, threads: 2, d);
         Assert.Equal(one.StudentTape.Logits, two.StudentTape.Logits);
-        foreach (var g in one.Gradients.All) Assert.Equal(g.Values, two.Gradients[g.Name].Values);
-        var nextStep = GradientComputation.Compute(model, batch, objective, null, new ParameterSet(), threads: 2, d with { Step = 2 });
-        var otherSeed = GradientComputation.Compute(model, batch, objective, null, new ParameterSet(), threads: 2, d with { Seed = 78 });
+        foreach (var g in one.Gradients.All.Concat(one.ObjectiveGradients.All))
+            Assert.Equal(g.Values, (g.Name.StartsWith("distill.") ? two.ObjectiveGradients : two.Gradients)[g.Name].Values);
+        var nextStep = GradientComputation.Compute(model, batch, objective, teacher, extra, threads: 2, d with { Step = 2 });
+        var otherSeed = GradientComputation.Compute(model, batch, objective, teacher, extra, threads: 2, d with { Seed = 78 });
         Assert.NotEqual(one.StudentTape.Logits, nextStep.StudentTape.Logits);
         Assert.NotEqual(one.StudentTape.Logits, otherSeed.StudentTape.Logits);
     }

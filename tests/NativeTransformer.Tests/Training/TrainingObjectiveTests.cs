@@ -51,6 +51,17 @@ public sealed class TrainingObjectiveTests
         Assert.Equal([TrainingObjective.ProjectionWeight, TrainingObjective.ProjectionBias], extra.All.Select(p => p.Name));
         Assert.Equal([12L, 8L], extra[TrainingObjective.ProjectionWeight].Shape);
         Assert.Empty(TrainingObjective.Parse("hidden-mse").CreateParameters(student, student, seed: 1).All);
+        // Saved apart from the student and read back exactly.
+        string path = Path.Combine(Path.GetTempPath(), $"ntr-projection-{Environment.ProcessId}.safetensors");
+        try
+        {
+            extra.Save(path);
+            var again = TrainingObjective.Parse("hidden-mse").CreateParameters(student, teacher, seed: 2);
+            Assert.NotEqual(extra[TrainingObjective.ProjectionWeight].Values, again[TrainingObjective.ProjectionWeight].Values);
+            again.LoadValuesFrom(path);
+            foreach (var p in extra.All) Assert.Equal(p.Values, again[p.Name].Values);
+        }
+        finally { File.Delete(path); }
         Assert.Throws<InputException>(() => GradientComputation.Compute(student, TinyTrainingModels.Batch(student),
             TrainingObjective.Parse("hidden-mse"), teacher, new ParameterSet(), threads: 1));
     }
