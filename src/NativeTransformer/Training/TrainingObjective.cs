@@ -74,6 +74,56 @@ public sealed class TrainingObjective
     public bool ReadsLogits => Terms.Any(t => t.Kind is ObjectiveTermKind.CrossEntropy or ObjectiveTermKind.Distillation);
 
     public override string ToString() => string.Join(",", Terms);
+    public string Name => ToString();
+
+    /// <summary>The hidden projection of the one-call form (<see cref="Compute"/>): created by <see cref="Check"/> from its seed; empty when no hidden-mse term crosses widths. The loop updates it with its own optimizer
+    /// from <see cref="ParameterGradients"/> and saves it apart from the student (<see cref="ParameterSet.Save"/>).</summary>
+    public ParameterSet Parameters { get; private set; } = new();
+    /// <summary>The gradients of <see cref="Parameters"/> from the last <see cref="Compute"/>.</summary>
+    public ParameterSet ParameterGradients { get; private set; } = new();
+
+    /// <summary>
+    /// Refuses, before any step, a student / teacher pair this objective cannot train (typed errors naming the mismatch),
+    /// and creates <see cref="Parameters"/> (the projection initialised from <paramref name="projectionSeed"/>).
+    /// </summary>
+    public void Check(BertTrainingModel student, BertTrainingModel? teacher, int projectionSeed = 0)
+    {
+        if (ReadsLogits && !student.HasClassifier) throw new InputException($"--loss {Name}: the student has no sequence-classification head");
+        if (NeedsTeacher)
+        {
+            if (teacher is null) throw new InputException($"--loss {Name} needs a teacher");
+            if (teacher.Config.VocabSize != student.Config.VocabSize)
+                throw new InputException($"the teacher's vocabulary ({teacher.Config.VocabSize} ids) differs from the student's ({student.Config.VocabSize}); they must share a tokenizer");
+            foreach (var term in Terms)
+            {
+                if (term.Kind == ObjectiveTermKind.Distillation && (!teacher.HasClassifier || teacher.Labels != student.Labels))
+                    throw new InputException($"kl needs a teacher classifier with the student's {student.Labels} labels (teacher: {(teacher.HasClassifier ? teacher.Labels + " labels" : "no classifier")})");
+                if (term.Kind is ObjectiveTermKind.EmbeddingMse or ObjectiveTermKind.EmbeddingCosine && teacher.Config.HiddenSize != student.Config.HiddenSize)
+                    throw new InputException($"{term.Name} needs equal widths: teacher {teacher.Config.HiddenSize}, student {student.Config.HiddenSize}");
+                if (term.Kind == ObjectiveTermKind.HiddenMse) LayerMapFor(term, student, teacher);
+            }
+        }
+        Parameters = CreateParameters(student, teacher, projectionSeed);
+        ParameterGradients = Parameters.ZerosLike();
+    }
+
+    /// <summary>
+    /// The one-call form for a training loop: the loss of <paramref name="batch"/>, the student's gradients added into
+    /// <paramref name="grads"/> (a zeroed <see cref="ParameterSet.ZerosLike"/> of the student's parameters) and the projection's
+    /// left in <see cref="ParameterGradients"/>. <see cref="Check"/> must have run. Same as
+    /// <see cref="GradientComputation.Compute(BertTrainingModel, TrainingBatch, TrainingObjective, BertTrainingModel?, ParameterSet, int, DropoutOptions?)"/>.
+    /// </summary>
+    public double Compute(BertTrainingModel student, BertTrainingModel? teacher, TrainingBatch batch, ParameterSet grads, int threads, DropoutOptions? dropout = null)
+    {
+        var r = GradientComputation.Compute(student, batch, this, teacher, Parameters, threads, dropout);
+        foreach (var g in r.Gradients.All)
+        {
+            var target = grads[g.Name].Values;
+            for (int i = 0; i < target.Length; i++) target[i] += g.Values[i];
+        }
+        ParameterGradients = r.ObjectiveGradients;
+        return r.Loss;
+    }
 
     /// <summary>Parses the text form (see the class summary); a malformed term fails naming it.</summary>
     public static TrainingObjective Parse(string text, double temperature = 2.0)

@@ -65,4 +65,23 @@ public sealed class TrainingObjectiveTests
         Assert.Throws<InputException>(() => GradientComputation.Compute(student, TinyTrainingModels.Batch(student),
             TrainingObjective.Parse("hidden-mse"), teacher, new ParameterSet(), threads: 1));
     }
+
+    [Fact]
+    public void TheOneCallFormChecksThePairAndEqualsTheLibraryCall()
+    {
+        var student = TinyTrainingModels.Create("distilbert", 8, 2, seed: 41);
+        var wide = TinyTrainingModels.Create("bert", 12, 2, seed: 42);
+        var objective = TrainingObjective.Parse("0.5*kl,ce,hidden-mse");
+        Assert.Contains("needs a teacher", Assert.Throws<InputException>(() => objective.Check(student, null)).Message);
+        Assert.Contains("equal widths", Assert.Throws<InputException>(() => TrainingObjective.Parse("embedding-cosine").Check(student, wide)).Message);
+        objective.Check(student, wide);
+        Assert.Equal(2, objective.Parameters.All.Count);
+        var batch = TinyTrainingModels.Batch(student);
+        var grads = student.Parameters.ZerosLike();
+        double loss = objective.Compute(student, wide, batch, grads, threads: 2);
+        var direct = GradientComputation.Compute(student, batch, objective, wide, objective.Parameters, threads: 2);
+        Assert.Equal(direct.Loss, loss);
+        foreach (var g in direct.Gradients.All) Assert.Equal(g.Values, grads[g.Name].Values);
+        foreach (var g in direct.ObjectiveGradients.All) Assert.Equal(g.Values, objective.ParameterGradients[g.Name].Values);
+    }
 }
