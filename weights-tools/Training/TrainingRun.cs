@@ -115,10 +115,11 @@ internal static class TrainingRun
     private static void CopyNonWeightFiles(string studentDir, string output)
     {
         string[] own = ["checkpoint", "checkpoint.tmp", "checkpoint.old", DistillStudent.FolderName];
+        string[] notCopied = ["REFERENCE_ACCURACY.json"]; // ../shared/models records the source model's accuracy there; it would mislabel ours
         foreach (string file in Directory.EnumerateFiles(studentDir))
         {
             string name = Path.GetFileName(file), to = Path.Combine(output, name);
-            if (name == Checkpoint.IndexFileName || name.EndsWith(".safetensors", StringComparison.Ordinal) || File.Exists(to)) continue;
+            if (name == Checkpoint.IndexFileName || name.EndsWith(".safetensors", StringComparison.Ordinal) || notCopied.Contains(name) || File.Exists(to)) continue;
             File.Copy(file, to);
         }
         foreach (string dir in Directory.EnumerateDirectories(studentDir))
