@@ -21,7 +21,9 @@ public static class WeightsToolsApp
         QuantizeCommand.HelpLine + "\n" +
         Sweep.SweepCommand.HelpLine + "\n" +
         AutoCompress.AutoCompressCommand.HelpLine + "\n" +
-        GradientsCommand.HelpLine;
+        GradientsCommand.HelpLine + "\n" +
+        Training.FinetuneCommand.HelpLine + "\n" +
+        Training.DistillCommand.HelpLine;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -65,6 +67,8 @@ public static class WeightsToolsApp
                 case "sweep": return Sweep.SweepCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "autocompress": return AutoCompress.AutoCompressCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 case "gradients": return GradientsCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "finetune": return Training.FinetuneCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "distill": return Training.DistillCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr);
                 default:
                     return Usage(stderr, $"unknown command '{args[0]}' (see 'weights-tools --help')");
             }

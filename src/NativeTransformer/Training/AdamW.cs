@@ -14,18 +14,22 @@ public sealed class AdamW
 {
     private readonly AdamWOptions _o;
     private readonly Dictionary<string, (float[] M, float[] V)> _state = new(StringComparer.Ordinal);
-    public int Step { get; private set; }
+    public int Step { get; internal set; }
+    /// <summary>The learning rate of the next <see cref="Apply"/> (a schedule sets it before each step).</summary>
+    public double LearningRate { get; set; }
+    /// <summary>The first and second moments by parameter name (what a training checkpoint stores).</summary>
+    internal Dictionary<string, (float[] M, float[] V)> State => _state;
 
-    public AdamW(AdamWOptions options) => _o = options;
+    public AdamW(AdamWOptions options) { _o = options; LearningRate = options.LearningRate; }
 
     /// <summary>One step on every parameter of <paramref name="parameters"/> with the same-named gradient.</summary>
     public void Apply(ParameterSet parameters, ParameterSet gradients)
     {
         Step++;
         double bc1 = 1 - Math.Pow(_o.Beta1, Step), bc2 = 1 - Math.Pow(_o.Beta2, Step);
-        float decay = (float)(1 - _o.LearningRate * _o.WeightDecay);
+        float decay = (float)(1 - LearningRate * _o.WeightDecay);
         float b1 = (float)_o.Beta1, oneMinusB1 = (float)(1 - _o.Beta1), b2 = (float)_o.Beta2, oneMinusB2 = (float)(1 - _o.Beta2);
-        float stepSize = (float)(_o.LearningRate / bc1), bc2Sqrt = (float)Math.Sqrt(bc2), eps = (float)_o.Epsilon;
+        float stepSize = (float)(LearningRate / bc1), bc2Sqrt = (float)Math.Sqrt(bc2), eps = (float)_o.Epsilon;
         foreach (var p in parameters.All)
         {
             var g = gradients[p.Name].Values;
