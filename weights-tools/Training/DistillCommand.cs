@@ -1,5 +1,6 @@
 using System.Globalization;
 using NativeTransformer.Compression;
+using NativeTransformer.Training;
 using NativeTransformer.Training.Loop;
 
 namespace NativeTransformer.WeightsTools.Training;
@@ -60,7 +61,7 @@ public static class DistillCommand
         TrainingObjective objective;
         try { objective = TrainingObjective.Parse(a.Get("--loss") ?? (task == "sst2" ? "kl" : "embedding-mse"), temperature); }
         catch (InputException e) { return Fail(stderr, "distill: " + e.Message); }
-        if (task == "embeddings" && (objective.CrossEntropy || objective.KlDivergence)) return Fail(stderr, "distill: --task embeddings takes --loss embedding-mse only");
+        if (task == "embeddings" && objective.ReadsLogits) return Fail(stderr, "distill: --task embeddings takes --loss embedding-mse, embedding-cosine or hidden-mse (no ce / kl: the student has no classifier)");
         if (TrainingArgs.TryRead("distill", a, flags, out var t) is { } bad) return Fail(stderr, bad);
         if (t.Eval is not null && task != "sst2") return Fail(stderr, "distill: --eval measures SST-2 accuracy; it needs --task sst2");
 

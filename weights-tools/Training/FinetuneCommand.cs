@@ -1,3 +1,4 @@
+using NativeTransformer.Training;
 using NativeTransformer.Training.Loop;
 
 namespace NativeTransformer.WeightsTools.Training;
@@ -26,7 +27,7 @@ public static class FinetuneCommand
 
         TrainingRun.PrepareOutput(t);
         var examples = TrainingData.ReadSst2(t.Data);
-        return TrainingRun.Execute("finetune", t, Path.GetFullPath(model), null, new TrainingObjective(true, false, false, 1), examples, stdout, stderr);
+        return TrainingRun.Execute("finetune", t, Path.GetFullPath(model), null, TrainingObjective.Parse("ce", 1), examples, stdout, stderr);
     }
 
     private static int Fail(TextWriter stderr, string message)

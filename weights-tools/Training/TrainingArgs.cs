@@ -9,11 +9,11 @@ internal sealed record TrainingArgs(TrainerOptions Trainer, string Data, string 
     public static readonly string[] Flags = ["--keep-sparsity", "--resume"];
     public static readonly string[] Options =
         ["--data", "--output", "--epochs", "--batch-size", "--lr", "--warmup-ratio", "--weight-decay", "--max-grad-norm", "--seed", "--threads",
-         "--max-minutes", "--max-steps", "--max-length", "--checkpoint-steps", "--checkpoint-minutes", "--eval", "--max-memory"];
+         "--max-minutes", "--max-steps", "--max-length", "--checkpoint-steps", "--checkpoint-minutes", "--eval", "--max-memory", "--dropout"];
 
     public const string OptionsUsage =
         "--data FILE --output DIR2 [--keep-sparsity] [--epochs N] [--batch-size B] [--lr X] [--warmup-ratio R] [--weight-decay W] [--max-grad-norm G] " +
-        "[--seed S] [--threads T] [--max-minutes M] [--max-steps K] [--max-length N] [--checkpoint-steps N] [--checkpoint-minutes M] [--eval DEV.tsv] [--max-memory MiB] [--resume]";
+        "[--seed S] [--threads T] [--max-minutes M] [--max-steps K] [--max-length N] [--checkpoint-steps N] [--checkpoint-minutes M] [--eval DEV.tsv] [--max-memory MiB] [--dropout P] [--resume]";
 
     /// <summary>Splits the value-less flags off (ToolArgs takes only --name value pairs).</summary>
     public static (string[] Remaining, HashSet<string> Present) SplitFlags(string[] args) =>
@@ -46,6 +46,7 @@ internal sealed record TrainingArgs(TrainerOptions Trainer, string Data, string 
         if (Int("--threads", 1) is { } th) o = o with { Threads = Math.Min(th, 1024) };
         if (Num("--max-minutes", 0, 1e7) is { } mm) o = o with { MaxMinutes = mm };
         if (Int("--max-steps", 1) is { } msteps) o = o with { MaxSteps = msteps };
+        if (Num("--dropout", 0, 0.99) is { } dp) o = o with { Dropout = dp };
         if (Int("--max-length", 2) is { } ml) o = o with { MaxLength = ml };
         if (Int("--checkpoint-steps", 1) is { } cs) o = o with { CheckpointEverySteps = cs };
         if (Num("--checkpoint-minutes", 0, 1e7) is { } cm) o = o with { CheckpointEveryMinutes = cm };

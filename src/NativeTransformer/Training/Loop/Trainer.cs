@@ -21,7 +21,7 @@ public sealed class Trainer(BertTrainingModel student, BertTrainingModel? teache
     public TrainingSummary Run(IReadOnlyList<TrainingExample> examples, bool resume, Action<TrainingProgress>? progress = null)
     {
         options.Validate();
-        objective.Check(student, teacher);
+        objective.Check(student, teacher, unchecked((int)options.Seed));
         if (examples.Count == 0) throw new InputException("no training examples");
         if (objective.NeedsLabels)
             for (int i = 0; i < examples.Count; i++)
@@ -33,16 +33,21 @@ public sealed class Trainer(BertTrainingModel student, BertTrainingModel? teache
         var schedule = LinearWarmupSchedule.FromRatio(options.LearningRate, totalSteps, options.WarmupRatio);
         var optimizer = new AdamW(new AdamWOptions(options.LearningRate, WeightDecay: options.WeightDecay));
         var mask = options.KeepSparsity ? SparsityMask.FromWeights(student.Parameters) : null;
+        // One optimizer and one checkpoint over the student and the objective's own parameters (the hidden-mse
+        // projection when widths differ): both resume together, and the projection's names cannot clash with checkpoint keys.
+        var trainable = new ParameterSet();
+        foreach (var p in student.Parameters.All) trainable.Add(p);
+        foreach (var p in objective.Parameters.All) trainable.Add(p);
         string fingerprint = string.Create(CultureInfo.InvariantCulture,
             $"examples={examples.Count} batch={options.BatchSize} epochs={options.Epochs} lr={options.LearningRate:R} warmup={options.WarmupRatio:R} " +
-            $"wd={options.WeightDecay:R} clip={options.MaxGradNorm:R} seed={options.Seed} max_length={options.MaxLength} loss={objective.Name} T={objective.Temperature:R} keep_sparsity={options.KeepSparsity}");
+            $"wd={options.WeightDecay:R} clip={options.MaxGradNorm:R} seed={options.Seed} max_length={options.MaxLength} loss={objective.Name} T={objective.Temperature:R} keep_sparsity={options.KeepSparsity} dropout={options.Dropout:R}");
 
         var rng = new SplitMix64(options.Seed);
         var order = Enumerable.Range(0, examples.Count).ToArray();
         var pos = new TrainerPosition(0, 0, 0, rng.State, rng.State, 0);
         if (resume && options.CheckpointDirectory is { } ckDir && TrainingCheckpoint.Exists(ckDir))
         {
-            pos = TrainingCheckpoint.Load(ckDir, student.Parameters, optimizer, fingerprint);
+            pos = TrainingCheckpoint.Load(ckDir, trainable, optimizer, fingerprint);
             if (pos.BatchInEpoch > 0)
             {
                 rng.State = pos.EpochRngState;
@@ -86,15 +91,20 @@ public sealed class Trainer(BertTrainingModel student, BertTrainingModel? teache
             truncated += encoded.Rows.Count(r => r.Truncated);
             var batch = TrainingBatch.From(encoded, labels);
 
-            var grads = student.Parameters.ZerosLike();
-            double loss = objective.Compute(student, teacher, batch, grads, options.Threads);
+            // Dropout keyed by (seed, step): the same mask for any thread count and after a resume.
+            var dropout = options.Dropout > 0 ? new DropoutOptions(options.Dropout, options.Dropout, options.Seed, step) : null;
+            var result = GradientComputation.Compute(student, batch, objective, teacher, objective.Parameters, options.Threads, dropout);
+            double loss = result.Loss;
+            var grads = new ParameterSet();
+            foreach (var g in result.Gradients.All) grads.Add(g);
+            foreach (var g in result.ObjectiveGradients.All) grads.Add(g);
             if (InjectLoss is { } inj && inj.Step == step + 1) loss += inj.Add;
             if (!double.IsFinite(loss)) throw new TrainingDivergedException(step + 1, loss, "loss");
             mask?.MaskGradients(grads);
             double norm = options.MaxGradNorm > 0 ? GradientClipping.Clip(grads, options.MaxGradNorm) : GradientClipping.GlobalNorm(grads);
             if (!double.IsFinite(norm)) throw new TrainingDivergedException(step + 1, norm, "gradient norm");
             optimizer.LearningRate = schedule.At(step);
-            optimizer.Apply(student.Parameters, grads);
+            optimizer.Apply(trainable, grads);
             mask?.RestoreZeros(student.Parameters);
 
             step++; stepsThisRun++;
@@ -115,13 +125,13 @@ public sealed class Trainer(BertTrainingModel student, BertTrainingModel? teache
                        (options.CheckpointEveryMinutes is { } cm && sinceCheckpoint.Elapsed.TotalMinutes >= cm);
             if (due && options.CheckpointDirectory is { } dir)
             {
-                TrainingCheckpoint.Save(dir, student.Parameters, optimizer, new TrainerPosition(step, epoch, batchInEpoch, epochRng, rng.State, examplesSeen), fingerprint);
+                TrainingCheckpoint.Save(dir, trainable, optimizer, new TrainerPosition(step, epoch, batchInEpoch, epochRng, rng.State, examplesSeen), fingerprint);
                 sinceCheckpoint.Restart();
             }
         }
         // The final state is always checkpointed (so a run stopped by --max-steps / --max-minutes can be resumed).
         if (options.CheckpointDirectory is { } final && stepsThisRun > 0)
-            TrainingCheckpoint.Save(final, student.Parameters, optimizer, new TrainerPosition(step, epoch, batchInEpoch, epochRng, rng.State, examplesSeen), fingerprint);
+            TrainingCheckpoint.Save(final, trainable, optimizer, new TrainerPosition(step, epoch, batchInEpoch, epochRng, rng.State, examplesSeen), fingerprint);
         if (epochLossCount > 0 && double.IsNaN(lastEpochMean)) lastEpochMean = epochLossSum / epochLossCount;
         return new TrainingSummary(step, totalSteps, examplesThisRun, clock.Elapsed.TotalSeconds, lastLoss, lastEpochMean, stoppedBy, resumedFrom, truncated,
             mask?.FrozenCount ?? 0);

@@ -21,6 +21,8 @@ public sealed record TrainerOptions
     public int? MaxSteps { get; init; }
     public double? MaxMinutes { get; init; }
     public bool KeepSparsity { get; init; }
+    /// <summary>Hidden and attention dropout probability (0 = off; Hugging Face's BERT configs train with 0.1).</summary>
+    public double Dropout { get; init; }
     public int? CheckpointEverySteps { get; init; }
     public double? CheckpointEveryMinutes { get; init; }
     /// <summary>Where checkpoints go (written atomically); null = no checkpoints.</summary>
@@ -34,6 +36,7 @@ public sealed record TrainerOptions
         if (!(WarmupRatio >= 0 && WarmupRatio <= 1)) throw new InputException($"--warmup-ratio must be in [0, 1], got {WarmupRatio}");
         if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new InputException($"--max-grad-norm must be a finite number ≥ 0, got {MaxGradNorm}");
         if (Threads < 1) throw new InputException($"--threads must be at least 1, got {Threads}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new InputException($"--dropout must be in [0, 1), got {Dropout}");
         if (MaxLength < 2) throw new InputException($"--max-length must be at least 2, got {MaxLength}");
     }
 }
