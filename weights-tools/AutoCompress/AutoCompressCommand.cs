@@ -1,3 +1,4 @@
+using NativeTransformer.Compression;
 using System.Globalization;
 using NativeTransformer.Evaluation;
 using NativeTransformer.WeightsTools.Sweep;
@@ -10,7 +11,7 @@ public static class AutoCompressCommand
     public const string Usage =
         "usage: weights-tools autocompress --model DIR --task sst2|mrpc|stsb --data FILE --output DIR2 [--max-drop POINTS]\n" +
         "       [--objective bytes|latency] [--sparsity LIST] [--drop-top LIST] [--precision fp32,int8] [--heads LIST] [--ffn LIST]\n" +
-        "       [--threads N] [--latency-sentences N]";
+        "       [--threads N] [--latency-sentences N] " + RecoverySettings.Usage;
 
     public const string HelpLine =
         "  autocompress --model DIR --task sst2|mrpc|stsb --data FILE --output DIR2 [--max-drop 1.0] [--objective bytes|latency]\n" +
@@ -18,14 +19,23 @@ public static class AutoCompressCommand
         "                Search precision, layer dropping and pruning greedily on one half of the data (alternate rows), keep\n" +
         "                the best candidate (default objective: bytes) whose score drops at most --max-drop points, report\n" +
         "                it on the other half, and write it to DIR2 with autocompress-report.md/.json listing every candidate.\n" +
-        "                Defaults: precision fp32,int8, drop-top 0..L-1, heads 0,0.25,0.5, ffn 0,0.1,0.3,0.5, sparsity 0,0.1,...,0.9.\n";
+        "                Defaults: precision fp32,int8, drop-top 0..L-1, heads 0,0.25,0.5, ffn 0,0.1,0.3,0.5, sparsity 0,0.1,...,0.9.\n" +
+        "        [--recover --recover-data FILE [--recover-minutes 10] [--recover-epochs 1] [--recover-lr 1e-4]]\n" +
+        "                Then distil the chosen folder from --model on FILE (kl for sst2/mrpc, embedding-mse for stsb; pruned\n" +
+        "                zeros kept) and report the score on the report half before and after (before: DIR2/before-recovery).\n" +
+        "                Head pruning is not searched with --recover unless --heads is given (training refuses pruned heads).\n";
 
     public const string ReportName = "autocompress-report";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (ToolArgs.TryParse("autocompress", args, allowPositional: false, [.. SweepArgs.CommonOptions, "--output", "--max-drop", "--objective"], out var parsed) is { } error)
+        bool recover = args.Contains("--recover");
+        args = args.Where(x => x != "--recover").ToArray();
+        if (ToolArgs.TryParse("autocompress", args, allowPositional: false,
+                [.. SweepArgs.CommonOptions, "--output", "--max-drop", "--objective", .. RecoverySettings.OptionNames], out var parsed) is { } error)
             return Fail(stderr, error);
+        var recovery = RecoverySettings.TryRead(parsed, recover, out string? recoverError);
+        if (recoverError is not null) return Fail(stderr, recoverError);
         string? output = parsed.Get("--output");
         double maxDrop = 1.0;
         if (parsed.Get("--max-drop") is { } md && (!double.TryParse(md, NumberStyles.Float, CultureInfo.InvariantCulture, out maxDrop) || !(maxDrop >= 0 && maxDrop <= 100)))
@@ -41,7 +51,8 @@ public static class AutoCompressCommand
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
             return Fail(stderr, $"autocompress: the output folder '{output}' exists and is not empty");
         // Structured levels searched by default too (the sweep defaults leave them off): mild to aggressive.
-        var defaults = SweepCommand.Defaults with { DropTop = [], Heads = [0, 0.25, 0.5], Ffn = [0, 0.1, 0.3, 0.5] };
+        // With --recover, head pruning is off by default: the training pass refuses pruned heads.
+        var defaults = SweepCommand.Defaults with { DropTop = [], Heads = recovery is null ? [0, 0.25, 0.5] : [0], Ffn = [0, 0.1, 0.3, 0.5] };
         if (SweepArgs.TryParse("autocompress", parsed, defaults, out var a) is { } bad) return Fail(stderr, bad);
         if (parsed.Get("--drop-top") is null) a = a with { DropTop = Enumerable.Range(0, a.Layers).ToArray() };
 
@@ -51,16 +62,40 @@ public static class AutoCompressCommand
         var search = new AutoCompressSearch(engine, a, maxDrop, objective, stderr);
         var chosen = search.Run(selection, a.LatencySentences);
 
-        engine.Materialize(chosen.Point, output);
+        string chosenDir = recovery is null ? output : Path.Combine(output, RecoverySettings.BeforeFolder);
+        engine.Materialize(chosen.Point, chosenDir);
         double baselineReport = ReportScore(a.Model, a, SweepPoint.Baseline, report);
         // The written folder itself, loaded as a user would.
-        double chosenReport = ReportScore(output, a, chosen.Point with { DropTop = 0, Sparsity = 0, Heads = 0, Ffn = 0 }, report);
-        var result = new AutoCompressResult(a, maxDrop, objective, selection.Count, report.Count, search.Baseline!, chosen, baselineReport, chosenReport, search.Tried);
+        var loadTime = chosen.Point with { DropTop = 0, Sparsity = 0, Heads = 0, Ffn = 0 };
+        double chosenReport = ReportScore(chosenDir, a, loadTime, report);
+        double? recoveredReport = null;
+        string? recoveryJson = null;
+        if (recovery is not null)
+        {
+            recoveryJson = Recover(engine, recovery, a, chosen.Point, chosenDir, output, stderr);
+            recoveredReport = ReportScore(output, a, loadTime, report);
+            stdout.WriteLine(SweepPoint.F($"autocompress: recovery by distillation from {a.Model}: {a.Task.PrimaryMetric()} on the report half {chosenReport:0.00} -> {recoveredReport:0.00}"));
+        }
+        var result = new AutoCompressResult(a, maxDrop, objective, selection.Count, report.Count, search.Baseline!, chosen, baselineReport, chosenReport, search.Tried,
+            recoveredReport, recoveryJson);
         AutoCompressReport.Write(output, result);
         stdout.WriteLine(SweepPoint.F(
             $"autocompress: chose {chosen.Point.Label} of {search.Tried.Count} candidates: {a.Task.PrimaryMetric()} on the report half {chosenReport:0.00} ") +
             SweepPoint.F($"(baseline {baselineReport:0.00}), ") + SweepPoint.F($"{chosen.Measurement.WeightBytes / 1e6:0.00} MB ({chosen.Measurement.BytesKind}), p50 {chosen.Measurement.P50Ms:0.000} ms -> {Path.GetFullPath(output)}"));
         return 0;
+    }
+
+    /// <summary>Trains the chosen point's fp32 form into <paramref name="output"/>'s root, quantizing afterwards when the choice was int8.</summary>
+    private static string Recover(SweepEngine engine, RecoverySettings recovery, SweepArgs a, SweepPoint chosen, string chosenDir, string output, TextWriter stderr)
+    {
+        if (!chosen.IsInt8) return recovery.Run(a.Model, a.Task, a.Threads, chosenDir, output, stderr);
+        string start = Path.Combine(output, "recovery-fp32-start"), trained = Path.Combine(output, "recovery-fp32"), quantized = Path.Combine(output, "recovery-int8");
+        engine.Materialize(chosen with { Precision = "fp32" }, start);
+        string json = recovery.Run(a.Model, a.Task, a.Threads, start, trained, stderr);
+        QuantizeFolder.Run(trained, quantized, new QuantizeOptions());
+        foreach (var f in Directory.EnumerateFiles(quantized)) File.Move(f, Path.Combine(output, Path.GetFileName(f)));
+        foreach (var d in new[] { start, quantized }) Directory.Delete(d, recursive: true);
+        return json;
     }
 
     /// <summary>The score of <paramref name="folder"/> loaded with <paramref name="p"/>'s load-time settings on the report half.</summary>

@@ -10,7 +10,7 @@ namespace NativeTransformer.WeightsTools.AutoCompress;
 public sealed record AutoCompressResult(
     SweepArgs Args, double MaxDrop, Objective Objective, int SelectionCount, int ReportCount,
     Candidate Baseline, Candidate Chosen, double BaselineReportScore, double ChosenReportScore,
-    IReadOnlyList<Candidate> Tried);
+    IReadOnlyList<Candidate> Tried, double? RecoveredReportScore = null, string? RecoveryTrainingJson = null);
 
 /// <summary>Writes autocompress-report.json and autocompress-report.md.</summary>
 public static class AutoCompressReport
@@ -46,6 +46,15 @@ public static class AutoCompressReport
             w.WritePropertyName("chosen");
             WriteCandidate(w, r.Chosen, true);
             w.WriteNumber("chosen_report", r.ChosenReportScore);
+            if (r.RecoveredReportScore is { } rec)
+            {
+                w.WriteStartObject("recovery");
+                w.WriteNumber("before_report", r.ChosenReportScore);
+                w.WriteNumber("after_report", rec);
+                w.WritePropertyName("training");
+                w.WriteRawValue(r.RecoveryTrainingJson!);
+                w.WriteEndObject();
+            }
             w.WriteStartArray("candidates");
             foreach (var c in r.Tried) WriteCandidate(w, c, ReferenceEquals(c, r.Chosen));
             w.WriteEndArray();
@@ -81,6 +90,8 @@ public static class AutoCompressReport
         md.Append($"- data `{r.Args.Data}`: {Split} ({r.SelectionCount} / {r.ReportCount} examples)\n");
         md.Append("- search: greedy, one axis at a time (precision, drop-top, heads, ffn, sparsity), mild to aggressive, keeping the most aggressive level within budget and stopping an axis at its first failure; choice: best objective within budget, ties (equal bytes, latency within 5 %) to the candidate tried first (least transformed)\n");
         md.Append(F($"- chosen: **{r.Chosen.Point.Label}**: {metric} {r.ChosenReportScore:0.00} on the report half (baseline {r.BaselineReportScore:0.00}); selection half {r.Chosen.Measurement.Score:0.00} (baseline {r.Baseline.Measurement.Score:0.00})\n"));
+        if (r.RecoveredReportScore is { } rec)
+            md.Append(F($"- recovery (distillation from the original, `--recover`): {metric} on the report half {r.ChosenReportScore:0.00} -> **{rec:0.00}**; the folder before recovery is `{RecoverySettings.BeforeFolder}/`\n"));
         md.Append(F($"- latency: p50 of batch-1 calls on the first {r.Chosen.Measurement.LatencySentences} selection examples, {r.Args.Threads} thread(s)\n\n"));
         md.Append($"| # | precision | drop-top | sparsity | heads | ffn | {metric} (selection) | drop | within budget | p50 (ms) | weight bytes | bytes | chosen |\n");
         md.Append("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|\n");

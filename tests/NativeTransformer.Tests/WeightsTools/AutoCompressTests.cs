@@ -77,6 +77,45 @@ public sealed class AutoCompressTests : IDisposable
     }
 
     [Fact]
+    public void RecoverDistilsTheChoiceAndReportsBeforeAndAfter()
+    {
+        var all = File.ReadAllLines(TestPaths.Data("sst2", "dev.tsv"));
+        string data = _tmp.Write("dev40.tsv", string.Join("\n", all.Take(41)) + "\n");
+        string train = _tmp.Write("train24.tsv", string.Join("\n", File.ReadLines(TestPaths.Data("sst2", "train.tsv")).Take(25)) + "\n");
+        string output = _tmp.File("recovered");
+        var run = MakeRandomRun.Run("autocompress", "--model", TestPaths.Model("bert-tiny-sst2"), "--task", "sst2", "--data", data,
+            "--max-drop", "100", "--precision", "fp32", "--drop-top", "0", "--ffn", "0", "--sparsity", "0.9", "--threads", "1", "--output", output,
+            "--recover", "--recover-data", train, "--recover-batch-size", "8", "--recover-max-length", "32", "--recover-lr", "1e-3");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("autocompress: recovery by distillation", run.Stdout);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, AutoCompressCommand.ReportName + ".json")));
+        var recovery = doc.RootElement.GetProperty("recovery");
+        Assert.Equal(3, recovery.GetProperty("training").GetProperty("steps").GetInt32()); // 24 examples / 8
+        var (_, report) = AutoCompressSearch.Split(TaskDataReader.ReadFile(EvalTask.Sst2, data));
+        double Score(string dir)
+        {
+            using var model = TransformerModel.Load(dir, new LoadOptions { Threads = 1 });
+            return Evaluator.Evaluate(model, EvalTask.Sst2, report).PrimaryPercent;
+        }
+        Assert.Equal(recovery.GetProperty("before_report").GetDouble(), Score(Path.Combine(output, "before-recovery")));
+        Assert.Equal(recovery.GetProperty("after_report").GetDouble(), Score(output));
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(output, "model.safetensors")), File.ReadAllBytes(Path.Combine(output, "before-recovery", "model.safetensors")));
+    }
+
+    [Fact]
+    public void RecoverOptionsNeedRecover()
+    {
+        var run = MakeRandomRun.Run("autocompress", "--model", TestPaths.Model("bert-tiny-sst2"), "--task", "sst2", "--data", "d.tsv",
+            "--output", _tmp.File("x"), "--recover-minutes", "3");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("go with --recover", run.Stderr);
+        run = MakeRandomRun.Run("autocompress", "--model", TestPaths.Model("bert-tiny-sst2"), "--task", "sst2", "--data", "d.tsv",
+            "--output", _tmp.File("y"), "--recover");
+        Assert.Contains("--recover-data FILE", run.Stderr);
+    }
+
+    [Fact]
     public void OutputMustBeNewOrEmpty()
     {
         string output = _tmp.File("full");
