@@ -52,7 +52,7 @@ internal sealed record RecoverySettings(string Data, double Minutes, int Epochs,
     {
         bool embeddings = task == EvalTask.Stsb;
         var examples = embeddings
-            ? TrainingData.ReadSentences(Data)
+            ? TrainingData.ReadSentenceFiles(Data)
             : TaskDataReader.ReadFile(task, Data).Select(e => new TrainingExample(e.Text, e.TextPair, (int)e.Label)).ToList();
         var objective = TrainingObjective.Parse(embeddings ? "embedding-mse" : "kl", 2.0);
         var options = new TrainerOptions

@@ -18,7 +18,8 @@ public static class DistillCommand
         "                Train the student towards the teacher: kl = KL of temperature-T softmaxes × T² (sst2 default, T 2),\n" +
         "                embedding-mse = MSE of mean-pooled normalised embeddings (embeddings default), ce = labels; losses\n" +
         "                add. --student-from-teacher builds the student with drop-layers / prune (matrix scope) into\n" +
-        "                DIR2/student-start. Data: SST-2 TSV (sst2); a text file or GLUE TSV sentence columns (embeddings).\n";
+        "                DIR2/student-start. Data: SST-2 TSV (sst2); for embeddings text files, GLUE TSV sentence columns or\n" +
+        "                STS benchmark csv, several joined by commas.\n";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -66,7 +67,7 @@ public static class DistillCommand
         if (t.Eval is not null && task != "sst2") return Fail(stderr, "distill: --eval measures SST-2 accuracy; it needs --task sst2");
 
         string output = TrainingRun.PrepareOutput(t);
-        var examples = task == "sst2" ? TrainingData.ReadSst2(t.Data) : TrainingData.ReadSentences(t.Data);
+        var examples = task == "sst2" ? TrainingData.ReadSst2(t.Data) : TrainingData.ReadSentenceFiles(t.Data);
         string studentDir = fromTeacher ? DistillStudent.Derive(Path.GetFullPath(teacher), output, keep, dropTop, prune) : Path.GetFullPath(student!);
         return TrainingRun.Execute("distill", t, studentDir, Path.GetFullPath(teacher), objective, examples, stdout, stderr);
     }

@@ -60,7 +60,7 @@ public class EmbeddedModelTests
     }
 
     [Fact]
-    public void ExtractionWaitsForTheLockHolderAndGivesUpOnTheRootAfterTheTimeout()
+    public async Task ExtractionWaitsForTheLockHolderAndGivesUpOnTheRootAfterTheTimeout()
     {
         using var tmp = new TempDir();
         string root = Path.Combine(tmp.Path, "cache");
@@ -68,10 +68,11 @@ public class EmbeddedModelTests
         using (var held = new FileStream(Path.Combine(root, EmbeddedModel.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
         {
             var waiting = Task.Run(() => EmbeddedModel.ExtractTo([root]));
-            Assert.False(waiting.Wait(TimeSpan.FromMilliseconds(300)), "extracted while another holder had the lock");
+            var first = await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromMilliseconds(300)));
+            Assert.False(first == waiting, "extracted while another holder had the lock");
             held.Dispose();
-            Assert.True(waiting.Wait(TimeSpan.FromMinutes(1)));
-            Assert.Equal(4_781_976, new FileInfo(Path.Combine(waiting.Result, "model.safetensors")).Length);
+            string dir = await waiting.WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(4_781_976, new FileInfo(Path.Combine(dir, "model.safetensors")).Length);
         }
         string other = Path.Combine(tmp.Path, "other");
         Directory.CreateDirectory(other);

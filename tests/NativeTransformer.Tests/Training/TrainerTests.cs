@@ -167,3 +167,20 @@ public sealed class TrainerTests
         Assert.Equal([0.3f, 0f], small["a"].Values);
     }
 }
+
+public sealed class TrainingDataTests
+{
+    [Fact]
+    public void SentenceFilesJoinGlueTsvAndStsBenchmarkCsv()
+    {
+        string sts = TestPaths.Data("stsbenchmark", "sts-train.csv"), mrpc = TestPaths.Data("mrpc", "train.tsv");
+        var stsOnly = TrainingData.ReadSentences(sts);
+        Assert.Equal("A plane is taking off.", stsOnly[0].Text);
+        Assert.Equal("An air plane is taking off.", stsOnly[1].Text);
+        Assert.Equal(2 * File.ReadLines(sts).Count(), stsOnly.Count);
+        var both = TrainingData.ReadSentenceFiles(mrpc + "," + sts);
+        Assert.StartsWith("Amrozi accused his brother", both[0].Text);
+        Assert.Equal(stsOnly.Count + TrainingData.ReadSentences(mrpc).Count, both.Count);
+        Assert.Throws<InputException>(() => TrainingData.ReadSentenceFiles(mrpc + ",/nonexistent/x.txt"));
+    }
+}

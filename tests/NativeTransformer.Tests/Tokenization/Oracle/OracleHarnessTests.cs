@@ -31,7 +31,7 @@ public sealed class OracleHarnessTests
         using var theirs = new HfOracleTokenizer(Bert.TokenizerJson);
         Assert.Equal([7592, 2088], theirs.EncodeNoSpecial("Hello world"));
         Assert.Equal([101, 7592, 2088, 102], theirs.EncodeWithSpecial("Hello world"));
-        Assert.Equal([101, 7592, 102, 2088, 102], theirs.EncodePair("Hello", "world"));
+        Assert.Equal([101, 7592, 102, 2088, 102], theirs.EncodePair("Hello", "world")!);
         // The file's truncation (128) is removed: a long text keeps all its tokens.
         Assert.Equal(302, theirs.EncodeWithSpecial(string.Join(' ', Enumerable.Repeat("film", 300))).Length);
     }
