@@ -65,6 +65,13 @@ public sealed class ServeHost : IAsyncDisposable
         Map(app, "GET", "/v1/models", api.ListModels);
         Map(app, "POST", "/v1/models/{name}/load", api.LoadModel);
         Map(app, "POST", "/v1/models/{name}/unload", api.UnloadModel);
+        var tei = new TeiEndpoints(state, api);
+        Map(app, "POST", "/embed", tei.Embed);
+        Map(app, "POST", "/predict", tei.Predict);
+        Map(app, "POST", "/rerank", tei.Rerank);
+        Map(app, "POST", "/similarity", tei.Similarity);
+        Map(app, "POST", "/tokenize", tei.Tokenize);
+        Map(app, "GET", "/info", tei.Info);
         Map(app, "GET", "/health", api.Health);
         Map(app, "GET", "/metrics", api.Metrics);
         if (options.DebugGcEndpoint) Map(app, "POST", "/debug/gc", api.DebugGc);
@@ -167,6 +174,21 @@ public sealed class ServeHost : IAsyncDisposable
         // The rest of an oversize body is never read, so the connection cannot carry another request: say so,
         // or a client may reuse it and see it closed under its next request.
         if (e.Status == StatusCodes.Status413PayloadTooLarge) ctx.Response.Headers.Connection = "close";
+        if (Array.IndexOf(TeiEndpoints.Paths, ctx.Request.Path.Value) >= 0) return WriteTeiError(ctx, e);
         return Endpoints.WriteAsync(ctx, e.Status, new ErrorResponse(new ErrorBody(e.Message, e.Type)), ApiJsonContext.Api.ErrorResponse);
+    }
+
+    /// <summary>TEI's error shape {"error", "error_type"}; TEI answers a bad request with 422, never 400.</summary>
+    private static Task WriteTeiError(HttpContext ctx, ApiException e)
+    {
+        int status = e.Status == 400 ? 422 : e.Status;
+        string type = e.TeiType ?? status switch
+        {
+            429 => "Overloaded",
+            503 => "Unhealthy",
+            >= 500 or 424 => "Backend",
+            _ => "Validation",
+        };
+        return Endpoints.WriteAsync(ctx, status, new TeiError(e.Message, type), TeiJsonContext.Info<TeiError>());
     }
 }
