@@ -113,6 +113,14 @@ internal sealed class Endpoints(ServeState state)
     public Task Health(HttpContext ctx) =>
         WriteAsync(ctx, 200, new Health("ok", state.Models.Values.Count(e => e.IsLoaded)), ApiJsonContext.Api.Health);
 
+    /// <summary>GET /ready: 200 once warm-up (one forward pass per model) is done, 503 before (or when it failed, with why).</summary>
+    public Task Ready(HttpContext ctx)
+    {
+        int loaded = state.Models.Values.Count(e => e.IsLoaded);
+        return state.IsReady ? WriteAsync(ctx, 200, new Health("ready", loaded), ApiJsonContext.Api.Health)
+            : WriteAsync(ctx, 503, new Health(state.WarmUpError is { } error ? "warm-up failed: " + error : "warming_up", loaded), ApiJsonContext.Api.Health);
+    }
+
     public Task Metrics(HttpContext ctx)
     {
         ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";

@@ -33,6 +33,9 @@ public sealed class ServeHost : IAsyncDisposable
 
     internal ServeState State => _state;
 
+    /// <summary>The mapped routes (tests check the OpenAPI document lists each).</summary>
+    internal IEnumerable<RouteEndpoint> Routes => ((IEndpointRouteBuilder)_app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>();
+
     /// <summary>Builds the server. Throws <see cref="ArgumentException"/> for bad options.</summary>
     public static ServeHost Create(ServeOptions options)
     {
@@ -59,6 +62,7 @@ public sealed class ServeHost : IAsyncDisposable
         var api = new Endpoints(state);
 
         app.Use(next => ctx => Observe(ctx, next, state));
+        if (options.ApiKey is { } key) app.Use(next => ctx => Authorize(ctx, next, key));
         Map(app, "POST", "/v1/embeddings", api.Embeddings);
         Map(app, "POST", "/v1/classify", api.Classify);
         Map(app, "POST", "/v1/rerank", api.Rerank);
@@ -72,7 +76,9 @@ public sealed class ServeHost : IAsyncDisposable
         Map(app, "POST", "/similarity", tei.Similarity);
         Map(app, "POST", "/tokenize", tei.Tokenize);
         Map(app, "GET", "/info", tei.Info);
+        Map(app, "GET", "/openapi.json", OpenApi.Serve);
         Map(app, "GET", "/health", api.Health);
+        Map(app, "GET", "/ready", api.Ready);
         Map(app, "GET", "/metrics", api.Metrics);
         if (options.DebugGcEndpoint) Map(app, "POST", "/debug/gc", api.DebugGc);
         return new ServeHost(app, state);
@@ -82,6 +88,7 @@ public sealed class ServeHost : IAsyncDisposable
     {
         await _app.StartAsync(ct).ConfigureAwait(false);
         Address = new Uri(_app.Urls.First());
+        if (_state.Options.WarmUp) _state.StartWarmUp();
     }
 
     /// <summary>Graceful stop: no new connections, in-flight requests finish (up to <see cref="ServeOptions.ShutdownTimeout"/>).</summary>
@@ -163,6 +170,20 @@ public sealed class ServeHost : IAsyncDisposable
             string endpoint = ctx.GetEndpoint() is RouteEndpoint re ? re.RoutePattern.RawText ?? "?" : "unmatched";
             state.Metrics.Request(endpoint, clientClosed ?? ctx.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
+    }
+
+    /// <summary>Routes open without the API key: liveness, readiness and the Prometheus scrape.</summary>
+    internal static readonly string[] OpenPaths = ["/health", "/ready", "/metrics"];
+
+    /// <summary>Checks <c>Authorization: Bearer KEY</c> in constant time. The 401 never repeats what was sent.</summary>
+    private static Task Authorize(HttpContext ctx, RequestDelegate next, ApiKey key)
+    {
+        if (Array.IndexOf(OpenPaths, ctx.Request.Path.Value) >= 0) return next(ctx);
+        string header = ctx.Request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        if (header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && key.Matches(header[scheme.Length..].Trim())) return next(ctx);
+        ctx.Response.Headers.WWWAuthenticate = "Bearer";
+        throw new ApiException(401, "unauthorized", "missing or wrong API key: send the header 'Authorization: Bearer <key>' (--api-key / NTR_API_KEY)") { TeiType = "Unauthorized" };
     }
 
     /// <summary>The status /metrics records for a request whose client went away before its answer (nginx's 499).</summary>
