@@ -71,6 +71,7 @@ public sealed class ServeHost : IAsyncDisposable
         Map(app, "POST", "/v1/models/{name}/unload", api.UnloadModel);
         var tei = new TeiEndpoints(state, api);
         Map(app, "POST", "/embed", tei.Embed);
+        Map(app, "POST", "/embed_all", tei.EmbedAll);
         Map(app, "POST", "/predict", tei.Predict);
         Map(app, "POST", "/rerank", tei.Rerank);
         Map(app, "POST", "/similarity", tei.Similarity);

@@ -11,7 +11,7 @@ namespace NativeTransformer.Serving;
 internal sealed class TeiEndpoints(ServeState state, Endpoints api)
 {
     /// <summary>The routes answered with TEI's error shape.</summary>
-    public static readonly string[] Paths = ["/embed", "/predict", "/rerank", "/similarity", "/tokenize", "/info"];
+    public static readonly string[] Paths = ["/embed", "/embed_all", "/predict", "/rerank", "/similarity", "/tokenize", "/info"];
 
     public async Task Embed(HttpContext ctx)
     {
@@ -23,6 +23,36 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
             vectors[i] = r.Normalize ? Normalized(v) : v;
         }
         await Write(ctx, vectors).ConfigureAwait(false);
+    }
+
+    /// <summary>POST /embed_all: every token's last hidden state ([tokens][hidden] per input, special tokens included), no
+    /// pooling. Not through the batcher (its results are per token, not per input): one padded forward pass per request,
+    /// under a --max-concurrency slot; the library is batch-invariant, so padding does not change the values.</summary>
+    public async Task EmbedAll(HttpContext ctx)
+    {
+        var r = TeiRequests.ParseTexts(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var entry = Find(r.Model);
+        await CheckAsync(ctx, entry, r.Inputs, r.Truncate, _ => 0).ConfigureAwait(false);
+        using var cts = api.Deadline(ctx);
+        await state.Concurrency.WaitAsync(cts.Token).ConfigureAwait(false);
+        float[][][] tokens;
+        try
+        {
+            using var lease = await entry.AcquireAsync(cts.Token).ConfigureAwait(false);
+            long started = Stopwatch.GetTimestamp();
+            var result = await Task.Run(() => lease.Model.Encode(r.Inputs), cts.Token).ConfigureAwait(false);
+            state.Metrics.InferenceTime.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var last = result.HiddenStates[^1];
+            int h = result.HiddenSize, seq = result.Batch.SeqLen;
+            tokens = new float[r.Inputs.Length][][];
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                tokens[i] = new float[result.Batch.Lengths[i]][];
+                for (int t = 0; t < tokens[i].Length; t++) tokens[i][t] = last.AsSpan((i * seq + t) * h, h).ToArray();
+            }
+        }
+        finally { state.Concurrency.Release(); }
+        await Write(ctx, tokens).ConfigureAwait(false);
     }
 
     /// <summary>Cosine similarity of the source sentence with each sentence, in double precision.</summary>

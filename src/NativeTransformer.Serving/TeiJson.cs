@@ -25,6 +25,7 @@ internal sealed record TeiInfo(string ModelId, string ModelDtype, TeiModelType M
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(TeiError))]
 [JsonSerializable(typeof(float[][]))]
+[JsonSerializable(typeof(float[][][]))]
 [JsonSerializable(typeof(float[]))]
 [JsonSerializable(typeof(TeiPrediction[]))]
 [JsonSerializable(typeof(TeiPrediction[][]))]

@@ -53,6 +53,24 @@ public class ServeTeiTests
     }
 
     [Fact]
+    public async Task EmbedAllGivesEachTokensLastHiddenState()
+    {
+        await using var server = await StartAsync();
+        using var model = Load(TestServer.MlmDir);
+        var json = await server.PostOkAsync("/embed_all", JsonSerializer.Serialize(new { inputs = Texts[..2] }));
+        Assert.Equal(2, json.GetArrayLength());
+        for (int i = 0; i < 2; i++)
+        {
+            // Each text alone through the library (no padding): the server's padded batch must give the same values.
+            var alone = model.Encode([new TextInput(Texts[i])]);
+            int h = alone.HiddenSize, n = alone.Batch.Lengths[0];
+            var rows = json[i].EnumerateArray().Select(TestServer.Floats).ToArray();
+            Assert.Equal(n, rows.Length);
+            for (int t = 0; t < n; t++) Near(alone.HiddenStates[^1].AsSpan(t * h, h).ToArray(), rows[t]);
+        }
+    }
+
+    [Fact]
     public async Task SimilarityIsTheCosineOfTheLibrarysEmbeddings()
     {
         await using var server = await StartAsync();
