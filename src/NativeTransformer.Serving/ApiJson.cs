@@ -64,6 +64,8 @@ internal sealed class ApiException(int status, string type, string message) : Ex
     public string Type { get; } = type;
     /// <summary>Sent as the Retry-After header (429 / 503).</summary>
     public int? RetryAfterSeconds { get; init; }
+    /// <summary>The TEI routes' "error_type" when the status alone does not say it (e.g. "Tokenizer").</summary>
+    public string? TeiType { get; init; }
 
     public static ApiException BadRequest(string message) => new(400, "invalid_request_error", message);
     public static ApiException NotFound(string message) => new(404, "not_found_error", message);

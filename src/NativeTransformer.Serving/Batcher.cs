@@ -145,6 +145,7 @@ internal sealed class Batcher
                 reader.TryRead(out _);
                 if (!next.TryTake()) continue;   // abandoned just now: it left the queue itself
                 Left();
+                _state.Metrics.QueueTime.Observe(Stopwatch.GetElapsedTime(next.EnqueuedTicks).TotalSeconds);
                 if (batch.Count == 0) deadline = next.EnqueuedTicks + _state.Options.MaxWaitMs * Stopwatch.Frequency / 1000;
                 batch.Add(next);
                 inputs += next.Texts.Length;
@@ -182,7 +183,10 @@ internal sealed class Batcher
                     if (slot.TryAdd(t, distinct.Count)) distinct.Add(t);
             _state.Metrics.Batch(inputs, distinct.Count);
 
+            long started = Stopwatch.GetTimestamp();
             var results = await Task.Run(() => Compute(lease.Model, distinct)).ConfigureAwait(false);
+            _state.Metrics.InferenceTime.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _state.Metrics.BatchTokens.Observe(results.Sum(r => r.Tokens));
             for (int i = 0; i < distinct.Count; i++) _state.Cache.Add(new CacheKey(_entry.Name, _kind, distinct[i].Text, distinct[i].TextPair), results[i]);
             foreach (var item in batch)
             {

@@ -113,6 +113,14 @@ internal sealed class Endpoints(ServeState state)
     public Task Health(HttpContext ctx) =>
         WriteAsync(ctx, 200, new Health("ok", state.Models.Values.Count(e => e.IsLoaded)), ApiJsonContext.Api.Health);
 
+    /// <summary>GET /ready: 200 once warm-up (one forward pass per model) is done, 503 before (or when it failed, with why).</summary>
+    public Task Ready(HttpContext ctx)
+    {
+        int loaded = state.Models.Values.Count(e => e.IsLoaded);
+        return state.IsReady ? WriteAsync(ctx, 200, new Health("ready", loaded), ApiJsonContext.Api.Health)
+            : WriteAsync(ctx, 503, new Health(state.WarmUpError is { } error ? "warm-up failed: " + error : "warming_up", loaded), ApiJsonContext.Api.Health);
+    }
+
     public Task Metrics(HttpContext ctx)
     {
         ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
@@ -143,7 +151,7 @@ internal sealed class Endpoints(ServeState state)
 
     /// <summary>Answers what the cache holds, queues the rest (identical texts of the request once) and waits,
     /// up to the per-request timeout, for the batch.</summary>
-    private async Task<InferenceResult[]> InferAsync(HttpContext ctx, ModelEntry entry, TaskKind kind, TextInput[] texts)
+    internal async Task<InferenceResult[]> InferAsync(HttpContext ctx, ModelEntry entry, TaskKind kind, TextInput[] texts)
     {
         entry.Touch();
         var results = new InferenceResult[texts.Length];
@@ -161,9 +169,19 @@ internal sealed class Endpoints(ServeState state)
         var queued = missing.Keys.ToArray();
         try
         {
-            var computed = await state.Batcher(entry, kind).SubmitAsync(queued, cts.Token).WaitAsync(cts.Token).ConfigureAwait(false);
+            // A client batch larger than --max-batch goes as several work items of at most --max-batch inputs each, so
+            // one forward pass never exceeds the batcher's size (the library is batch-invariant: results are unchanged).
+            int size = state.Options.MaxBatch;
+            var parts = new List<Task<InferenceResult[]>>();
+            try
+            {
+                for (int start = 0; start < queued.Length; start += size)
+                    parts.Add(state.Batcher(entry, kind).SubmitAsync(queued[start..Math.Min(queued.Length, start + size)], cts.Token));
+            }
+            catch { cts.Cancel(); throw; }   // the parts already queued leave the queue unanswered
+            var computed = await Task.WhenAll(parts).WaitAsync(cts.Token).ConfigureAwait(false);
             for (int q = 0; q < queued.Length; q++)
-                foreach (int i in missing[queued[q]]) results[i] = computed[q];
+                foreach (int i in missing[queued[q]]) results[i] = computed[q / size][q % size];
             return results;
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested && !ctx.RequestAborted.IsCancellationRequested)
@@ -173,7 +191,7 @@ internal sealed class Endpoints(ServeState state)
         }
     }
 
-    private CancellationTokenSource Deadline(HttpContext ctx)
+    internal CancellationTokenSource Deadline(HttpContext ctx)
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
         cts.CancelAfter(state.Options.TimeoutMs);
@@ -182,7 +200,7 @@ internal sealed class Endpoints(ServeState state)
 
     /// <summary>The whole body, refusing more than --max-body-bytes with 413 (Kestrel enforces the same limit
     /// for bodies without a Content-Length).</summary>
-    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx)
+    internal async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx)
     {
         long max = state.Options.MaxBodyBytes;
         if (ctx.Request.ContentLength is long declared && declared > max) throw TooLarge(declared, max);

@@ -45,6 +45,14 @@ internal sealed class ServeMetrics
 {
     private readonly ConcurrentDictionary<(string Endpoint, int Status), long> _requests = new();
     public Histogram BatchSize { get; } = new(1, 2, 4, 8, 16, 32, 64, 128, 256);
+    /// <summary>Time the TEI routes spend tokenizing a request to check its lengths.</summary>
+    public Histogram Tokenization { get; } = new(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1);
+    /// <summary>Time a request's work item waited before a batch took it.</summary>
+    public Histogram QueueTime { get; } = new(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5);
+    /// <summary>Time a batch's forward pass took (the library's own tokenization included).</summary>
+    public Histogram InferenceTime { get; } = new(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5);
+    /// <summary>Tokens per batch (special tokens included, after truncation).</summary>
+    public Histogram BatchTokens { get; } = new(16, 64, 256, 1024, 4096, 16384, 65536);
     public Histogram Latency { get; } = new(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10);
     private long _connectionsOpen, _connectionsTotal;
     private long _cacheHits, _cacheMisses, _batchInputs, _dedupedInputs, _rejected, _timeouts, _loads, _unloads;
@@ -88,6 +96,10 @@ internal sealed class ServeMetrics
         foreach (var ((endpoint, status), n) in _requests.OrderBy(p => p.Key.Endpoint, StringComparer.Ordinal).ThenBy(p => p.Key.Status))
             sb.Append("ntr_requests_total{endpoint=\"").Append(Escape(endpoint)).Append("\",status=\"").Append(status).Append("\"} ").Append(n).Append('\n');
         Latency.Render(sb, "ntr_request_duration_seconds", "Request latency from first byte read to response written.");
+        Tokenization.Render(sb, "ntr_tokenization_duration_seconds", "Time the TEI routes spent tokenizing a request (length checks).");
+        QueueTime.Render(sb, "ntr_queue_duration_seconds", "Time a request waited for a batch to take it.");
+        InferenceTime.Render(sb, "ntr_inference_duration_seconds", "Time a batch's forward pass took (model tokenization included).");
+        BatchTokens.Render(sb, "ntr_batch_tokens", "Tokens per batch (special tokens included).");
         BatchSize.Render(sb, "ntr_batch_size", "Inputs per batch (before de-duplicating identical texts).");
         Counter(sb, "ntr_batch_inputs_total", "Inputs that went through batches.", Interlocked.Read(ref _batchInputs));
         Counter(sb, "ntr_batch_deduplicated_inputs_total", "Inputs answered by an identical text in the same batch.", Interlocked.Read(ref _dedupedInputs));

@@ -24,7 +24,7 @@ internal static class RequestParser
     public static RerankRequest ParseRerank(ReadOnlyMemory<byte> body, ServeOptions limits) =>
         ParseBody(body, "'model', 'query' and 'documents'", root => ReadRerank(root, limits));
 
-    private static T ParseBody<T>(ReadOnlyMemory<byte> body, string expected, Func<JsonElement, T> read)
+    internal static T ParseBody<T>(ReadOnlyMemory<byte> body, string expected, Func<JsonElement, T> read)
     {
         if (body.Span.StartsWith("\uFEFF"u8)) body = body[3..];   // a UTF-8 byte order mark: allowed to be ignored (RFC 8259)
         if (body.IsEmpty) throw ApiException.BadRequest($"the request body is empty; expected a JSON object with {expected}");
@@ -173,7 +173,7 @@ internal static class RequestParser
     /// <summary>A JSON string's text. The parser accepts strings it cannot turn into UTF-16 (invalid UTF-8 bytes,
     /// a lone surrogate escape such as \ud800); GetString then throws InvalidOperationException, which would
     /// otherwise surface as a 500.</summary>
-    private static string Text(JsonElement e, string what)
+    internal static string Text(JsonElement e, string what)
     {
         try { return e.GetString()!; }
         catch (InvalidOperationException)
@@ -182,7 +182,7 @@ internal static class RequestParser
         }
     }
 
-    private static string Kind(JsonElement e) => e.ValueKind switch
+    internal static string Kind(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",

@@ -33,6 +33,9 @@ public sealed class ServeHost : IAsyncDisposable
 
     internal ServeState State => _state;
 
+    /// <summary>The mapped routes (tests check the OpenAPI document lists each).</summary>
+    internal IEnumerable<RouteEndpoint> Routes => ((IEndpointRouteBuilder)_app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>();
+
     /// <summary>Builds the server. Throws <see cref="ArgumentException"/> for bad options.</summary>
     public static ServeHost Create(ServeOptions options)
     {
@@ -59,13 +62,24 @@ public sealed class ServeHost : IAsyncDisposable
         var api = new Endpoints(state);
 
         app.Use(next => ctx => Observe(ctx, next, state));
+        if (options.ApiKey is { } key) app.Use(next => ctx => Authorize(ctx, next, key));
         Map(app, "POST", "/v1/embeddings", api.Embeddings);
         Map(app, "POST", "/v1/classify", api.Classify);
         Map(app, "POST", "/v1/rerank", api.Rerank);
         Map(app, "GET", "/v1/models", api.ListModels);
         Map(app, "POST", "/v1/models/{name}/load", api.LoadModel);
         Map(app, "POST", "/v1/models/{name}/unload", api.UnloadModel);
+        var tei = new TeiEndpoints(state, api);
+        Map(app, "POST", "/embed", tei.Embed);
+        Map(app, "POST", "/embed_all", tei.EmbedAll);
+        Map(app, "POST", "/predict", tei.Predict);
+        Map(app, "POST", "/rerank", tei.Rerank);
+        Map(app, "POST", "/similarity", tei.Similarity);
+        Map(app, "POST", "/tokenize", tei.Tokenize);
+        Map(app, "GET", "/info", tei.Info);
+        Map(app, "GET", "/openapi.json", OpenApi.Serve);
         Map(app, "GET", "/health", api.Health);
+        Map(app, "GET", "/ready", api.Ready);
         Map(app, "GET", "/metrics", api.Metrics);
         if (options.DebugGcEndpoint) Map(app, "POST", "/debug/gc", api.DebugGc);
         return new ServeHost(app, state);
@@ -75,6 +89,7 @@ public sealed class ServeHost : IAsyncDisposable
     {
         await _app.StartAsync(ct).ConfigureAwait(false);
         Address = new Uri(_app.Urls.First());
+        if (_state.Options.WarmUp) _state.StartWarmUp();
     }
 
     /// <summary>Graceful stop: no new connections, in-flight requests finish (up to <see cref="ServeOptions.ShutdownTimeout"/>).</summary>
@@ -158,6 +173,20 @@ public sealed class ServeHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Routes open without the API key: liveness, readiness and the Prometheus scrape.</summary>
+    internal static readonly string[] OpenPaths = ["/health", "/ready", "/metrics"];
+
+    /// <summary>Checks <c>Authorization: Bearer KEY</c> in constant time. The 401 never repeats what was sent.</summary>
+    private static Task Authorize(HttpContext ctx, RequestDelegate next, ApiKey key)
+    {
+        if (Array.IndexOf(OpenPaths, ctx.Request.Path.Value) >= 0) return next(ctx);
+        string header = ctx.Request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        if (header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && key.Matches(header[scheme.Length..].Trim())) return next(ctx);
+        ctx.Response.Headers.WWWAuthenticate = "Bearer";
+        throw new ApiException(401, "unauthorized", "missing or wrong API key: send the header 'Authorization: Bearer <key>' (--api-key / NTR_API_KEY)") { TeiType = "Unauthorized" };
+    }
+
     /// <summary>The status /metrics records for a request whose client went away before its answer (nginx's 499).</summary>
     internal const int ClientClosedRequest = 499;
 
@@ -167,6 +196,21 @@ public sealed class ServeHost : IAsyncDisposable
         // The rest of an oversize body is never read, so the connection cannot carry another request: say so,
         // or a client may reuse it and see it closed under its next request.
         if (e.Status == StatusCodes.Status413PayloadTooLarge) ctx.Response.Headers.Connection = "close";
+        if (Array.IndexOf(TeiEndpoints.Paths, ctx.Request.Path.Value) >= 0) return WriteTeiError(ctx, e);
         return Endpoints.WriteAsync(ctx, e.Status, new ErrorResponse(new ErrorBody(e.Message, e.Type)), ApiJsonContext.Api.ErrorResponse);
+    }
+
+    /// <summary>TEI's error shape {"error", "error_type"}; TEI answers a bad request with 422, never 400.</summary>
+    private static Task WriteTeiError(HttpContext ctx, ApiException e)
+    {
+        int status = e.Status == 400 ? 422 : e.Status;
+        string type = e.TeiType ?? status switch
+        {
+            429 => "Overloaded",
+            503 => "Unhealthy",
+            >= 500 or 424 => "Backend",
+            _ => "Validation",
+        };
+        return Endpoints.WriteAsync(ctx, status, new TeiError(e.Message, type), TeiJsonContext.Info<TeiError>());
     }
 }

@@ -48,6 +48,12 @@ public sealed record ServeOptions
     /// Kestrel checks rates once a second).</summary>
     public TimeSpan MinDataRateGrace { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>When set, every route except /health, /ready and /metrics needs <c>Authorization: Bearer KEY</c> (else 401).</summary>
+    public ApiKey? ApiKey { get; init; }
+    /// <summary>Load every model and run one forward pass at start; GET /ready answers 503 until that is done. Off: models
+    /// load on first use and /ready answers 200 at once.</summary>
+    public bool WarmUp { get; init; }
+
     /// <summary>How long shutdown waits for in-flight requests.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

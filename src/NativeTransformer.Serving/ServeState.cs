@@ -54,6 +54,31 @@ internal sealed class ServeState : IAsyncDisposable
         if (options.IdleUnload is { } idle) _idleLoop = Task.Run(() => UnloadIdleAsync(idle));
     }
 
+    private volatile bool _warm;
+    /// <summary>Why warm-up failed (a model that does not load), else null.</summary>
+    public volatile string? WarmUpError;
+    /// <summary>Completes when warm-up has loaded and run every model (or failed); null without --warm-up.</summary>
+    internal Task? WarmUpTask { get; private set; }
+
+    /// <summary>Ready to answer: warm-up is done, or there is none.</summary>
+    public bool IsReady => !Options.WarmUp || _warm;
+
+    /// <summary>Loads every model and runs one forward pass on it, in the background (GET /ready turns 200 after).</summary>
+    public void StartWarmUp() => WarmUpTask = Task.Run(async () =>
+    {
+        try
+        {
+            foreach (var entry in Models.Values)
+            {
+                using var lease = await entry.AcquireAsync(Stopping).ConfigureAwait(false);
+                lease.Model.Embed(["warm up"]);
+            }
+            _warm = true;
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception e) { WarmUpError = e.Message; }
+    });
+
     public Batcher Batcher(ModelEntry entry, TaskKind kind) => _batchers[(entry.Name, kind)];
 
     /// <summary>Requests waiting for a batch on <paramref name="entry"/> (embeddings, classification and rerank together).</summary>
@@ -81,6 +106,7 @@ internal sealed class ServeState : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
+        if (WarmUpTask != null) await WarmUpTask.ConfigureAwait(false);
         foreach (var b in _batchers.Values) await b.StopAsync().ConfigureAwait(false);
         if (_idleLoop != null) await _idleLoop.ConfigureAwait(false);
         foreach (var e in Models.Values) await e.UnloadAsync(CancellationToken.None).ConfigureAwait(false);

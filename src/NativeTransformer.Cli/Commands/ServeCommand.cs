@@ -28,6 +28,8 @@ internal static class ServeCommand
          new("--idle-unload", "SECONDS", "Unload a model after this many seconds without requests (default: never)."),
          new("--prompt-name", "NAME", "Default prompt of /v1/embeddings requests that name none: the prompt NAME of each served folder's config_sentence_transformers.json (every model must define it)."),
          new("--prompt", "TEXT", "Default prompt text of /v1/embeddings requests that name none (\"\" = none, even over a folder's default_prompt_name)."),
+         new("--api-key", "KEY", "Require 'Authorization: Bearer KEY' on every route except /health, /ready and /metrics (401 otherwise). Default: env NTR_API_KEY; unset = open."),
+         new("--no-warm-up", null, "Do not load and run every model at start (then /ready answers 200 at once and models load on first use)."),
          Common.Threads, Common.MaxLength, Common.Int8, Common.KeepLayers, Common.DropTop, Common.Sparse, Common.NoPackCache,
          new("--max-memory", "SIZE", "Memory budget for the whole server, e.g. 2G: refuse to start when the estimated peak of ALL models loaded at once (each with --max-concurrency activation buffers of --max-batch × max length) plus the runtime exceeds it. Units as for the other commands.")],
         Details:
@@ -40,6 +42,8 @@ internal static class ServeCommand
             "  GET  /v1/models              served models, loaded or not\n" +
             "  POST /v1/models/NAME/load    load now;  POST /v1/models/NAME/unload  free its memory\n" +
             "  GET  /health, GET /metrics   liveness; Prometheus text\n" +
+            "  GET  /ready                  200 after warm-up (one forward pass per model), 503 before\n" +
+            "  TEI-compatible: POST /embed, /predict, /rerank, /similarity, /tokenize; GET /info, GET /openapi.json\n" +
             "Errors are JSON {\"error\": {\"message\", \"type\"}}: 400 bad request, 404 unknown model or path, 405 wrong\n" +
             "method, 413 body too large, 429 queue full (Retry-After), 504 timeout. SIGTERM / Ctrl-C stop accepting\n" +
             "connections and finish the requests in flight.");
@@ -95,6 +99,9 @@ internal static class ServeCommand
                 try { NativeTransformer.Models.SentencePrompts.Load(dir).Resolve(promptName, null, ""); }
                 catch (InputException e) { throw new InputException($"model '{name}' ({dir}): {e.Message}"); }
             }
+        string? key = a.Get("--api-key") ?? Environment.GetEnvironmentVariable("NTR_API_KEY");
+        if (!string.IsNullOrEmpty(key)) o = o with { ApiKey = new ApiKey(key) };
+        o = o with { WarmUp = !a.Has("--no-warm-up") };
         if (a.Get("--host") is string host) o = o with { Host = host };
         if (a.Get("--port") is string) o = o with { Port = Port(a) };
         if (a.PositiveInt("--max-batch") is int mb) o = o with { MaxBatch = mb };
