@@ -16,7 +16,7 @@ public sealed class PackageFeedFixture : IDisposable
     public string Version { get; } = "0.0.0-test." + DateTime.UtcNow.Ticks;
     public string Feed => Path.Combine(Root, "feed");
     public string App => Path.Combine(Root, "app");
-    public SmokeOutput Pack { get; }
+    internal SmokeOutput Pack { get; }
     public TimeSpan PackTime { get; }
 
     public PackageFeedFixture()
