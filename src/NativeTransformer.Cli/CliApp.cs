@@ -17,7 +17,13 @@ public static class CliApp
 {
     public const int ExitOk = 0, ExitError = 1, ExitUsage = 2, ExitInternal = 70;
 
-    public const string Version = "0.1.0";
+    /// <summary>The version `ntr --version` prints: the assembly's informational version (VersionPrefix in
+    /// Directory.Build.props, or -p:Version=...) without the SDK's "+commit" suffix. Attribute reads are AOT-safe.</summary>
+    public static readonly string Version = StripBuildMetadata(
+        typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(CliApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+
+    private static string StripBuildMetadata(string version) => version.Split('+')[0];
 
     internal static readonly CommandSpec[] Commands =
     [

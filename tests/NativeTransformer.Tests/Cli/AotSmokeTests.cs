@@ -53,12 +53,13 @@ public sealed class AotTheoryAttribute : TheoryAttribute
 
 internal static class AotProcess
 {
-    public static SmokeOutput Run(string file, string[] args, string stdin, Dictionary<string, string>? env, TimeSpan timeout)
+    public static SmokeOutput Run(string file, string[] args, string stdin, Dictionary<string, string>? env, TimeSpan timeout,
+        string? workingDirectory = null)
     {
         var psi = new ProcessStartInfo(file)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            UseShellExecute = false, WorkingDirectory = TestPaths.RepoRoot,
+            UseShellExecute = false, WorkingDirectory = workingDirectory ?? TestPaths.RepoRoot,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;

@@ -47,7 +47,8 @@ public class CliAppTests
     {
         var r = CliRunner.Run("--version");
         Assert.Equal(0, r.ExitCode);
-        Assert.StartsWith("ntr " + CliApp.Version, r.Stdout);
+        Assert.StartsWith("ntr " + CliApp.Version + " (", r.Stdout);
+        Assert.Matches(@"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$", CliApp.Version);   // from the assembly, "+commit" stripped
     }
 
     [Fact]
