@@ -273,14 +273,27 @@ internal static class InputParsing
 }
 
 /// <summary>Reads <see cref="TextInput"/>s in chunks from a <see cref="LineReader"/> (raw lines or JSON Lines).</summary>
-internal sealed class InputChunker(LineReader reader, bool jsonl)
+internal sealed class InputChunker(LineReader reader, bool jsonl, Commands.RecordRange? range = null)
 {
-    /// <summary>Fills <paramref name="chunk"/> with up to <paramref name="max"/> inputs; false when nothing is left.</summary>
+    private long _next;
+
+    /// <summary>Fills <paramref name="chunk"/> with up to <paramref name="max"/> inputs; false when nothing is left.
+    /// With a range (--shard) only lines [Start, End) are inputs; the lines before Start are read past, not parsed.</summary>
     public bool ReadChunk(List<TextInput> chunk, int max)
     {
         chunk.Clear();
-        while (chunk.Count < max && reader.TryReadLine(out var line))
+        long end = range?.End ?? long.MaxValue;
+        for (; _next < (range?.Start ?? 0); _next++)
+        {
+            // Another part's line: a bad one is that part's error, and TryReadLine consumes a line before decoding it.
+            try { if (!reader.TryReadLine(out _)) return false; }
+            catch (InputException) { }
+        }
+        while (chunk.Count < max && _next < end && reader.TryReadLine(out var line))
+        {
+            _next++;
             chunk.Add(jsonl ? InputParsing.ParseJsonLine(line, reader.SourceName, reader.LineNumber) : new TextInput(line));
+        }
         return chunk.Count > 0;
     }
 }

@@ -139,12 +139,12 @@ internal static class Common
 
     /// <summary>Streams inputs from --input/stdin in chunks, calling <paramref name="process"/> per chunk and
     /// flushing stdout after each so output appears as it is produced.</summary>
-    public static void StreamChunks(ParsedArgs a, CliContext ctx, Action<List<TextInput>> process)
+    public static void StreamChunks(ParsedArgs a, CliContext ctx, Action<List<TextInput>> process, RecordRange? range = null)
     {
         using var reader = LineReader.Open(a.Get("--input"), ctx.Stdin);
-        var chunker = new InputChunker(reader, a.Has("--jsonl"));
+        var chunker = new InputChunker(reader, a.Has("--jsonl"), range);
         var chunk = new List<TextInput>();
-        int size = ChunkSize(a), linesBefore = 0;
+        int size = ChunkSize(a), linesBefore = checked((int)(range?.Start ?? 0));
         while (true)
         {
             // A bad line ends the run, but the good lines read before it are still processed and written.
@@ -182,10 +182,10 @@ internal static class Common
     }
 
     /// <summary>Like <see cref="StreamChunks"/>, but a positional TEXT is the one and only input.</summary>
-    public static void TextOrChunks(ParsedArgs a, CliContext ctx, Action<List<TextInput>> process)
+    public static void TextOrChunks(ParsedArgs a, CliContext ctx, Action<List<TextInput>> process, RecordRange? range = null)
     {
         if (a.Positionals.Count > 0) process([new TextInput(a.Positionals[0])]);
-        else StreamChunks(a, ctx, process);
+        else StreamChunks(a, ctx, process, range);
     }
 
     /// <summary>Checks an --input file exists before the model loads (stdin needs no check).</summary>

@@ -8,12 +8,12 @@ internal static class EmbedCommand
     public static readonly CommandSpec Spec = new(
         Name,
         "Compute sentence embeddings (pooled last hidden state) for each input.",
-        "ntr embed [--model DIR|OWNER/NAME] [TEXT | --input FILE] [--jsonl | --stream] [--pooling mean|cls|max] [--normalize|--no-normalize] [--prompt-name NAME | --prompt TEXT] [--overflow truncate|error|window [--stride N]] [--threads N] [--max-length N] [--batch-size N] [--int8]",
+        "ntr embed [--model DIR|OWNER/NAME] [TEXT | --input FILE] [--jsonl | --stream] [--pooling mean|cls|max] [--normalize|--no-normalize] [--prompt-name NAME | --prompt TEXT] [--overflow truncate|error|window [--stride N]] [--shard I/N] [--threads N] [--max-length N] [--batch-size N] [--int8]",
         [Common.Model, Common.Input, Common.Jsonl, JsonlStreaming.Option,
          new("--pooling", "MODE", "mean, cls or max (default: the folder's sentence-transformers config, else mean)."),
          new("--normalize", null, "L2-normalise embeddings (default: on when the folder has a Normalize module)."),
          new("--no-normalize", null, "Do not L2-normalise embeddings."),
-         Common.PromptName, Common.Prompt, Common.Overflow, Common.Stride,
+         Common.PromptName, Common.Prompt, Common.Overflow, Common.Stride, Shard.Option,
          .. Common.LoadOptionSpecs],
         PositionalName: "TEXT",
         Details: "Each output line: {\"text\", \"text_pair\" (when given), \"embedding\": [floats]}, plus \"truncated\": true\n" +
@@ -35,8 +35,10 @@ internal static class EmbedCommand
         if (a.Has("--no-normalize")) options = options with { Normalize = false };
 
         Common.CheckTextOrInput(a);
+        var shard = Shard.Parse(a);
         string dir = Common.ModelDir(a, ctx);
         Common.CheckInputFile(a.Get("--input"));
+        RecordRange? range = shard?.RangeOf(a.Get("--input")!);
         using var model = TransformerModel.Load(dir, options);
         if (a.Has("--stream"))
             return JsonlStreaming.RunCommand(a, ctx, options.BatchSize, inputs => model.EmbedResults(inputs), WriteFields);
@@ -45,7 +47,7 @@ internal static class EmbedCommand
         {
             var embeddings = model.EmbedResults(chunk);
             for (int i = 0; i < chunk.Count; i++) Write(json, chunk[i], embeddings[i]);
-        });
+        }, range);
         return CliApp.ExitOk;
     }
 
