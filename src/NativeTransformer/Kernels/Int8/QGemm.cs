@@ -34,6 +34,20 @@ namespace NativeTransformer.Kernels.Int8;
  *   piece of code, every thread count and every batch composition give bitwise-identical outputs, and every path gives the
  *   scalar oracle's bits on the same grid Q (so the AVX2 path differs from the others only by its 7-bit grid).
  *
+ * Error of the grids (what 7 bits cost; the bounds QGemmTests.CloseToFp32AndNoWorseThanPerTensorQuantization checks):
+ *   Round-to-nearest leaves each activation an error δx ∈ ±sx/2 and each weight an error δw ∈ ±sw/2; modelled as
+ *   independent and uniform (variance s²/12), and dropping the second-order δx·δw term,
+ *       E[(ŷ − y)²] ≈ (sx[m]²/12)·Σ_k W[n,k]²  +  (sw[n]²/12)·Σ_k x[m,k]²,
+ *   so relative to y² ≈ Σ_k x²·W² the error is rel² ≈ a² + w² with
+ *       a = sx / (√12·rms_k x) = (hi − lo) / (Q·√12·rms_k x),      w = sw / (√12·rms_k W) = max|W| / (127·√12·rms_k W).
+ *   Only a depends on the activation grid: 255 → 127 levels multiplies it by 255/127 ≈ 2.01 and leaves w alone, so
+ *       rel(Q) = √((255/Q)²·a² + w²) ≤ (255/Q)·rel(255)            (equality only if the weights were exact).
+ *   Gaussian rows and weights at K = 768 (range ≈ 6.5 rms, max|W| ≈ 3.2 rms): a ≈ 1.9/Q = 0.0074 (Q = 255) or 0.0148
+ *   (Q = 127), w ≈ 0.0073, so rel ≈ 0.010 on the 8-bit grid and 0.016 on the 7-bit one: ×1.6, not ×2, because the weight
+ *   term is as large as the activation term. A per-tensor grid with the same Q has a range ≥ every row's range, so
+ *   per row it is never worse than per tensor at equal levels (the tests compare at equal levels: 256 = ONNX Runtime's
+ *   u8 for Q = 255, 128 = PyTorch x86's reduce_range for Q = 127).
+ *
  * Saturation strategy (the int32 sums must be exact on every path):
  *   vpmaddubsw (u8×s8 → s16 pair sums, saturating) overflows for 2·255·128 = 65280 > 32767 with 8-bit activations.
  *   - AVX2 (7-bit activations, Q = 127): vpmaddubsw pair sums are ≤ 2·127·128 = 32512 < 32767 in magnitude, so they never
