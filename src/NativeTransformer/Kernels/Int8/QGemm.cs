@@ -11,13 +11,10 @@ namespace NativeTransformer.Kernels.Int8;
  *   Weights (at load, QuantizedMatrix): per output channel n, symmetric s8, no zero point:
  *       W[n,k] ≈ sw[n] · q[n,k],   sw[n] = max_k |W[n,k]| / 127,   q = round_half_even(W / sw) ∈ [−127, 127]
  *       (FromInt8 accepts the full [−128, 127]).
- *   Activations (every call, per row = per token): asymmetric u8 with a per-row zero point, on a grid 0..Q:
+ *   Activations (every call, per row = per token): asymmetric u8 with a per-row zero point:
  *       x[m,k] ≈ sx[m] · (xq[m,k] − zx[m]),   lo = min(0, min_k x), hi = max(0, max_k x),
- *       sx = (hi − lo)/Q,  zx = clamp(round_half_even(−lo/sx), 0, Q),  xq = clamp(round_half_even(x/sx) + zx, 0, Q)
+ *       sx = (hi − lo)/255,  zx = clamp(round_half_even(−lo/sx), 0, 255),  xq = clamp(round_half_even(x/sx) + zx, 0, 255)
  *       (a row of zeros gets sx = 0, zx = 0, xq = 0; 0 is always exactly representable).
- *   Q = ActivationMax(path): 255 (8-bit) on AVX-VNNI, AVX-512BW and scalar; 127 (7-bit) on AVX2, whose vpmaddubsw kernel
- *   needs it to stay exact (below). 7-bit per row is still finer than PyTorch's 7-bit per tensor; measured on real
- *   models in docs/performance.md (STS-B, SST-2).
  *   Why per-row asymmetric u8: (1) per row, a token with outlier features (BERT has a few hidden dimensions ~10–20× the
  *   rest) does not coarsen every other token's grid, as PyTorch's / ORT's per-tensor scale does; (2) asymmetric uses all
  *   256 levels on skewed rows (GELU outputs ∈ [−0.17, max] feeding FFN2) where symmetric s8 would waste half the range;
@@ -28,50 +25,30 @@ namespace NativeTransformer.Kernels.Int8;
  *       Σ_k x[m,k]·W[n,k] ≈ sx[m]·sw[n] · Σ_k (xq[m,k] − zx[m])·q[n,k]
  *                        = sx[m]·sw[n] · ( acc[m,n] − zx[m]·colsum[n] ),
  *       acc[m,n] = Σ_k xq[m,k]·q[n,k]  (u8·s8 → s32, the kernels' job),   colsum[n] = Σ_k q[n,k]  (precomputed at pack time).
- *   |acc| ≤ K·Q·128 ≤ K·255·128 < 2³¹ for K ≤ 65536 (enforced), and zx·colsum likewise, so the correction is exact integer math.
+ *   |acc| ≤ K·255·128 < 2³¹ for K ≤ 65536 (enforced), and zx·colsum likewise, so the correction is exact integer math.
  *   Dequantization, shared by every path:  y = (float)(acc − zx·colsum) · (sx·sw) + bias  (no FMA, fixed order), then
  *   Activations.Apply over the whole output row, then + residual. Because acc is an exact integer and the epilogue is one
- *   piece of code, every thread count and every batch composition give bitwise-identical outputs, and every path gives the
- *   scalar oracle's bits on the same grid Q (so the AVX2 path differs from the others only by its 7-bit grid).
- *
- * Error of the grids (what 7 bits cost; the bounds QGemmTests.CloseToFp32AndNoWorseThanPerTensorQuantization checks):
- *   Round-to-nearest leaves each activation an error δx ∈ ±sx/2 and each weight an error δw ∈ ±sw/2; modelled as
- *   independent and uniform (variance s²/12), and dropping the second-order δx·δw term,
- *       E[(ŷ − y)²] ≈ (sx[m]²/12)·Σ_k W[n,k]²  +  (sw[n]²/12)·Σ_k x[m,k]²,
- *   so relative to y² ≈ Σ_k x²·W² the error is rel² ≈ a² + w² with
- *       a = sx / (√12·rms_k x) = (hi − lo) / (Q·√12·rms_k x),      w = sw / (√12·rms_k W) = max|W| / (127·√12·rms_k W).
- *   Only a depends on the activation grid: 255 → 127 levels multiplies it by 255/127 ≈ 2.01 and leaves w alone, so
- *       rel(Q) = √((255/Q)²·a² + w²) ≤ (255/Q)·rel(255)            (equality only if the weights were exact).
- *   Gaussian rows and weights at K = 768 (range ≈ 6.5 rms, max|W| ≈ 3.2 rms): a ≈ 1.9/Q = 0.0074 (Q = 255) or 0.0148
- *   (Q = 127), w ≈ 0.0073, so rel ≈ 0.010 on the 8-bit grid and 0.016 on the 7-bit one: ×1.6, not ×2, because the weight
- *   term is as large as the activation term. A per-tensor grid with the same Q has a range ≥ every row's range, so
- *   per row it is never worse than per tensor at equal levels (the tests compare at equal levels: 256 = ONNX Runtime's
- *   u8 for Q = 255, 128 = PyTorch x86's reduce_range for Q = 127).
+ *   piece of code, every path, every thread count and every batch composition give bitwise-identical outputs.
  *
  * Saturation strategy (the int32 sums must be exact on every path):
- *   vpmaddubsw (u8×s8 → s16 pair sums, saturating) overflows for 2·255·128 = 65280 > 32767 with 8-bit activations.
- *   - AVX2 (7-bit activations, Q = 127): vpmaddubsw pair sums are ≤ 2·127·128 = 32512 < 32767 in magnitude, so they never
- *     saturate; vpmaddwd with a vector of ones adds the two pairs of a column into its s32 lane (exact), then vpaddd.
- *     Same operands as vpdpbusd (4 u8 broadcast as one int32, 8 columns × 4 k of s8 per 32 bytes), so the packing is
- *     shared and no weight is widened. Per 32 MACs: 2 multiply-pipe µops + 1 add, vs 2 vpmaddwd + 2 adds + a share of
- *     vpmovsxbw for the 8-bit s16 route this replaced (Zen 3 ran that one issue-bound at ~1.2× fp32).
- *   - AVX-512BW: weights stay s8 in memory and are sign-extended to s16 in registers (vpmovsxbw, 1 per 4 rows of
+ *   vpmaddubsw (u8×s8 → s16 pair sums, saturating) overflows for 2·255·127 = 64770 > 32767, so it is NOT used. Instead:
+ *   - AVX-512BW / AVX2: weights stay s8 in memory and are sign-extended to s16 in registers (vpmovsxbw, 1 per 4 rows of
  *     work); activations are stored as s16 (0..255) and broadcast 4 at a time (vpbroadcastq); vpmaddwd s16×s16 → s32 pair
  *     sums, whose magnitude ≤ 2·255·128 = 65280 cannot saturate anything; then vpaddd. On Zen 4 this costs the same
  *     multiply-pipe throughput as vpmaddubsw+vpmaddwd(ones) (one 512-bit multiply µop per 32 MACs either way) without
  *     giving up the 8th activation bit (the 7-bit "reduce_range" trick) or a weight bit.
  *   - AVX-VNNI: vpdpbusd sums 4 u8·s8 products into s32 with no intermediate saturation.
  *   - Scalar: plain int math (the oracle).
- *   So there is no input (any xq ∈ [0,Q], any q ∈ [−128,127]) for which a path and the oracle disagree; a torture test checks it.
+ *   So there is no input (any xq ∈ [0,255], any q ∈ [−128,127]) for which the paths disagree; a torture test checks it.
  *
  * Activation quantization runs once per row before the GEMM (phase 0) and writes only the copy the path reads (u8 for
- * AVX-VNNI, AVX2 and scalar, u8 + s16 for AVX-512BW's vpmaddwd); with AVX-512 it is vcvtps2dq (round-to-nearest-even, the default
+ * AVX-VNNI and scalar, u8 + s16 for the vpmaddwd paths); with AVX-512 it is vcvtps2dq (round-to-nearest-even, the default
  * MXCSR mode: the same integer as round_half_even) + vpmovdb, bit-identical to the scalar definition (tested, lengths 0..256).
  *
  * Layout and tiling: see QuantizedMatrix (16-column panels × k-groups of 4, 64 bytes per group). Micro-tiles are
  * 4 rows × 32 columns (two panels, 16 zmm accumulators) on AVX-512, 6 × 16 on AVX-VNNI (12 ymm accumulators: vpdpbusd has
  * ~5 cycles latency and issues twice per cycle, so 8 chains capped it at ~80 %; a VEX instruction names only 16 registers,
- * which rules out wider tiles), 4 × 16 on AVX2 (8 accumulators; each step is a 3-µop chain, so 8 chains hide the latency); which panels get
+ * which rules out wider tiles), 2 × 16 on AVX2; which panels get
  * paired depends on the split, which is harmless because the integer sums are exact. Work is split over row blocks (large M) or panels (small M); either way the
  * activation and residual are applied to whole rows so the GELU's vector/tail split never depends on the split.
  */
@@ -130,13 +107,7 @@ public static unsafe class QGemm
     [ThreadStatic] private static Job? t_job;
 
     internal static void Compute(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch scratch, WorkerPool? pool, Path path)
-        => Compute(x, m, w, bias, residual, y, epilogue, scratch, pool, path, ActivationMax(path));
-
-    /// <summary>With an explicit activation grid <paramref name="qmax"/> (127 or 255; at most <see cref="ActivationMax"/> of the
-    /// path): lets tests run the scalar oracle on the AVX2 path's 7-bit grid.</summary>
-    internal static void Compute(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch scratch, WorkerPool? pool, Path path, int qmax)
     {
-        if (qmax is not (127 or 255) || qmax > ActivationMax(path)) throw new ArgumentOutOfRangeException(nameof(qmax), $"QGemm path {Name(path)} cannot take activations up to {qmax}");
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(scratch);
         if (m < 0) throw new ArgumentOutOfRangeException(nameof(m));
@@ -152,7 +123,7 @@ public static unsafe class QGemm
         if (work < 1 << 17) threads = 1;
         int tr = TileRows(path);
         int rowBlocks = (m + tr - 1) / tr;
-        job.Set(x, m, w, bias, residual, y, epilogue, scratch, path, qmax);
+        job.Set(x, m, w, bias, residual, y, epilogue, scratch, path);
 
         // Phase 0: quantize the activation rows.
         job.Phase = 0;
@@ -185,11 +156,10 @@ public static unsafe class QGemm
         private QGemmScratch? _s;
         private Epilogue _epilogue;
         private Path _path;
-        private int _qmax;
 
-        public void Set(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch s, Path path, int qmax)
+        public void Set(float* x, int m, QuantizedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue, QGemmScratch s, Path path)
         {
-            _x = x; _m = m; _w = w; _bias = bias; _residual = residual; _y = y; _epilogue = epilogue; _s = s; _path = path; _qmax = qmax;
+            _x = x; _m = m; _w = w; _bias = bias; _residual = residual; _y = y; _epilogue = epilogue; _s = s; _path = path;
             _tr = TileRows(path);
         }
 
@@ -201,7 +171,7 @@ public static unsafe class QGemm
             switch (Phase)
             {
                 case 0:
-                    for (int r = start; r < end; r++) QuantizeRow(_x + (long)r * w.K, w.K, s, r, Widened(_path), _qmax);
+                    for (int r = start; r < end; r++) QuantizeRow(_x + (long)r * w.K, w.K, s, r, Widened(_path));
                     return;
                 case 2:
                     for (int r = start; r < end; r++) FinishRow(r);
@@ -268,10 +238,7 @@ public static unsafe class QGemm
     }
 
     /// <summary>Whether the path reads the s16 copy of the activations (the vpmaddwd paths) rather than the u8 one.</summary>
-    internal static bool Widened(Path p) => p is Path.Avx512BW;
-
-    /// <summary>Largest quantized activation the path's kernel sums exactly: 127 (7-bit) for AVX2's vpmaddubsw, 255 for the rest.</summary>
-    internal static int ActivationMax(Path p) => p == Path.Avx2 ? 127 : 255;
+    internal static bool Widened(Path p) => p is Path.Avx512BW or Path.Avx2;
 
     /// <summary>One micro-tile: acc [rows, 16] (buffer of rows × 32 ints) = exact Σ_k xq·q for rows r0.. and one panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -281,7 +248,7 @@ public static unsafe class QGemm
         switch (path)
         {
             case Path.Avx512BW: QGemmKernels.Avx512(rows, s.Xw + (long)r0 * ld, ld, panel, groups, acc); QGemmKernels.FoldPairs(rows, acc); break;
-            case Path.Avx2: QGemmKernels.Avx2U8S8(rows, s.Xq + (long)r0 * ld, ld, panel, groups, acc); break;
+            case Path.Avx2: QGemmKernels.Avx2Path(rows, s.Xw + (long)r0 * ld, ld, panel, groups, acc); QGemmKernels.FoldPairs(rows, acc); break;
             case Path.AvxVnni: QGemmKernels.Vnni(rows, s.Xq + (long)r0 * ld, ld, panel, groups, acc); break;
             default: QGemmKernels.Scalar(rows, s.Xq + (long)r0 * ld, ld, panel, groups, acc); break;
         }
@@ -324,10 +291,9 @@ public static unsafe class QGemm
 
     /// <summary>Quantizes row <paramref name="r"/> of x (length k) into the scratch: u8 (and, when <paramref name="widened"/>, the same
     /// values as s16 for the vpmaddwd paths), depth padded with zeros to K4. Every vector width computes the scalar loop's values
-    /// exactly: clamp(round_half_even(x·inv) + zp, 0, qmax); AVX-512 rounds with vcvtps2dq under the default round-to-nearest-even.
-    /// <paramref name="qmax"/> is the grid's top level: 255 (8-bit), or 127 (7-bit) for the AVX2 vpmaddubsw path.</summary>
+    /// exactly: clamp(round_half_even(x·inv) + zp, 0, 255); AVX-512 rounds with vcvtps2dq under the default round-to-nearest-even.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void QuantizeRow(float* x, int k, QGemmScratch s, int r, bool widened = true, int qmax = 255)
+    internal static void QuantizeRow(float* x, int k, QGemmScratch s, int r, bool widened = true)
     {
         int ld = s.MaxK4, k4 = (k + 3) & ~3;
         byte* q = s.Xq + (long)r * ld; short* qw = s.Xw + (long)r * ld;
@@ -352,7 +318,7 @@ public static unsafe class QGemm
         }
         for (; i < k; i++) { lo = MathF.Min(lo, x[i]); hi = MathF.Max(hi, x[i]); }
 
-        float scale = (hi - lo) / qmax;
+        float scale = (hi - lo) / 255f;
         if (!(scale > 0) || !float.IsFinite(scale))
         {
             if (!float.IsFinite(scale)) throw new ArgumentException($"QGemm: activation row {r} contains NaN or infinity");
@@ -361,13 +327,13 @@ public static unsafe class QGemm
             return;
         }
         float inv = 1f / scale;
-        int zp = (int)Math.Clamp(MathF.Round(-lo / scale, MidpointRounding.ToEven), 0f, qmax);
+        int zp = (int)Math.Clamp(MathF.Round(-lo / scale, MidpointRounding.ToEven), 0f, 255f);
         s.RowScale[r] = scale; s.RowZp[r] = zp;
         i = 0;
         if (Avx512F.IsSupported)
         {
             var vinv = Vector512.Create(inv); var vzp = Vector512.Create(zp);
-            var zero = Vector512<int>.Zero; var max = Vector512.Create(qmax);
+            var zero = Vector512<int>.Zero; var max = Vector512.Create(255);
             for (; i + 16 <= k; i += 16)
             {
                 var v = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Vector512.Load(x + i) * vinv) + vzp, zero), max);
@@ -378,7 +344,7 @@ public static unsafe class QGemm
         else if (Vector256.IsHardwareAccelerated)
         {
             var vinv = Vector256.Create(inv); var vzp = Vector256.Create(zp);
-            var zero = Vector256<int>.Zero; var max = Vector256.Create(qmax);
+            var zero = Vector256<int>.Zero; var max = Vector256.Create(255);
             for (; i + 16 <= k; i += 16)
             {
                 var a = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + i) * vinv)) + vzp, zero), max);
@@ -390,7 +356,7 @@ public static unsafe class QGemm
         }
         for (; i < k; i++)
         {
-            int v = Math.Clamp((int)MathF.Round(x[i] * inv, MidpointRounding.ToEven) + zp, 0, qmax);
+            int v = Math.Clamp((int)MathF.Round(x[i] * inv, MidpointRounding.ToEven) + zp, 0, 255);
             q[i] = (byte)v;
             if (widened) qw[i] = (short)v;
         }
@@ -400,9 +366,9 @@ public static unsafe class QGemm
     // ---------------------------------------------------------------- test and tool entry points
 
     /// <summary>Quantizes x [m, k] into the scratch (what phase 0 does).</summary>
-    internal static void QuantizeActivations(float* x, int m, int k, QGemmScratch s, int qmax = 255)
+    internal static void QuantizeActivations(float* x, int m, int k, QGemmScratch s)
     {
-        for (int r = 0; r < m; r++) QuantizeRow(x + (long)r * k, k, s, r, true, qmax);
+        for (int r = 0; r < m; r++) QuantizeRow(x + (long)r * k, k, s, r);
     }
 
     /// <summary>The raw int32 sums acc[m, n] = Σ_k xq[m,k]·q[n,k] of one path over already quantized activations (same tiles as Compute).</summary>

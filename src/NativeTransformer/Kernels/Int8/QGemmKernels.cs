@@ -6,7 +6,7 @@ namespace NativeTransformer.Kernels.Int8;
 
 /// <summary>
 /// The integer micro-kernels. Each computes, for up to <see cref="QGemm.TileRows"/> activation rows and one 16-column weight panel, the exact int32 sums
-/// acc[r, j] = Σ_k xq[r, k] · q[16p + j, k]   (xq u8 in [0, QGemm.ActivationMax(path)], q s8 in [−128, 127])
+/// acc[r, j] = Σ_k xq[r, k] · q[16p + j, k]   (xq u8 in [0, 255], q s8 in [−128, 127])
 /// into <c>acc</c> [rows, 16]. Every path computes this same integer (no saturation anywhere, see <see cref="QGemm"/>), so the
 /// paths are interchangeable bit for bit. Panel layout: per k-group g of 4, 64 bytes = 16 columns × 4 consecutive k.
 /// </summary>
@@ -136,62 +136,51 @@ internal static unsafe class QGemmKernels
         a0.Store(acc); a1.Store(acc + 16);
     }
 
-    // ---------------------------------------------------------------- AVX2: vpmaddubsw (u8 × s8 → s16 pairs) + vpmaddwd(ones) → s32
-    // Same operands as AVX-VNNI: a 32-byte weight vector is 8 columns × 4 k, the activation operand is the group's 4 u8
-    // broadcast as one int32. vpmaddubsw gives per column (x0w0 + x1w1, x2w2 + x3w3) as saturating s16; with 7-bit
-    // activations (xq ≤ 127, see QGemm.ActivationMax) |pair| ≤ 2·127·128 = 32512 < 32767, so nothing saturates and the
-    // sums are exact. vpmaddwd with ones adds the two pairs into the column's s32 lane; lanes are columns (no fold).
-    // Cost per 32 MACs: 2 multiply-pipe µops (vpmaddubsw + vpmaddwd) + vpaddd, no sign extension, 8-bit weight loads.
+    // ---------------------------------------------------------------- AVX2: the same with 256-bit vectors (4 columns per vector)
 
-    public static void Avx2U8S8(int rows, byte* xq, int ldx, sbyte* panel, int groups, int* acc)
+    public static void Avx2Path(int rows, short* xw, int ldx, sbyte* panel, int groups, int* acc)
     {
         int r = 0;
-        for (; r + 4 <= rows; r += 4) Avx2Rows4(xq + (long)r * ldx, ldx, panel, groups, acc + r * 16);
-        for (; r < rows; r++) Avx2Row1(xq + (long)r * ldx, panel, groups, acc + r * 16);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot4(Vector256<byte> x, Vector256<sbyte> w, Vector256<short> ones)
-        => Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w), ones);
-
-    /// <summary>4 rows × 16 columns: 8 accumulators + 2 weight vectors + ones + broadcast + product = 13 of 16 registers;
-    /// 16 multiply µops per k-group against ~6 other vector µops, so the two multiply pipes set the pace.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Avx2Rows4(byte* x0, int ldx, sbyte* w, int groups, int* acc)
-    {
-        byte* x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx;
-        var ones = Vector256.Create((short)1);
-        var a00 = Vector256<int>.Zero; var a01 = a00; var a10 = a00; var a11 = a00;
-        var a20 = a00; var a21 = a00; var a30 = a00; var a31 = a00;
-        for (int g = 0; g < groups; g++, w += 64)
-        {
-            var w0 = Vector256.Load(w); var w1 = Vector256.Load(w + 32);
-            int o = g * 4;
-            var b = Vector256.Create(*(int*)(x0 + o)).AsByte();
-            a00 += Dot4(b, w0, ones); a01 += Dot4(b, w1, ones);
-            b = Vector256.Create(*(int*)(x1 + o)).AsByte();
-            a10 += Dot4(b, w0, ones); a11 += Dot4(b, w1, ones);
-            b = Vector256.Create(*(int*)(x2 + o)).AsByte();
-            a20 += Dot4(b, w0, ones); a21 += Dot4(b, w1, ones);
-            b = Vector256.Create(*(int*)(x3 + o)).AsByte();
-            a30 += Dot4(b, w0, ones); a31 += Dot4(b, w1, ones);
-        }
-        a00.Store(acc); a01.Store(acc + 8); a10.Store(acc + 16); a11.Store(acc + 24);
-        a20.Store(acc + 32); a21.Store(acc + 40); a30.Store(acc + 48); a31.Store(acc + 56);
+        for (; r + 2 <= rows; r += 2) Avx2Rows2(xw + (long)r * ldx, ldx, panel, groups, acc + r * 32);
+        for (; r < rows; r++) Avx2Row1(xw + (long)r * ldx, panel, groups, acc + r * 32);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Avx2Row1(byte* x0, sbyte* w, int groups, int* acc)
+    private static void Avx2Rows2(short* x0, int ldx, sbyte* w, int groups, int* acc)
     {
-        var ones = Vector256.Create((short)1);
-        var a0 = Vector256<int>.Zero; var a1 = a0;
+        short* x1 = x0 + ldx;
+        var a00 = Vector256<int>.Zero; var a01 = a00; var a02 = a00; var a03 = a00;
+        var a10 = a00; var a11 = a00; var a12 = a00; var a13 = a00;
         for (int g = 0; g < groups; g++, w += 64)
         {
-            var b = Vector256.Create(*(int*)(x0 + g * 4)).AsByte();
-            a0 += Dot4(b, Vector256.Load(w), ones);
-            a1 += Dot4(b, Vector256.Load(w + 32), ones);
+            var w0 = Avx2.ConvertToVector256Int16(Vector128.Load(w));
+            var w1 = Avx2.ConvertToVector256Int16(Vector128.Load(w + 16));
+            var w2 = Avx2.ConvertToVector256Int16(Vector128.Load(w + 32));
+            var w3 = Avx2.ConvertToVector256Int16(Vector128.Load(w + 48));
+            var b = Vector256.Create(*(long*)(x0 + g * 4)).AsInt16();
+            a00 += Avx2.MultiplyAddAdjacent(b, w0); a01 += Avx2.MultiplyAddAdjacent(b, w1);
+            a02 += Avx2.MultiplyAddAdjacent(b, w2); a03 += Avx2.MultiplyAddAdjacent(b, w3);
+            b = Vector256.Create(*(long*)(x1 + g * 4)).AsInt16();
+            a10 += Avx2.MultiplyAddAdjacent(b, w0); a11 += Avx2.MultiplyAddAdjacent(b, w1);
+            a12 += Avx2.MultiplyAddAdjacent(b, w2); a13 += Avx2.MultiplyAddAdjacent(b, w3);
         }
-        a0.Store(acc); a1.Store(acc + 8);
+        a00.Store(acc); a01.Store(acc + 8); a02.Store(acc + 16); a03.Store(acc + 24);
+        a10.Store(acc + 32); a11.Store(acc + 40); a12.Store(acc + 48); a13.Store(acc + 56);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Avx2Row1(short* x0, sbyte* w, int groups, int* acc)
+    {
+        var a0 = Vector256<int>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
+        for (int g = 0; g < groups; g++, w += 64)
+        {
+            var b = Vector256.Create(*(long*)(x0 + g * 4)).AsInt16();
+            a0 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(Vector128.Load(w)));
+            a1 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(Vector128.Load(w + 16)));
+            a2 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(Vector128.Load(w + 32)));
+            a3 += Avx2.MultiplyAddAdjacent(b, Avx2.ConvertToVector256Int16(Vector128.Load(w + 48)));
+        }
+        a0.Store(acc); a1.Store(acc + 8); a2.Store(acc + 16); a3.Store(acc + 24);
     }
 
     // ---------------------------------------------------------------- AVX-VNNI: vpdpbusd ymm (u8 × s8, 4 products → s32, no saturation)

@@ -13,7 +13,7 @@ namespace NativeTransformer.Kernels.Int8;
 ///   packed[p·16·K4 + g·64 + j·4 + b] = q[16p + j, 4g + b]      (g = k-group of 4, j = column in panel, b = 0..3)
 /// </code>
 /// i.e. for every group of 4 consecutive k, 16 columns × 4 bytes = 64 contiguous bytes: one vpdpbusd operand pair
-/// (AVX-VNNI) or vpmaddubsw operand pair (AVX2), or two 32-byte halves each sign-extended to 32 × s16 for vpmaddwd (AVX-512BW).
+/// (AVX-VNNI), or two 32-byte halves each sign-extended to 32 × s16 for vpmaddwd (AVX-512BW / AVX2).
 /// Also holds colsum_n = Σ_k q[n, k] for the zero-point correction.
 /// </summary>
 public sealed class QuantizedMatrix
@@ -166,7 +166,7 @@ public sealed class QuantizedMatrix
 
 /// <summary>
 /// Per-call buffers of the int8 GEMM, sized once for up to <c>maxRows</c> × <c>maxK</c> and reused (no allocation per call):
-/// activations quantized per row to u8 (depth padded to a multiple of 4), the same values widened to s16 for the AVX-512BW path,
+/// activations quantized per row to u8 (depth padded to a multiple of 4), the same values widened to s16 for the vpmaddwd paths,
 /// and each row's scale and zero point. One scratch per concurrent caller.
 /// </summary>
 public sealed unsafe class QGemmScratch
