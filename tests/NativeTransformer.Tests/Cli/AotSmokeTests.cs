@@ -106,12 +106,14 @@ public partial class AotSmokeTests(AotBinaryFixture aot, ITestOutputHelper outpu
         // those. This budget catches growth beyond that (with some room for new tokenizers and model families).
         // Both flavours (ntr x86-64-v3, ntr-avx512 x86-64-v4) are held to the same budget: measured 18,296,160 and
         // 18,216,544 bytes (17.45 / 17.37 MiB); the x86-64-v3 ntr carries the ISA hand-over (System.Diagnostics.Process).
+        // The TEI routes, /openapi.json, --api-key and embed --shard added 327 KB: 18,623,408 / 18,552,000 bytes
+        // (17.76 / 17.69 MiB), so the budget moved from 17.5 to 18 MiB.
         AssertPublished();
         foreach (string binary in (string[])[aot.Binary, aot.Binary + IsaLauncher.SiblingSuffix])
         {
             long size = new FileInfo(binary).Length;
             output.WriteLine($"AOT {Path.GetFileName(binary)}: {size:N0} bytes");
-            Assert.InRange(size, 1L << 20, (17L << 20) + (512L << 10));   // 17.5 MiB
+            Assert.InRange(size, 1L << 20, 18L << 20);   // 18 MiB
         }
         output.WriteLine($"both published in {aot.PublishTime.TotalSeconds:F0} s");
     }
