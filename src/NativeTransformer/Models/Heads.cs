@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using CommunityToolkit.HighPerformance;
 using NativeTransformer.Kernels;
 using NativeTransformer.Tokenization;
 
@@ -17,22 +18,24 @@ internal static class Heads
     /// </summary>
     public static void Pool(ReadOnlySpan<float> hidden, EncodedBatch batch, int h, PoolingMode mode, bool normalize, Span<float> output)
     {
+        var pooled = output.AsSpan2D(batch.BatchSize, h);
         for (int b = 0; b < batch.BatchSize; b++)
         {
-            var dst = output.Slice(b * h, h);
-            int rowStart = b * batch.SeqLen * h, valid = batch.Lengths[b];
+            var dst = pooled.GetRowSpan(b);
+            int valid = batch.Lengths[b];
+            var tokens = Tokens(hidden, b, batch.SeqLen, h);
             switch (mode)
             {
                 case PoolingMode.Cls:
-                    hidden.Slice(rowStart, h).CopyTo(dst);
+                    tokens.GetRowSpan(0).CopyTo(dst);
                     break;
                 case PoolingMode.Max:
-                    hidden.Slice(rowStart, h).CopyTo(dst);
-                    for (int t = 1; t < valid; t++) TensorPrimitives.Max(dst, hidden.Slice(rowStart + t * h, h), dst);
+                    tokens.GetRowSpan(0).CopyTo(dst);
+                    for (int t = 1; t < valid; t++) TensorPrimitives.Max(dst, tokens.GetRowSpan(t), dst);
                     break;
                 default:
                     dst.Clear();
-                    for (int t = 0; t < valid; t++) TensorPrimitives.Add(dst, hidden.Slice(rowStart + t * h, h), dst);
+                    for (int t = 0; t < valid; t++) TensorPrimitives.Add(dst, tokens.GetRowSpan(t), dst);
                     TensorPrimitives.Multiply(dst, 1f / Math.Max(valid, 1), dst);
                     break;
             }
@@ -40,11 +43,20 @@ internal static class Heads
         }
     }
 
+    /// <summary>Batch row <paramref name="b"/> of the hidden state [B, S, H] as a [S, H] view.</summary>
+    private static ReadOnlySpan2D<float> Tokens(ReadOnlySpan<float> hidden, int b, int seq, int h) =>
+        hidden.AsSpan2D(b * seq * h, seq, h, 0);
+
+    /// <summary>Copies each batch row's first ([CLS]) token of the hidden state [B, S, H] into
+    /// <paramref name="output"/> [B, H]: the first tokens are a [B, H] view whose rows are S * H apart.</summary>
+    public static void FirstTokens(ReadOnlySpan<float> hidden, int batch, int seq, int h, Span<float> output) =>
+        hidden.AsSpan2D(0, batch, h, (seq - 1) * h).CopyTo(output);
+
     /// <summary>BERT/ALBERT pooler: tanh(W · h[b, 0] + bias) into <paramref name="output"/> [B, H].</summary>
     public static void Pooler(ReadOnlySpan<float> hidden, int batch, int seq, LinearWeights pooler, Span<float> output, Span<float> firstTokens)
     {
         int h = pooler.In;
-        for (int b = 0; b < batch; b++) hidden.Slice(b * seq * h, h).CopyTo(firstTokens.Slice(b * h, h));
+        FirstTokens(hidden, batch, seq, h, firstTokens);
         Gemm.ComputeSerial(firstTokens[..(batch * h)], pooler.Weight.Span, pooler.Bias.Span, output, batch, pooler.Out, h);
         Activations.Tanh(output[..(batch * pooler.Out)]);
     }

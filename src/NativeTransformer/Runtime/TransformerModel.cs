@@ -475,7 +475,7 @@ public sealed partial class TransformerModel : IDisposable
         var pooled = new float[b * h];
         if (_heads.MeanPooledClassifier) Heads.Pool(state.Hidden, batch, h, PoolingMode.Mean, normalize: false, pooled);
         else if (_heads.PreClassifier is null) PoolerOutput(state, batch, pooled);
-        else for (int r = 0; r < b; r++) state.Hidden.AsSpan(r * batch.SeqLen * h, h).CopyTo(pooled.AsSpan(r * h, h));
+        else Heads.FirstTokens(state.Hidden, b, batch.SeqLen, h, pooled);
         var logits = new float[b * NumLabels];
         Heads.Classify(pooled, b, _heads, logits, new float[b * h]);
         return logits;
@@ -485,7 +485,7 @@ public sealed partial class TransformerModel : IDisposable
     {
         int h = Config.HiddenSize;
         if (_heads.FirstTokenPooler)
-            for (int r = 0; r < batch.BatchSize; r++) state.Hidden.AsSpan(r * batch.SeqLen * h, h).CopyTo(output.AsSpan(r * h, h));
+            Heads.FirstTokens(state.Hidden, batch.BatchSize, batch.SeqLen, h, output);
         else Heads.Pooler(state.Hidden, batch.BatchSize, batch.SeqLen, _heads.Pooler!, output, new float[batch.BatchSize * h]);
     }
 
