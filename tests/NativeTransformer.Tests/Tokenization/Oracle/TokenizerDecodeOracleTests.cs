@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using NativeTransformer.Evaluation;
 using NativeTransformer.Tokenization;
 using Xunit.Abstractions;
@@ -11,7 +12,9 @@ namespace NativeTransformer.Tests.Tokenization.Oracle;
 /// for XLM-R, ALBERT-spm and T5): the ids of SST-2 dev sentences and of accented / CJK / emoji text, encoded with and
 /// without special tokens, then decoded with and without skip_special_tokens; and seeded random id sequences over the
 /// whole vocabulary (continuation pieces first, byte tokens splitting a character, special tokens in the middle),
-/// which real text does not produce. Strings must be equal exactly.
+/// which real text does not produce. Strings must be equal exactly. The decoders no shared model uses (Replace,
+/// ByteFallback, Fuse, Strip, BPEDecoder, none) are checked the same way on copies of those files with the decoder
+/// swapped.
 /// </summary>
 public sealed class TokenizerDecodeOracleTests(ITestOutputHelper output)
 {
@@ -39,6 +42,73 @@ public sealed class TokenizerDecodeOracleTests(ITestOutputHelper output)
     {
         var (ours, theirs, group) = TokenizerOracleTests.Load(folder);
         using var _ = theirs;
+        int skipMatters = Compare(ours, theirs, $"{group.Folder} ({ours.Kind})");
+        // The oracle's two modes really differ (its no-skip copy keeps the special tokens): every sentence encoded with
+        // special tokens at least.
+        Assert.True(skipMatters >= SentenceCount, $"skip_special_tokens changed HF's output for only {skipMatters} sequences");
+    }
+
+    /// <summary>Decoder variants: (folder whose files are copied, the "decoder" JSON put in its tokenizer.json).</summary>
+    public static TheoryData<string, string> DecoderVariants() => new()
+    {
+        // Llama-style SentencePiece decoding: ▁ to space, <0xHH> byte pieces, fused, one leading space stripped.
+        { "xlmr-mini-sst2", """{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}""" },
+        { "xlmr-mini-sst2", """{"type":"Metaspace","replacement":"▁","prepend_scheme":"never","split":true}""" },
+        // Strip only with "start" and on non-empty tokens: HF (0.22.2) panics on a token shorter than what start and
+        // stop together cut ("▁" with start 1, stop 1: slice 1..0) and on an empty token with "stop" (the ByteLevel
+        // output of no ids); ours gives "" in both cases.
+        { "xlmr-mini-sst2", """{"type":"Sequence","decoders":[{"type":"Strip","content":"▁","start":2,"stop":0},{"type":"Replace","pattern":{"Regex":"[a-e]+"},"content":"-"}]}""" },
+        { "albert-mini-sst2", "null" },
+        { "albert-mini-sst2", """{"type":"WordPiece","prefix":"##","cleanup":false}""" },
+        { "albert-mini-sst2", """{"type":"BPEDecoder","suffix":"s"}""" },
+        { "roberta-mini-sst2", """{"type":"Sequence","decoders":[{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true},{"type":"Replace","pattern":{"String":" "},"content":"_"}]}""" },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(DecoderVariants))]
+    public void Swapped_decoders_match_HuggingFace(string folder, string decoderJson)
+    {
+        var dir = Directory.CreateTempSubdirectory("nt-decode-").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(TestPaths.Model(folder)))
+                if (!f.EndsWith(".safetensors", StringComparison.Ordinal)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            string tj = Path.Combine(dir, "tokenizer.json");
+            var root = JsonNode.Parse(File.ReadAllText(tj))!.AsObject();
+            root["decoder"] = JsonNode.Parse(decoderJson);
+            AddByteTokens(root);
+            File.WriteAllText(tj, root.ToJsonString());
+            var ours = TokenizerLoader.FromDirectory(dir);
+            using var theirs = new HfOracleTokenizer(tj);
+            Compare(ours, theirs, $"{folder} with decoder {decoderJson}");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>
+    /// Adds non-special added tokens "&lt;0xE6&gt;" "&lt;0x9D&gt;" "&lt;0xB1&gt;" (東 in UTF-8), "&lt;0xFF&gt;" (never valid) and
+    /// "&lt;0x41&gt;" after the vocabulary, so that the random id sequences hold byte pieces for ByteFallback (none of the
+    /// shared vocabularies has them) and added tokens that skip_special_tokens keeps.
+    /// </summary>
+    private static void AddByteTokens(JsonObject root)
+    {
+        var model = root["model"]!.AsObject();
+        int next = model["vocab"] switch { JsonObject o => o.Count, JsonArray a => a.Count, _ => 0 };
+        var added = root["added_tokens"] as JsonArray ?? [];
+        foreach (var t in added) next = Math.Max(next, (int)t!["id"]! + 1);
+        foreach (var b in new[] { "E6", "9D", "B1", "FF", "41" })
+            added.Add(new JsonObject
+            {
+                ["id"] = next++, ["content"] = $"<0x{b}>", ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+                ["normalized"] = false, ["special"] = false,
+            });
+        root["added_tokens"] = added;
+    }
+
+    /// <summary>Decodes the sentence and random id sequences with both tokenizers in both modes and asserts equality;
+    /// returns on how many sequences skip_special_tokens changed HF's output.</summary>
+    private int Compare(ITokenizer ours, HfOracleTokenizer theirs, string what)
+    {
         var texts = TaskDataReader.ReadFile(EvalTask.Sst2, TestPaths.Data("sst2", "dev.tsv")).Select(e => e.Text).Take(SentenceCount)
             .Concat(Extra).ToList();
         var sequences = new List<int[]>();
@@ -71,12 +141,10 @@ public sealed class TokenizerDecodeOracleTests(ITestOutputHelper output)
                     failures.AppendLine($"  skip={skip} ids=[{string.Join(",", ids)}]\n    HF:   «{Escape(expected)}»\n    ours: «{Escape(actual)}»");
             }
         }
-        output.WriteLine($"{group.Folder} ({ours.Kind}): {compared} decodes compared, {failed} differ");
-        Assert.True(failed == 0, $"{folder}: {failed} of {compared} decodes differ from HF tokenizers:\n{failures}");
+        output.WriteLine($"{what}: {compared} decodes compared, {failed} differ");
+        Assert.True(failed == 0, $"{what}: {failed} of {compared} decodes differ from HF tokenizers:\n{failures}");
         Assert.True(compared >= 2 * (2 * SentenceCount + RandomSequences));
-        // The oracle's two modes really differ (its no-skip copy keeps the special tokens): every sentence encoded with
-        // special tokens at least.
-        Assert.True(skipMatters >= SentenceCount, $"skip_special_tokens changed HF's output for only {skipMatters} sequences");
+        return skipMatters;
     }
 
     private static string Escape(string s)
