@@ -76,6 +76,7 @@ public sealed class ServeHost : IAsyncDisposable
         Map(app, "POST", "/rerank", tei.Rerank);
         Map(app, "POST", "/similarity", tei.Similarity);
         Map(app, "POST", "/tokenize", tei.Tokenize);
+        Map(app, "POST", "/decode", tei.Decode);
         Map(app, "GET", "/info", tei.Info);
         Map(app, "GET", "/openapi.json", OpenApi.Serve);
         Map(app, "GET", "/health", api.Health);

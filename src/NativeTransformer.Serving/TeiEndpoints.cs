@@ -4,14 +4,14 @@ using Microsoft.AspNetCore.Http;
 namespace NativeTransformer.Serving;
 
 /// <summary>
-/// The text-embeddings-inference (TEI) compatible routes (/embed, /predict, /rerank, /similarity, /tokenize, /info) beside
+/// The text-embeddings-inference (TEI) compatible routes (/embed, /predict, /rerank, /similarity, /tokenize, /decode, /info) beside
 /// the OpenAI ones, on the same batcher, cache and limits. Errors are TEI's {"error", "error_type"} (see
 /// <see cref="ServeHost"/>); an input longer than the model's max length is a 422 unless "truncate" is true: never cut silently.
 /// </summary>
 internal sealed class TeiEndpoints(ServeState state, Endpoints api)
 {
     /// <summary>The routes answered with TEI's error shape.</summary>
-    public static readonly string[] Paths = ["/embed", "/embed_all", "/predict", "/rerank", "/similarity", "/tokenize", "/info"];
+    public static readonly string[] Paths = ["/embed", "/embed_all", "/predict", "/rerank", "/similarity", "/tokenize", "/decode", "/info"];
 
     public async Task Embed(HttpContext ctx)
     {
@@ -132,6 +132,31 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
             return list.ToArray();
         })).ConfigureAwait(false);
         await Write(ctx, tokens).ConfigureAwait(false);
+    }
+
+    /// <summary>POST /decode: the text of each id sequence through the model's tokenizer (its tokenizer.json decoder), a
+    /// list even for one sequence as TEI answers. An id outside the vocabulary is a 422 naming it: HF's decode would
+    /// silently drop it, and a shorter text hides the client's bug (or a request sent to the wrong model).</summary>
+    public async Task Decode(HttpContext ctx)
+    {
+        var r = TeiRequests.ParseDecode(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var entry = Find(r.Model);
+        var texts = await WithModelAsync(ctx, entry, model =>
+        {
+            long start = Stopwatch.GetTimestamp();
+            var result = new string[r.Ids.Length];
+            for (int i = 0; i < result.Length; i++)
+            {
+                try { result[i] = model.Tokenizer.Decode(r.Ids[i], r.SkipSpecialTokens); }
+                catch (InputException e)
+                {
+                    throw new ApiException(422, "invalid_request_error", (r.Ids.Length > 1 ? $"ids[{i}]: " : "") + e.Message + $" of model '{entry.Name}'") { TeiType = "Validation" };
+                }
+            }
+            state.Metrics.Tokenization.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            return result;
+        }).ConfigureAwait(false);
+        await Write(ctx, texts).ConfigureAwait(false);
     }
 
     /// <summary>GET /info[?model=NAME]: TEI's model and router description (loads the model).</summary>

@@ -32,6 +32,7 @@ internal sealed record TeiInfo(string ModelId, string ModelDtype, TeiModelType M
 [JsonSerializable(typeof(TeiRank[]))]
 [JsonSerializable(typeof(TeiToken[][]))]
 [JsonSerializable(typeof(TeiInfo))]
+[JsonSerializable(typeof(string[]))]
 internal sealed partial class TeiJsonContext : JsonSerializerContext
 {
     /// <summary>As <see cref="ApiJsonContext.Api"/>: no HTML escaping, snake_case names.</summary>

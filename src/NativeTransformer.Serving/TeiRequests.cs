@@ -6,6 +6,9 @@ namespace NativeTransformer.Serving;
 internal sealed record TeiRequest(string? Model, TextInput[] Inputs, bool Batched, bool Truncate, bool Normalize = true, bool RawScores = false,
     bool ReturnText = false, bool AddSpecialTokens = true, string? PromptName = null, int? Dimensions = null, string Query = "");
 
+/// <summary>A parsed /decode request: one id sequence per output string.</summary>
+internal sealed record TeiDecodeRequest(string? Model, int[][] Ids, bool SkipSpecialTokens);
+
 /// <summary>Reads the TEI routes' bodies (JsonDocument by hand, no reflection), naming the field that is wrong.</summary>
 internal static class TeiRequests
 {
@@ -66,6 +69,44 @@ internal static class TeiRequests
             }
             return new TeiRequest(Model(root), Inputs([source, .. sentences]), true, truncate, PromptName: promptName);
         });
+
+    /// <summary>/decode: {"ids": [id, ...] | [[id, ...], ...], "skip_special_tokens"?: true}. Ids are TEI's u32: a
+    /// negative, fractional or non-number id is a 422 naming its place; whether it is in the vocabulary is the model's
+    /// check. An empty sequence is refused too (TEI's "`ids` cannot be empty"): it is nearly always a client bug.</summary>
+    public static TeiDecodeRequest ParseDecode(ReadOnlyMemory<byte> body, ServeOptions limits) =>
+        RequestParser.ParseBody(body, "'ids'", root =>
+        {
+            var ids = Required(root, "ids", "give an array of token ids or an array of such arrays");
+            if (ids.ValueKind != JsonValueKind.Array) throw Invalid($"'ids' must be an array of token ids or of arrays of token ids, got {RequestParser.Kind(ids)}");
+            int[][] sequences;
+            if (ids.GetArrayLength() > 0 && ids[0].ValueKind == JsonValueKind.Array)
+            {
+                Count(ids, "'ids'", limits);
+                sequences = new int[ids.GetArrayLength()][];
+                for (int i = 0; i < sequences.Length; i++)
+                {
+                    if (ids[i].ValueKind != JsonValueKind.Array)
+                        throw Invalid($"'ids[{i}]' must be an array of token ids like 'ids[0]', got {RequestParser.Kind(ids[i])}");
+                    sequences[i] = Ids(ids[i], $"ids[{i}]");
+                }
+            }
+            else sequences = [Ids(ids, "ids")];
+            return new TeiDecodeRequest(Model(root), sequences, Bool(root, "skip_special_tokens", true));
+        });
+
+    private static int[] Ids(JsonElement array, string what)
+    {
+        int n = array.GetArrayLength();
+        if (n == 0) throw Invalid($"'{what}' is an empty array; give at least one token id");
+        var ids = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            var e = array[i];
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out ids[i]) || ids[i] < 0)
+                throw Invalid($"'{what}[{i}]' must be a non-negative integer token id, got {(e.ValueKind == JsonValueKind.Number ? e.GetRawText() : RequestParser.Kind(e))}");
+        }
+        return ids;
+    }
 
     private static ApiException Invalid(string message) => new(422, "invalid_request_error", message);
 

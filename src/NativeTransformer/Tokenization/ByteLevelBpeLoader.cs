@@ -53,7 +53,7 @@ internal static class ByteLevelBpeLoader
         var post = root.TryGetProperty("post_processor", out var pp) ? PostProcessorJson.Parse(pp, TJ) : TemplatePostProcessor.None();
         int? padFromJson = root.TryGetProperty("padding", out var pad) && pad.ValueKind == JsonValueKind.Object
             && pad.TryGetProperty("pad_id", out var pid) && pid.ValueKind == JsonValueKind.Number && pid.TryGetInt32(out var p) ? p : null;
-        return Build(directory, segment, added, _ => post, padFromJson);
+        return Build(directory, segment, added, _ => post, padFromJson, DecoderJson.Read(root));
     }
 
     /// <summary>From vocab.json + merges.txt (no tokenizer.json): add_prefix_space false and the post-processor of
@@ -91,13 +91,16 @@ internal static class ByteLevelBpeLoader
         }
         var segment = new ByteLevelBpeModel(vocab, merges, addPrefixSpace: false, useRegex: true, "vocab.json/merges.txt");
         return Build(directory, segment, null, cfg => PostProcessorJson.ForTokenizerClass(cfg.TokenizerClass,
-            t => vocab.TryGetValue(t, out var id) ? id : null, cfg.Names.GetValueOrDefault("cls_token", "<s>"), cfg.Names.GetValueOrDefault("sep_token", "</s>")), null);
+            t => vocab.TryGetValue(t, out var id) ? id : null, cfg.Names.GetValueOrDefault("cls_token", "<s>"), cfg.Names.GetValueOrDefault("sep_token", "</s>")), null,
+            new ByteLevelDecoder()); // what transformers' converter writes for GPT-2 / RoBERTa
+
     }
 
     // added: tokenizer.json's added tokens, or null for a legacy folder: then the tokenizer class's default special
     // tokens present in the vocabulary are registered, as transformers' slow tokenizers do (RoBERTa's <mask> with lstrip).
     private static PipelineTokenizer Build(string directory, ByteLevelBpeModel segment, List<AddedToken>? added,
-        Func<(Dictionary<string, string> Names, int? Max, string? TokenizerClass), TemplatePostProcessor> post, int? padFromJson)
+        Func<(Dictionary<string, string> Names, int? Max, string? TokenizerClass), TemplatePostProcessor> post, int? padFromJson,
+        TokenDecoder decoder)
     {
         var cfg = TokenizerConfigLoader.ReadSpecialTokenNames(directory);
         if (added == null)
@@ -129,7 +132,7 @@ internal static class ByteLevelBpeLoader
         int padId = cfg.Names.TryGetValue("pad_token", out var padName) ? IdOf(padName)!.Value
             : IdOf("<pad>") ?? padFromJson ?? IdOf("<|endoftext|>") ?? 0;
         string? mask = cfg.Names.TryGetValue("mask_token", out var m) ? m : IdOf("<mask>") != null ? "<mask>" : null;
-        var settings = new PipelineSettings(KindName, padId, mask, cfg.ModelMaxLength);
+        var settings = new PipelineSettings(KindName, padId, mask, cfg.ModelMaxLength, Decoder: decoder);
         return new PipelineTokenizer(segment, added, post(cfg), settings);
     }
 

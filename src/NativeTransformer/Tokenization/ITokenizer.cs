@@ -37,6 +37,22 @@ public interface ITokenizer
     int[] EncodeIdsNoSpecial(string text);
     /// <summary>Token strings of <paramref name="text"/> with no special tokens and no truncation.</summary>
     string[] TokenizeToStrings(string text);
+
+    /// <summary>
+    /// The text of <paramref name="ids"/>, as Hugging Face tokenizers' <c>decode(ids, skip_special_tokens)</c> gives it:
+    /// the tokens through tokenizer.json's "decoder" (WordPiece, ByteLevel, Metaspace...), special tokens left out when
+    /// <paramref name="skipSpecialTokens"/>. Not always the encoded text: normalization (lowercasing, accents) and
+    /// unknown tokens do not come back.
+    /// </summary>
+    /// <remarks>This default is HF's behaviour without a decoder: the token strings joined by single spaces, the
+    /// special added tokens skipped. The library's tokenizers override it with their file's decoder.</remarks>
+    /// <exception cref="InputException">An id is negative or not below <see cref="VocabSize"/>.</exception>
+    string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
+    {
+        var specials = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in AddedTokens) if (t.Special) specials.Add(t.Content);
+        return TokenDecoding.Decode(ids, skipSpecialTokens, VocabSize, IdToToken, specials, TokenDecoder.None);
+    }
 }
 
 /// <summary>Conveniences every tokenizer gets.</summary>

@@ -7,8 +7,10 @@ namespace NativeTransformer.Tokenization;
 /// <param name="ModelMaxLength">model_max_length, or null when unset.</param>
 /// <param name="PairTruncation">How pairs are cut; the Rust tokenizers' rule by default, as transformers' fast
 /// tokenizers (its default) apply it.</param>
+/// <param name="Decoder">What <see cref="ITokenizer.Decode"/> runs the tokens through: tokenizer.json's "decoder", or
+/// the family's for a legacy folder; null = none (tokens joined by spaces, as HF without a decoder).</param>
 internal sealed record PipelineSettings(string Kind, int PadId, string? MaskToken, int? ModelMaxLength,
-    PairTruncationStrategy PairTruncation = PairTruncationStrategy.LongestFirstRust);
+    PairTruncationStrategy PairTruncation = PairTruncationStrategy.LongestFirstRust, TokenDecoder? Decoder = null);
 
 /// <summary>
 /// A tokenizer.json pipeline for any family: added/special tokens are split off the raw text, every plain stretch
@@ -29,6 +31,7 @@ public sealed class PipelineTokenizer : ITokenizer
     private readonly PipelineSettings _settings;
     private readonly Dictionary<string, int> _addedByContent = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _addedById = new();
+    private readonly HashSet<string> _specialContents = new(StringComparer.Ordinal);
 
     internal PipelineTokenizer(ISegmentModel model, IReadOnlyList<AddedToken> addedTokens, TemplatePostProcessor post, PipelineSettings settings)
     {
@@ -46,6 +49,7 @@ public sealed class PipelineTokenizer : ITokenizer
                 throw new TokenizerException($"added token '{t.Content}' has id {t.Id}; ids must be in 0..{(long)model.VocabSize + addedTokens.Count - 1} (the model's vocabulary, then one per added token)");
             _addedByContent[t.Content] = t.Id;
             _addedById.TryAdd(t.Id, t.Content);
+            if (t.Special) _specialContents.Add(t.Content);
             size = Math.Max(size, t.Id + 1);
         }
         // Ids beyond the model's vocabulary are only legal as added tokens, and then without holes: an id table
@@ -89,6 +93,11 @@ public sealed class PipelineTokenizer : ITokenizer
         if ((uint)id < (uint)_model.VocabSize) return _model.IdToToken(id);
         throw new InputException($"token id {id} is outside the vocabulary (size {VocabSize})");
     }
+
+    /// <summary>Special tokens are the added tokens marked "special" (HF skips by content, so a vocabulary entry spelled
+    /// the same is skipped too).</summary>
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true) =>
+        TokenDecoding.Decode(ids, skipSpecialTokens, VocabSize, IdToToken, _specialContents, _settings.Decoder ?? TokenDecoder.None);
 
     public bool TryGetId(string token, out int id)
     {

@@ -32,7 +32,7 @@ internal static class SentencePieceLoader
             int? padFromJson = root.TryGetProperty("padding", out var pad) && pad.ValueKind == JsonValueKind.Object
                 && pad.TryGetProperty("pad_id", out var pid) && pid.TryGetInt32(out int p) ? p : null;
             int padId = ResolvePad(config.Pad, padFromJson, segment, added, path);
-            return new PipelineTokenizer(segment, added, post, new PipelineSettings(Kind, padId, config.Mask, config.MaxLength));
+            return new PipelineTokenizer(segment, added, post, new PipelineSettings(Kind, padId, config.Mask, config.MaxLength, Decoder: DecoderJson.Read(root)));
         }
         catch (InvalidOperationException e)
         {
@@ -146,7 +146,9 @@ internal static class SentencePieceLoader
                     "sentencepiece loader knows (XLMRobertaTokenizer, CamembertTokenizer, AlbertTokenizer, T5Tokenizer); a tokenizer.json is needed");
         }
         int padId = ResolvePad(config.Pad, null, segment, added, modelPath);
-        return new PipelineTokenizer(segment, added, post, new PipelineSettings(Kind, padId, config.Mask, config.MaxLength));
+        // transformers' converters give these tokenizers a Metaspace decoder that drops the dummy prefix they add.
+        var decoder = new MetaspaceDecoder('\u2581', file.AddDummyPrefix);
+        return new PipelineTokenizer(segment, added, post, new PipelineSettings(Kind, padId, config.Mask, config.MaxLength, Decoder: decoder));
     }
 
     private static (bool Lower, bool KeepAccents) ReadAlbertFlags(string directory)

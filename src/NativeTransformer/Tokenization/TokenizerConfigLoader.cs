@@ -24,7 +24,11 @@ internal static class TokenizerConfigLoader
     /// <summary>Largest model_max_length taken at face value; bigger values (HF's int(1e30) "unset") mean unset.</summary>
     private const double MaxRealModelLength = int.MaxValue - 1;
 
-    public sealed record Loaded(TokenizerOptions Options, List<(string Content, int Id, bool LStrip, bool RStrip, bool Normalized)> AddedTokens);
+    /// <param name="Options">The settings read.</param>
+    /// <param name="AddedTokens">tokenizer.json's added_tokens.</param>
+    /// <param name="Decoder">tokenizer.json's decoder; WordPiece's (HF's BertTokenizerFast default) without tokenizer.json.</param>
+    public sealed record Loaded(TokenizerOptions Options, List<(string Content, int Id, bool LStrip, bool RStrip, bool Normalized, bool Special)> AddedTokens,
+        TokenDecoder Decoder);
 
     public static Loaded Load(string directory)
     {
@@ -41,11 +45,16 @@ internal static class TokenizerConfigLoader
     private static Loaded Load(string directory, ref string current)
     {
         var o = new TokenizerOptions();
-        var added = new List<(string, int, bool, bool, bool)>();
+        var added = new List<(string, int, bool, bool, bool, bool)>();
+        TokenDecoder? decoder = null;
 
         using (var tj = Open(directory, "tokenizer.json"))
         {
-            if (tj != null) { o = Named(directory, () => ApplyTokenizerJson(tj.RootElement, o, added)); }
+            if (tj != null)
+            {
+                o = Named(directory, () => ApplyTokenizerJson(tj.RootElement, o, added));
+                decoder = DecoderJson.Read(tj.RootElement);
+            }
         }
         current = "tokenizer_config.json";
         using (var tc = Open(directory, "tokenizer_config.json"))
@@ -74,7 +83,7 @@ internal static class TokenizerConfigLoader
         {
             if (sm != null) o = Named(directory, () => ApplySpecialTokens(sm.RootElement, o, "special_tokens_map.json"));
         }
-        return new Loaded(o, added);
+        return new Loaded(o, added, decoder ?? new WordPieceDecoder(o.ContinuingSubwordPrefix, cleanup: true));
     }
 
     /// <summary>Special token names and model_max_length of tokenizer_config.json and special_tokens_map.json (the
@@ -153,7 +162,7 @@ internal static class TokenizerConfigLoader
     }
 
     private static TokenizerOptions ApplyTokenizerJson(JsonElement root, TokenizerOptions o,
-        List<(string, int, bool, bool, bool)> added)
+        List<(string, int, bool, bool, bool, bool)> added)
     {
         const string F = "tokenizer.json";
         if (root.TryGetProperty("normalizer", out var norm))
@@ -221,7 +230,8 @@ internal static class TokenizerConfigLoader
                 TryBool(t, "lstrip", out var l);
                 TryBool(t, "rstrip", out var r);
                 bool normalized = TryBool(t, "normalized", out var n) && n;
-                added.Add((content, id, l, r, normalized));
+                TryBool(t, "special", out var special);
+                added.Add((content, id, l, r, normalized, special));
             }
         }
         return o;

@@ -67,6 +67,10 @@ public sealed class WordPieceTokenizer : ITokenizer
     private readonly AddedTokenSplitter _splitter;
     private readonly TemplatePostProcessor _template;
     private readonly WordPieceAsciiPath? _ascii;
+    private readonly TokenDecoder _decoder;
+    /// <summary>Contents <see cref="Decode"/> skips: tokenizer.json's "special" added tokens and the five named special
+    /// tokens (transformers registers those as special even when the file does not say so).</summary>
+    private readonly HashSet<string> _specialContents = new(StringComparer.Ordinal);
 
     /// <summary>Per-thread scratch: the token lists of Encode's two segments (the encoding copies them out) and the
     /// ASCII path's buffers. One thread-static read per call; the tokenizer stays thread-safe.</summary>
@@ -77,7 +81,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     }
     [ThreadStatic] private static ThreadScratch? t_scratch;
 
-    private WordPieceTokenizer(Vocabulary vocab, TokenizerOptions options, IEnumerable<AddedToken>? extraAdded)
+    private WordPieceTokenizer(Vocabulary vocab, TokenizerOptions options, IEnumerable<AddedToken>? extraAdded, TokenDecoder? decoder = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (vocab.Count == 0) throw new TokenizerException("the vocabulary is empty");
@@ -96,19 +100,24 @@ public sealed class WordPieceTokenizer : ITokenizer
         _model = new WordPieceModel(vocab, options.UnkToken, UnkId, options.ContinuingSubwordPrefix, options.MaxInputCharsPerWord);
         _ascii = options.UseAsciiPath ? new WordPieceAsciiPath(_model, options.CleanText, options.Lowercase, GeneralTokenize) : null;
 
+        _decoder = decoder ?? new WordPieceDecoder(options.ContinuingSubwordPrefix, cleanup: true);
+        var named = new[] { (options.PadToken, PadId), (options.UnkToken, UnkId), (options.ClsToken, ClsId), (options.SepToken, SepId), (options.MaskToken, MaskId) };
+        foreach (var (tok, _) in named) _specialContents.Add(tok);
+        if (extraAdded != null)
+            foreach (var t in extraAdded) if (t.Special) _specialContents.Add(t.Content);
         var added = new List<AddedToken>();
         if (options.MatchSpecialTokensInText)
         {
             if (extraAdded != null) added.AddRange(extraAdded);
-            foreach (var (tok, id) in new[] { (options.PadToken, PadId), (options.UnkToken, UnkId), (options.ClsToken, ClsId), (options.SepToken, SepId), (options.MaskToken, MaskId) })
-                if (!added.Exists(a => a.Content == tok)) added.Add(new AddedToken(tok, id));
+            foreach (var (tok, id) in named)
+                if (!added.Exists(a => a.Content == tok)) added.Add(new AddedToken(tok, id, Special: true));
         }
         AddedTokens = added;
         _splitter = new AddedTokenSplitter(added);
     }
 
     /// <summary>The same tokenizer with the ASCII path off (tests compare it with the general path).</summary>
-    internal WordPieceTokenizer WithoutAsciiPath() => new(_vocab, Options with { UseAsciiPath = false }, AddedTokens);
+    internal WordPieceTokenizer WithoutAsciiPath() => new(_vocab, Options with { UseAsciiPath = false }, AddedTokens, _decoder);
 
     private int Require(string token, string what)
     {
@@ -146,7 +155,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         // (and the check against config.json vocab_size) proportional to the files, whatever ids tokenizer.json claims
         // (found by the hostile corpus and by fuzzing: ids of -2^31 and 2·10^9 escaped as non-library exceptions).
         long idLimit = (long)vocab.Count + loaded.AddedTokens.Count;
-        foreach (var (content, id, l, r, _) in loaded.AddedTokens)
+        foreach (var (content, id, l, r, _, special) in loaded.AddedTokens)
         {
             if (id < 0 || id >= idLimit)
                 throw new TokenizerException($"{Path.Combine(directory, "tokenizer.json")}: added token '{content}' has id {id}; " +
@@ -155,16 +164,16 @@ public sealed class WordPieceTokenizer : ITokenizer
             {
                 if (vid != id && id < vocab.Count && vocab.IdToToken(id) != content)
                     throw new TokenizerException($"tokenizer.json: added token '{content}' has id {id} but vocab.txt gives {vid}");
-                extra.Add(new AddedToken(content, vid, l, r));
+                extra.Add(new AddedToken(content, vid, l, r, Special: special));
             }
             else
             {
                 vocab.AddExtra(content, id);
-                extra.Add(new AddedToken(content, id, l, r));
+                extra.Add(new AddedToken(content, id, l, r, Special: special));
             }
         }
         var options = pairTruncation is { } pt ? loaded.Options with { PairTruncation = pt } : loaded.Options;
-        try { return new WordPieceTokenizer(vocab, options, extra); }
+        try { return new WordPieceTokenizer(vocab, options, extra, loaded.Decoder); }
         catch (TokenizerException e) { throw new TokenizerException($"{vocabPath}: {e.Message}", e); }
     }
 
@@ -209,6 +218,12 @@ public sealed class WordPieceTokenizer : ITokenizer
 
     /// <summary>The token string of <paramref name="id"/> (the text of that vocab.txt line).</summary>
     public string IdToToken(int id) => _vocab.IdToToken(id);
+
+    /// <summary>The text of <paramref name="ids"/> through tokenizer.json's decoder (WordPiece with "##" and cleanup
+    /// for a vocab.txt folder); see <see cref="ITokenizer.Decode"/>.</summary>
+    /// <exception cref="InputException">An id outside the vocabulary.</exception>
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true) =>
+        TokenDecoding.Decode(ids, skipSpecialTokens, _vocab.Count, _vocab.TokenOf, _specialContents, _decoder);
 
     /// <summary>Looks a token up (for a duplicated token: the id of its last line).</summary>
     public bool TryGetId(string token, out int id) => _vocab.TryGetId(token, out id);

@@ -79,7 +79,7 @@ public class ServeAuthReadyTests
         var doc = JsonDocument.Parse(await server.Client.GetStringAsync("/openapi.json")).RootElement;
         Assert.StartsWith("3.", doc.GetProperty("openapi").GetString());
         var paths = doc.GetProperty("paths");
-        string[] routes = ["POST /embed", "POST /embed_all", "POST /predict", "POST /rerank", "POST /similarity", "POST /tokenize", "GET /info", "POST /v1/embeddings",
+        string[] routes = ["POST /embed", "POST /embed_all", "POST /predict", "POST /rerank", "POST /similarity", "POST /tokenize", "POST /decode", "GET /info", "POST /v1/embeddings",
             "POST /v1/classify", "POST /v1/rerank", "GET /v1/models", "POST /v1/models/{name}/load", "POST /v1/models/{name}/unload",
             "GET /health", "GET /ready", "GET /metrics", "GET /openapi.json"];
         foreach (var route in routes)

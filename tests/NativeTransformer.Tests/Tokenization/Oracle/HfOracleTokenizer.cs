@@ -10,12 +10,16 @@ namespace NativeTransformer.Tests.Tokenization.Oracle;
 /// is what HF's encode gives when no post-processor is set). Pairs are not offered by the package; <see cref="EncodePair"/>
 /// assembles them from the no-special ids of each side and the pair template of the file's post-processor.
 /// The package rejects strings with lone surrogates (it converts from UTF-16 strictly): callers must not pass them.
+/// Its <c>Decode(ids)</c> is HF's <c>decode(ids, skip_special_tokens: true)</c> (it drops [CLS]/[SEP]); decoding with
+/// special tokens kept uses a third copy of the file whose added tokens are all marked "special": false, since HF
+/// decides what to skip from that flag alone.
 /// </summary>
 internal sealed class HfOracleTokenizer : IDisposable
 {
     private readonly Tokenizers.DotNet.Tokenizer _withSpecial;
     private readonly Tokenizers.DotNet.Tokenizer _noSpecial;
     private readonly PairPiece[]? _pairTemplate;
+    private readonly Lazy<Tokenizers.DotNet.Tokenizer> _noSpecialFlags;
 
     /// <summary>One element of the pair template: a special token's ids, or sequence A (0) / B (1).</summary>
     private readonly record struct PairPiece(int Sequence, int[] SpecialIds);
@@ -31,6 +35,19 @@ internal sealed class HfOracleTokenizer : IDisposable
         _withSpecial = Load(root.ToJsonString());
         root["post_processor"] = null;
         _noSpecial = Load(root.ToJsonString());
+        _noSpecialFlags = new(() =>
+        {
+            if (root["added_tokens"] is JsonArray added)
+                foreach (var t in added) t!["special"] = false;
+            return Load(root.ToJsonString());
+        });
+    }
+
+    /// <summary>HF's <c>decode(ids, skip_special_tokens)</c>. Ids must be in the vocabulary (HF drops others).</summary>
+    public string Decode(int[] ids, bool skipSpecialTokens)
+    {
+        var u = Array.ConvertAll(ids, v => checked((uint)v));
+        return skipSpecialTokens ? _withSpecial.Decode(u) : _noSpecialFlags.Value.Decode(u);
     }
 
     private static Tokenizers.DotNet.Tokenizer Load(string json)
@@ -113,5 +130,6 @@ internal sealed class HfOracleTokenizer : IDisposable
     {
         _withSpecial.Dispose();
         _noSpecial.Dispose();
+        if (_noSpecialFlags.IsValueCreated) _noSpecialFlags.Value.Dispose();
     }
 }
