@@ -157,9 +157,13 @@ public sealed class OpenAiNpmClient : IDisposable
 
     public OpenAiNpmClient()
     {
-        _skip = ExternalTool.SkipReason("node", "npm");
-        if (_skip.Length > 0) return;
-        _skip = null;
+        // As ExternalTool.SkipReason, but Debian's package for node is nodejs.
+        var missing = new[] { "node", "npm" }.Where(t => ExternalTool.Find(t) is null).ToArray();
+        if (missing.Length > 0)
+        {
+            _skip = $"{string.Join(" and ", missing)} not installed (Debian: apt-get install -y nodejs npm); this check was NOT run";
+            return;
+        }
         // Its own package.json, so npm installs here and not into a package.json found further up.
         File.WriteAllText(Path.Combine(_dir, "package.json"), "{\"name\":\"ntr-openai-client-test\",\"private\":true}\n");
         File.WriteAllText(Path.Combine(_dir, "client.cjs"), Script, new UTF8Encoding(false));
