@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.AspNetCore.Http;
 
 namespace NativeTransformer.Serving;
@@ -10,7 +11,7 @@ internal sealed class Endpoints(ServeState state)
 {
     public async Task Embeddings(HttpContext ctx)
     {
-        var request = RequestParser.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options, embeddings: true);
+        var request = await ParseBodyAsync(ctx, body => RequestParser.Parse(body, state.Options, embeddings: true)).ConfigureAwait(false);
         var entry = state.Find(request.Model);
         // The prompt is prepended here, so the batcher, its de-duplication and the result cache see the text the model embeds.
         string prefix;
@@ -52,7 +53,7 @@ internal sealed class Endpoints(ServeState state)
 
     public async Task Classify(HttpContext ctx)
     {
-        var request = RequestParser.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options, embeddings: false);
+        var request = await ParseBodyAsync(ctx, body => RequestParser.Parse(body, state.Options, embeddings: false)).ConfigureAwait(false);
         var entry = state.Find(request.Model);
         var results = await InferAsync(ctx, entry, TaskKind.Classify, Texts(request.Inputs)).ConfigureAwait(false);
         var data = results.Select((r, i) => new ClassifyItem(i, r.Classification!.Label, r.Classification.Score, r.Classification.Logits,
@@ -64,7 +65,7 @@ internal sealed class Endpoints(ServeState state)
     /// head and answers the documents best first, the top_n first when given.</summary>
     public async Task Rerank(HttpContext ctx)
     {
-        var request = RequestParser.ParseRerank(await ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var request = await ParseBodyAsync(ctx, body => RequestParser.ParseRerank(body, state.Options)).ConfigureAwait(false);
         var entry = state.Find(request.Model);
         var pairs = new TextInput[request.Documents.Length];
         for (int i = 0; i < pairs.Length; i++) pairs[i] = new TextInput(request.Query, request.Documents[i]);
@@ -198,22 +199,35 @@ internal sealed class Endpoints(ServeState state)
         return cts;
     }
 
-    /// <summary>The whole body, refusing more than --max-body-bytes with 413 (Kestrel enforces the same limit
-    /// for bodies without a Content-Length).</summary>
-    internal async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx)
+    /// <summary>Reads the whole body into a pooled buffer, parses it with <paramref name="parse"/> and returns the
+    /// buffer to the pool. The parsers copy out what they keep (strings, ids), so nothing refers to the buffer after.</summary>
+    internal async Task<T> ParseBodyAsync<T>(HttpContext ctx, Func<ReadOnlyMemory<byte>, T> parse)
     {
+        using var body = await ReadBodyAsync(ctx).ConfigureAwait(false);
+        return parse(body.WrittenMemory);
+    }
+
+    /// <summary>The whole body, refusing more than --max-body-bytes with 413 (Kestrel enforces the same limit
+    /// for bodies without a Content-Length). Read straight into an ArrayPool-backed writer (no per-request chunk array,
+    /// no MemoryStream doubling and copying); the caller disposes it.</summary>
+    private async Task<ArrayPoolBufferWriter<byte>> ReadBodyAsync(HttpContext ctx)
+    {
+        const int ChunkSize = 16 * 1024;
         long max = state.Options.MaxBodyBytes;
         if (ctx.Request.ContentLength is long declared && declared > max) throw TooLarge(declared, max);
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
+        // Not sized from Content-Length: a client that declares a large body and sends little must not make us rent it.
+        var buffer = new ArrayPoolBufferWriter<byte>(ChunkSize);
+        bool handedOver = false;
         try
         {
             int n;
-            while ((n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted).ConfigureAwait(false)) > 0)
+            while ((n = await ctx.Request.Body.ReadAsync(buffer.GetMemory(ChunkSize), ctx.RequestAborted).ConfigureAwait(false)) > 0)
             {
-                if (buffer.Length + n > max) throw TooLarge(null, max);
-                buffer.Write(chunk, 0, n);
+                if (buffer.WrittenCount + (long)n > max) throw TooLarge(null, max);
+                buffer.Advance(n);
             }
+            handedOver = true;
+            return buffer;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge) { throw TooLarge(null, max); }
         // Kestrel reports some broken chunked framing (a chunk size overflowing 32 bits) as a plain IOException
@@ -223,7 +237,10 @@ internal sealed class Endpoints(ServeState state)
             ctx.Response.Headers.Connection = "close";   // the framing is lost: the connection cannot carry another request
             throw ApiException.BadRequest("the request body could not be read: " + e.Message);
         }
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        finally
+        {
+            if (!handedOver) buffer.Dispose();
+        }
     }
 
     private static ApiException TooLarge(long? size, long max) =>

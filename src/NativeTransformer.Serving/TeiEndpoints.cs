@@ -15,7 +15,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
 
     public async Task Embed(HttpContext ctx)
     {
-        var r = TeiRequests.ParseTexts(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParseTexts(body, state.Options)).ConfigureAwait(false);
         var vectors = await EmbedAsync(ctx, r).ConfigureAwait(false);
         for (int i = 0; i < vectors.Length; i++)
         {
@@ -30,7 +30,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
     /// under a --max-concurrency slot; the library is batch-invariant, so padding does not change the values.</summary>
     public async Task EmbedAll(HttpContext ctx)
     {
-        var r = TeiRequests.ParseTexts(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParseTexts(body, state.Options)).ConfigureAwait(false);
         var entry = Find(r.Model);
         await CheckAsync(ctx, entry, r.Inputs, r.Truncate, _ => 0).ConfigureAwait(false);
         using var cts = api.Deadline(ctx);
@@ -58,7 +58,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
     /// <summary>Cosine similarity of the source sentence with each sentence, in double precision.</summary>
     public async Task Similarity(HttpContext ctx)
     {
-        var r = TeiRequests.ParseSimilarity(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParseSimilarity(body, state.Options)).ConfigureAwait(false);
         var vectors = await EmbedAsync(ctx, r).ConfigureAwait(false);
         var scores = new float[vectors.Length - 1];
         for (int i = 0; i < scores.Length; i++) scores[i] = (float)Cosine(vectors[0], vectors[i + 1]);
@@ -67,7 +67,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
 
     public async Task Predict(HttpContext ctx)
     {
-        var r = TeiRequests.ParsePredict(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParsePredict(body, state.Options)).ConfigureAwait(false);
         var entry = Find(r.Model);
         string[] labels = await CheckAsync(ctx, entry, r.Inputs, r.Truncate, model =>
         {
@@ -92,7 +92,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
 
     public async Task Rerank(HttpContext ctx)
     {
-        var r = TeiRequests.ParseRerank(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParseRerank(body, state.Options)).ConfigureAwait(false);
         var entry = Find(r.Model);
         var pairs = Array.ConvertAll(r.Inputs, t => new TextInput(r.Query, t.Text));
         await CheckAsync(ctx, entry, pairs, r.Truncate, model =>
@@ -112,7 +112,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
     /// <summary>Tokens with their ids, TEI's "special" flag and UTF-8 byte offsets into the input (null for special tokens); no truncation.</summary>
     public async Task Tokenize(HttpContext ctx)
     {
-        var r = TeiRequests.ParseTexts(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParseTexts(body, state.Options)).ConfigureAwait(false);
         var entry = Find(r.Model);
         var tokens = await WithModelAsync(ctx, entry, model => Array.ConvertAll(r.Inputs, input =>
         {
@@ -139,7 +139,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
     /// silently drop it, and a shorter text hides the client's bug (or a request sent to the wrong model).</summary>
     public async Task Decode(HttpContext ctx)
     {
-        var r = TeiRequests.ParseDecode(await api.ReadBodyAsync(ctx).ConfigureAwait(false), state.Options);
+        var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParseDecode(body, state.Options)).ConfigureAwait(false);
         var entry = Find(r.Model);
         var texts = await WithModelAsync(ctx, entry, model =>
         {
