@@ -89,4 +89,21 @@ public sealed class TrainingCommandTests : IDisposable
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("not writable", r.Stderr);
     }
+
+    [Fact]
+    public void AnInterruptedDistillResumedWritesTheSameWeightsAsAnUninterruptedOne()
+    {
+        string data = Data(24), whole = Path.Combine(_root, "whole"), split = Path.Combine(_root, "split");
+        string[] run = ["distill", "--teacher", TestPaths.Model("bert-mini-sst2"), "--student", Tiny, "--task", "sst2", "--dropout", "0.1",
+            "--data", data, .. Small];
+        var a = MakeRandomRun.Run([.. run, "--output", whole]);
+        Assert.True(a.ExitCode == 0, a.Stderr);
+        var first = MakeRandomRun.Run([.. run, "--output", split, "--max-steps", "2"]);   // stops after 2 of 6 steps, checkpoint at the stop
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        using (var s1 = JsonDocument.Parse(first.Stdout)) Assert.Equal("max-steps", s1.RootElement.GetProperty("stopped_by").GetString());
+        var rest = MakeRandomRun.Run([.. run, "--output", split, "--resume"]);
+        Assert.True(rest.ExitCode == 0, rest.Stderr);
+        using (var s2 = JsonDocument.Parse(rest.Stdout)) Assert.Equal(2, s2.RootElement.GetProperty("resumed_from_step").GetInt32());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "model.safetensors")), File.ReadAllBytes(Path.Combine(split, "model.safetensors")));
+    }
 }
