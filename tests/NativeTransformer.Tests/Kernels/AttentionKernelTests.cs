@@ -80,4 +80,37 @@ public unsafe class AttentionKernelTests
             Assert.Equal(all.AsSpan(r * d, d).ToArray(), one);
         }
     }
+
+    /// <summary>Every key count 0..256 at the head sizes that matter (32: MiniLM; 64: BERT-base), strided as in the fused
+    /// [tokens, 3H] projection, against the double-precision oracle; 0 keys is a typed error, not garbage.</summary>
+    [Theory]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void MatchesReferenceForEveryKeyCount0To256(int d)
+    {
+        var rng = new Random(256 + d);
+        int stride = 3 * 12 * d;
+        var scratch = new float[AttentionKernel.ScratchLength(9, 256, d)];
+        var none = new float[d];
+        fixed (float* o = none)
+        {
+            float* nil = o;
+            Assert.Throws<ArgumentOutOfRangeException>(() => AttentionKernel.SingleHead(nil, nil, nil, d, 1, 0, d, 1f, nil, d, scratch));
+        }
+        for (int valid = 1; valid <= 256; valid++)
+        {
+            int rows = 1 + valid % 9;   // 4-row tiles and every tail
+            int tokens = Math.Max(rows, valid);
+            var qkv = Enumerable.Range(0, tokens * stride).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+            var expected = new float[rows * d]; var actual = new float[rows * d];
+            float scale = 1f / MathF.Sqrt(d);
+            fixed (float* p = qkv, e = expected, a = actual)
+            {
+                AttentionReference.SingleHead(p, p + 12 * d, p + 24 * d, stride, rows, valid, d, scale, e, d);
+                AttentionKernel.SingleHead(p, p + 12 * d, p + 24 * d, stride, rows, valid, d, scale, a, d, scratch);
+            }
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) < 2e-5f, $"valid {valid} d {d} at {i}: {expected[i]} vs {actual[i]}");
+        }
+    }
 }

@@ -149,14 +149,18 @@ public static unsafe class PackedGemm
         private PackedMatrix? _w;
         private Epilogue _epilogue;
         public int Mr, Mr2;
-        /// <summary>Micro-blocks of rows: ⌈M / Mr⌉, Mr rows each but the last. (Balanced blocks — 7 × 12 + 4 × 11 rows
-        /// for M = 128 instead of 10 × 12 + 8 — were tried and measured no faster: the 11-row kernel cost per row about
-        /// what the 8-row tail did, docs/performance.md.)</summary>
+        /// <summary>Micro-blocks of rows: ⌈M / Mr⌉. With the 32-register shapes Mr rows each but the last. (Balanced
+        /// blocks — 7 × 12 + 4 × 11 rows for M = 128 instead of 10 × 12 + 8 — were tried there and measured no faster:
+        /// the 11-row kernel cost per row about what the 8-row tail did, docs/performance.md.) The AVX2 half-panel
+        /// kernels are balanced (M = 128: 18 × 6 + 4 × 5, not 21 × 6 + 2): a 2-row tile has 4 accumulator chains for
+        /// 4-cycle FMAs, so it runs at half the FMA rate, and the 2-row tail took 4 % of the GEMM time for 1.6 % of the rows.</summary>
         public int Blocks;
         public bool ByRows;
+        private int _rowsBase, _rowsExtra;
 
-        /// <summary>First row of micro-block <paramref name="block"/> (Blocks = M).</summary>
-        private int RowStart(int block) => Math.Min(block * Mr, _m);
+        /// <summary>First row of micro-block <paramref name="block"/> (Blocks = M): the first _rowsExtra blocks have
+        /// _rowsBase + 1 rows, the rest _rowsBase. Depends on M only, so a row's tile never depends on the thread split.</summary>
+        private int RowStart(int block) => Math.Min(block * _rowsBase + Math.Min(block, _rowsExtra), _m);
 
         public void Set(KernelPath path, bool manyRegisters, float* x, int m, PackedMatrix w, float* bias, float* residual, float* y, Epilogue epilogue)
         {
@@ -164,6 +168,8 @@ public static unsafe class PackedGemm
             _halfPanels = path == KernelPath.Vector256 && !manyRegisters;
             (Mr, Mr2) = Shape(path, manyRegisters);
             Blocks = (m + Mr - 1) / Mr;
+            if (_halfPanels) (_rowsBase, _rowsExtra) = (m / Blocks, m % Blocks);
+            else (_rowsBase, _rowsExtra) = (Mr, 0);
         }
 
         public void Clear() { _w = null; _x = _bias = _residual = _y = null; }

@@ -112,7 +112,7 @@ public unsafe class PackedGemmTests
             int m = ms[k % ms.Length], n = ns[(k / 3) % ns.Length];
             Check(KernelPath.Vector256, rng, m, n, k, bias: k % 2 == 0, residual: k % 3 == 0, Epilogue.None, manyRegisters);
         }
-        foreach (var (m, n, k) in new[] { (6, 64, 300), (13, 97, 513), (29, 200, 777) })
+        foreach (var (m, n, k) in new[] { (6, 64, 300), (13, 97, 513), (29, 200, 777), (128, 70, 384) })   // 128: 18 × 6 + 4 × 5 balanced blocks
             Check(KernelPath.Vector256, rng, m, n, k, bias: true, residual: true, Epilogue.Gelu, manyRegisters);
     }
 
