@@ -62,6 +62,7 @@ internal sealed record RecoverySettings(string Data, double Minutes, int Epochs,
             CheckpointDirectory = Path.Combine(Path.GetFullPath(output), "checkpoint"),
         };
         var summary = new StringWriter();
+        Directory.CreateDirectory(output);   // DIR2 exists; the int8 path trains into a fresh DIR2/recovery-fp32
         int code = TrainingRun.Execute("autocompress --recover", new TrainingArgs(options, Data, output, false, null, null), start, teacher, objective,
             examples, summary, stderr);
         if (code != 0) throw new InputException($"autocompress: recovery failed (exit code {code})");

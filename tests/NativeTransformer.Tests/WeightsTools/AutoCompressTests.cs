@@ -76,15 +76,17 @@ public sealed class AutoCompressTests : IDisposable
         Assert.Equal(root.GetProperty("chosen_report").GetDouble(), Evaluator.Evaluate(model, EvalTask.Sst2, report).PrimaryPercent);
     }
 
-    [Fact]
-    public void RecoverDistilsTheChoiceAndReportsBeforeAndAfter()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("int8")]   // trained in fp32 (DIR2/recovery-fp32), then quantized into DIR2
+    public void RecoverDistilsTheChoiceAndReportsBeforeAndAfter(string precision)
     {
         var all = File.ReadAllLines(TestPaths.Data("sst2", "dev.tsv"));
         string data = _tmp.Write("dev40.tsv", string.Join("\n", all.Take(41)) + "\n");
         string train = _tmp.Write("train24.tsv", string.Join("\n", File.ReadLines(TestPaths.Data("sst2", "train.tsv")).Take(25)) + "\n");
         string output = _tmp.File("recovered");
         var run = MakeRandomRun.Run("autocompress", "--model", TestPaths.Model("bert-tiny-sst2"), "--task", "sst2", "--data", data,
-            "--max-drop", "100", "--precision", "fp32", "--drop-top", "0", "--ffn", "0", "--sparsity", "0.9", "--threads", "1", "--output", output,
+            "--max-drop", "100", "--precision", precision, "--drop-top", "0", "--ffn", "0", "--sparsity", "0.9", "--threads", "1", "--output", output,
             "--recover", "--recover-data", train, "--recover-batch-size", "8", "--recover-max-length", "32", "--recover-lr", "1e-3");
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("autocompress: recovery by distillation", run.Stdout);
