@@ -94,8 +94,10 @@ public static class AutoCompressCommand
         string json = recovery.Run(a.Model, a.Task, a.Threads, start, trained, stderr);
         QuantizeFolder.Run(trained, quantized, new QuantizeOptions());
         foreach (var f in Directory.EnumerateFiles(quantized)) File.Move(f, Path.Combine(output, Path.GetFileName(f)));
-        // sentence-transformers module folders (1_Pooling, 2_Normalize, …) come along; the run's checkpoint stays in recovery-fp32.
-        foreach (var d in Directory.EnumerateDirectories(quantized)) Directory.Move(d, Path.Combine(output, Path.GetFileName(d)));
+        // sentence-transformers module folders (1_Pooling, 2_Normalize, …) come along; the training checkpoint (which
+        // quantize copied as a subfolder) does not: the fp32 one stays in recovery-fp32 for --resume-style inspection.
+        foreach (var d in Directory.EnumerateDirectories(quantized))
+            if (!Path.GetFileName(d).StartsWith("checkpoint", StringComparison.Ordinal)) Directory.Move(d, Path.Combine(output, Path.GetFileName(d)));
         foreach (var d in new[] { start, quantized }) Directory.Delete(d, recursive: true);
         return json;
     }

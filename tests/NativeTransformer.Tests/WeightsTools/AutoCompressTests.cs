@@ -103,6 +103,9 @@ public sealed class AutoCompressTests : IDisposable
         Assert.Equal(recovery.GetProperty("before_report").GetDouble(), Score(Path.Combine(output, "before-recovery")));
         Assert.Equal(recovery.GetProperty("after_report").GetDouble(), Score(output));
         Assert.NotEqual(File.ReadAllBytes(Path.Combine(output, "model.safetensors")), File.ReadAllBytes(Path.Combine(output, "before-recovery", "model.safetensors")));
+        Assert.Equal(precision == "int8", Directory.Exists(Path.Combine(output, "recovery-fp32", "checkpoint")));
+        Assert.False(Directory.Exists(Path.Combine(output, "recovery-int8")));
+        if (precision == "int8") Assert.False(Directory.Exists(Path.Combine(output, "checkpoint")), "the fp32 run's checkpoint was copied into DIR2 as well");
     }
 
     [Fact]
