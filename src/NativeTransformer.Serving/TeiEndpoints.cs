@@ -19,8 +19,11 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
         var vectors = await EmbedAsync(ctx, r).ConfigureAwait(false);
         for (int i = 0; i < vectors.Length; i++)
         {
-            var v = r.Dimensions is int d ? Slice(vectors[i], d) : vectors[i];
-            vectors[i] = r.Normalize ? Normalized(v) : v;
+            int d = r.Dimensions ?? vectors[i].Length;
+            CheckDimensions(d, vectors[i].Length);
+            // Normalised: the library's Matryoshka truncation (a prefix scaled to unit norm; d = the size just normalises).
+            if (r.Normalize) vectors[i] = EmbeddingDimensions.Truncate(vectors[i], d);
+            else if (d < vectors[i].Length) vectors[i] = vectors[i][..d];
         }
         await Write(ctx, vectors).ConfigureAwait(false);
     }
@@ -61,7 +64,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
         var r = await api.ParseBodyAsync(ctx, body => TeiRequests.ParseSimilarity(body, state.Options)).ConfigureAwait(false);
         var vectors = await EmbedAsync(ctx, r).ConfigureAwait(false);
         var scores = new float[vectors.Length - 1];
-        for (int i = 0; i < scores.Length; i++) scores[i] = (float)Cosine(vectors[0], vectors[i + 1]);
+        for (int i = 0; i < scores.Length; i++) scores[i] = VectorSimilarity.Cosine(vectors[0], vectors[i + 1]);
         await Write(ctx, scores).ConfigureAwait(false);
     }
 
@@ -72,9 +75,7 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
         string[] labels = await CheckAsync(ctx, entry, r.Inputs, r.Truncate, model =>
         {
             if (!model.HasClassifier) throw NotSupported($"model '{entry.Name}' has no classification head; /predict needs a sequence classifier");
-            var names = new string[model.NumLabels];
-            for (int i = 0; i < names.Length; i++) names[i] = model.Config.Id2Label.TryGetValue(i, out var n) ? n : $"LABEL_{i}";
-            return names;
+            return LabelNames(model);
         }).ConfigureAwait(false);
         var results = await api.InferAsync(ctx, entry, TaskKind.Classify, r.Inputs).ConfigureAwait(false);
         var predictions = new TeiPrediction[results.Length][];
@@ -171,11 +172,11 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
             {
                 var id2label = new Dictionary<string, string>();
                 var label2id = new Dictionary<string, int>();
-                for (int i = 0; i < model.NumLabels; i++)
+                var names = LabelNames(model);
+                for (int i = 0; i < names.Length; i++)
                 {
-                    string name = model.Config.Id2Label.TryGetValue(i, out var n) ? n : $"LABEL_{i}";
-                    id2label[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = name;
-                    label2id[name] = i;
+                    id2label[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = names[i];
+                    label2id[names[i]] = i;
                 }
                 var classifier = new TeiClassifierModel(id2label, label2id);
                 type = model.NumLabels == 1 ? new TeiModelType(null, null, classifier) : new TeiModelType(null, classifier, null);
@@ -243,24 +244,18 @@ internal sealed class TeiEndpoints(ServeState state, Endpoints api)
     /// <summary>TEI answers 424 when the model cannot do what the route asks.</summary>
     private static ApiException NotSupported(string message) => new(424, "model_not_supported", message) { TeiType = "Backend" };
 
-    private static float[] Slice(float[] v, int dimensions) =>
-        dimensions <= v.Length ? v[..dimensions]
-        : throw new ApiException(422, "invalid_request_error", $"'dimensions' is {dimensions} but the model makes embeddings of {v.Length} dimensions") { TeiType = "Validation" };
-
-    private static float[] Normalized(float[] v)
+    private static void CheckDimensions(int dimensions, int size)
     {
-        double sum = 0;
-        foreach (float x in v) sum += (double)x * x;
-        if (sum == 0) return v;
-        float inv = (float)(1 / Math.Sqrt(sum));
-        return Array.ConvertAll(v, x => x * inv);
+        if (dimensions > size)
+            throw new ApiException(422, "invalid_request_error", $"'dimensions' is {dimensions} but the model makes embeddings of {size} dimensions") { TeiType = "Validation" };
     }
 
-    private static double Cosine(float[] a, float[] b)
+    /// <summary>id2label names by id ("LABEL_i" where config.json names none), as the library's results name them.</summary>
+    private static string[] LabelNames(TransformerModel model)
     {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++) { dot += (double)a[i] * b[i]; na += (double)a[i] * a[i]; nb += (double)b[i] * b[i]; }
-        return na == 0 || nb == 0 ? 0 : dot / Math.Sqrt(na * nb);
+        var names = new string[model.NumLabels];
+        for (int i = 0; i < names.Length; i++) names[i] = model.Config.Id2Label.TryGetValue(i, out var n) ? n : $"LABEL_{i}";
+        return names;
     }
 
     private static Task Write<T>(HttpContext ctx, T value) => Endpoints.WriteAsync(ctx, 200, value, TeiJsonContext.Info<T>());
