@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--output", required=True)
     ap.add_argument("--repo", required=True)
     ap.add_argument("--dotnet", help="output folder of dotnet_peers.sh (BenchmarkDotNet + STS-B), run.sh --real")
+    ap.add_argument("--tokenizer", help="ours/FastBertTokenizer rounds written by run.sh --real")
     a = ap.parse_args()
 
     rows = [json.loads(l) for l in open(a.results) if l.strip()]
@@ -237,6 +238,8 @@ def main():
             seen.add(key)
             w(f"- {r['engine']} {r['precision']} (first: {r['shape']} B={r['batch']} T={r['threads']}): `{r['error']}`")
         w("")
+    if a.tokenizer:
+        write_tokenizer(w, a.tokenizer)
     w("Raw per-run JSON: `bench/peers/.cache/results.jsonl` (not committed). How the peers are built and why the "
       "comparison is fair: `bench/peers/README.md`.")
     # The serving load test (bench/load) reports into the same file: keep its section across peer runs.
@@ -370,6 +373,46 @@ def write_dotnet(w, dn, m):
         w("")
     else:
         w("(not run)\n")
+
+
+def write_tokenizer(w, path):
+    """The WordPiece speed section: each round is one `ntr bench --tokenizer` and one FastBertPeer process, in turn."""
+    ours, theirs, load = [], [], {}
+    for line in open(path):
+        key, _, rest = line.strip().partition(" ")
+        if key.startswith("load_"):
+            load[key] = rest
+            continue
+        try:
+            obj = json.loads(rest)
+        except ValueError:
+            obj = None
+        (ours if key == "ours" else theirs).append(obj)
+    w("## WordPiece tokenizer vs FastBertTokenizer\n")
+    w("SST-2 train (`../shared/data/sst2/train.tsv`, every sentence), the real all-MiniLM-L6-v2 tokenizer "
+      "(bert-base-uncased WordPiece), one thread, wall clock: `ntr bench --tokenizer --model DIR --input FILE --json` "
+      "(ours: ids, type ids, token strings and offsets per sentence) against `bench/peers/fastbert` (FastBertTokenizer "
+      "1.2.6: ids, mask and type ids into caller spans, no offsets or token strings). Each process does 1 warm-up pass, "
+      "then passes for ~2 s and reports the median pass; the two processes alternate, one row per round. "
+      f"Load average {load.get('load_before', '?')} before, {load.get('load_after', '?')} after.\n")
+    w("| round | ours sentences/s | FastBertTokenizer sentences/s | ours / FastBertTokenizer | ours tokens/s |")
+    w("|---:|---:|---:|---:|---:|")
+    ratios = []
+    for i, (o, t) in enumerate(zip(ours, theirs), 1):
+        if not o or not t:
+            w(f"| {i} | {'n/a' if not o else o['sentences_per_s']} | {'n/a' if not t else t['sentences_per_s']} | n/a | |")
+            continue
+        r = o["sentences_per_s"] / t["sentences_per_s"]
+        ratios.append(r)
+        w(f"| {i} | {o['sentences_per_s']:,.0f} | {t['sentences_per_s']:,.0f} | {r:.2f} | {o['tokens_per_s']:,.0f} |")
+    if ratios:
+        ratios.sort()
+        w(f"\nMedian ratio **{ratios[len(ratios) // 2]:.2f}** (range {ratios[0]:.2f}–{ratios[-1]:.2f}; above 1: ours faster).")
+        o, t = next(x for x in ours if x), next(x for x in theirs if x)
+        if o.get("tokens_per_pass") != t.get("tokens_per_pass"):
+            w(f"Tokens per pass differ: ours {o.get('tokens_per_pass'):,}, FastBertTokenizer {t.get('tokens_per_pass'):,} "
+              "(ours is checked against Hugging Face's tokenizers in the test suite; which sentences differ was not examined).")
+    w("")
 
 
 # Start of the `ntr serve` load-test section in bench/RESULTS.md (written from bench/load, kept by this script).

@@ -24,6 +24,7 @@
 #   RUN_TIMEOUT=1200   seconds before one engine run is killed
 #   --real only: REALMODELS=dir (default .cache/realmodels)  BDN_ITERATIONS=6  STSB_PASSES=1  STSB_THREADS="1 2"
 #                DOTNET_PEERS=0 skips the .NET peer (BenchmarkDotNet + STS-B)
+#                TOKENIZER_ROUNDS=5 alternated ours/FastBertTokenizer runs (0 skips them)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -223,6 +224,24 @@ if [ "$REAL" = 1 ] && [ "${DOTNET_PEERS:-1}" = 1 ]; then
     || log "the .NET peer failed (see above): its sections will be missing"
 fi
 
+# ---- WordPiece tokenizer vs FastBertTokenizer (--real): same file, one thread, the two processes alternated ----
+tokenizer_args=()
+if [ "$REAL" = 1 ] && [ $ours_ok = 1 ] && [ "${TOKENIZER_ROUNDS:-5}" -gt 0 ]; then
+  tok="$cache/tokenizer.txt"; : > "$tok"
+  sst2="$shared/data/sst2/train.tsv"
+  if dotnet build -c Release "$here/fastbert" -v q -nologo >"$cache/build-fastbert.log" 2>&1; then
+    log "tokenizer: ours vs FastBertTokenizer 1.2.6 on $(basename "$sst2"), ${TOKENIZER_ROUNDS:-5} alternated rounds"
+    echo "load_before $(cut -d' ' -f1-3 /proc/loadavg)" >> "$tok"
+    for i in $(seq "${TOKENIZER_ROUNDS:-5}"); do
+      echo "ours $(dotnet run -c Release --no-build --project "$repo/src/NativeTransformer.Cli" -f net10.0 -- \
+        bench --tokenizer --model "$REALMODELS/all-MiniLM-L6-v2" --input "$sst2" --json 2>/dev/null | tail -1)" >> "$tok"
+      echo "fastbert $(dotnet "$here/fastbert/bin/Release/net10.0/FastBertPeer.dll" "$REALMODELS/all-MiniLM-L6-v2" "$sst2" 2>/dev/null | tail -1)" >> "$tok"
+    done
+    echo "load_after $(cut -d' ' -f1-3 /proc/loadavg)" >> "$tok"
+    tokenizer_args=(--tokenizer "$tok")
+  else log "FastBertPeer build failed (see $cache/build-fastbert.log): no tokenizer section"; fi
+fi
+
 # ---- report ----
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 $PY - "$meta" <<EOF
@@ -232,5 +251,5 @@ json.dump({"started": $started, "seconds": $(date +%s) - $started, "load_before"
            "max_seconds": $MAX_SECONDS, "min_iters": $MIN_ITERS, "min_iters_big": $MIN_ITERS_BIG, "quick": "$QUICK" == "1",
            "seed": $SEED, "real": "$REAL" == "1", "command": "bench/peers/run.sh$([ "$REAL" = 1 ] && echo ' --real')"}, open(sys.argv[1], "w"))
 EOF
-$PY "$here/report.py" --results "$results" --meta "$meta" --checks "$checks" --output "$RESULTS" --repo "$repo" "${dotnet_args[@]}" \
+$PY "$here/report.py" --results "$results" --meta "$meta" --checks "$checks" --output "$RESULTS" --repo "$repo" "${dotnet_args[@]}" "${tokenizer_args[@]}" \
   && log "wrote $RESULTS ($(( $(date +%s) - started )) s)"
