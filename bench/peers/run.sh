@@ -22,7 +22,7 @@
 #   SEED=0             make-random seed       SKIP_SETUP=1   don't run setup.sh first
 #   RESULTS=path       where to write the report (default bench/RESULTS.md)
 #   RUN_TIMEOUT=1200   seconds before one engine run is killed
-#   --real only: REALMODELS=dir (default .cache/realmodels)  BDN_ITERATIONS=6  STSB_PASSES=1  STSB_THREADS="1 2"
+#   --real only: REALMODELS=dir (default .cache/realmodels)  BDN_ITERATIONS=6  STSB_PASSES=3  STSB_THREADS="1 2"
 #                DOTNET_PEERS=0 skips the .NET peer (BenchmarkDotNet + STS-B)
 #                TOKENIZER_ROUNDS=5 alternated ours/FastBertTokenizer runs (0 skips them)
 set -uo pipefail
