@@ -151,7 +151,8 @@ public static unsafe class AttentionKernel
         return valid;
     }
 
-    /// <summary>One row's scores from column <paramref name="j"/> on: 8-wide then scalar, same t-order FMA as the tile.</summary>
+    /// <summary>One row's scores from column <paramref name="j"/> on: 8-wide, then masked 8-wide (or scalar without AVX),
+    /// same t-order FMA as the tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ScoresTail(float* qRow, float* kt, int valid, int d, float* sRow, int j)
     {
@@ -162,6 +163,15 @@ public static unsafe class AttentionKernel
                 for (int t = 0; t < d; t++) a = Vector256.FusedMultiplyAdd(Vector256.Create(qRow[t]), Vector256.Load(kt + t * valid + j), a);
                 a.Store(sRow + j);
             }
+        if (Avx.IsSupported && j < valid)
+        {
+            // The last 1..7 columns as one masked vector: one chain of d FMAs instead of up to seven scalar ones.
+            var m = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(valid - j)).AsSingle();
+            Vector256<float> a = default;
+            for (int t = 0; t < d; t++) a = Vector256.FusedMultiplyAdd(Vector256.Create(qRow[t]), Avx.MaskLoad(kt + t * valid + j, m), a);
+            Avx.MaskStore(sRow + j, m, a);
+            return;
+        }
         for (; j < valid; j++)
         {
             float a = 0;
