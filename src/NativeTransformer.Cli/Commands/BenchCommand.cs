@@ -54,14 +54,14 @@ internal static class BenchCommand
         // passes alone the first timed passes of real all-MiniLM-L6-v2 ran at 1-thread speed (p90 39 vs p50 21 ms).
         int warmup = 0;
         var warmWatch = Stopwatch.StartNew();
-        while (warmupPasses is { } fixedPasses ? warmup < fixedPasses : warmup < 3 || (warmWatch.Elapsed.TotalSeconds < 1 && warmup < 1000))
+        while (Passes.More(warmup, warmupPasses, minimum: 3, seconds: 1, warmWatch))
         {
             model.Forward(input);
             warmup++;
         }
         var times = new List<double>();
         var total = Stopwatch.StartNew();
-        while (iterations is { } n ? times.Count < n : times.Count < 10 || (total.Elapsed.TotalSeconds < 2 && times.Count < 1000))
+        while (Passes.More(times.Count, iterations, minimum: 10, seconds: 2, total))
         {
             long t0 = Stopwatch.GetTimestamp();
             model.Forward(input);
@@ -161,4 +161,12 @@ internal static class BenchCommand
         catch (IOException) { } catch (UnauthorizedAccessException) { }
         return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
     }
+}
+
+/// <summary>How many passes a benchmark runs: exactly the count asked for, else at least <c>minimum</c> and until
+/// <c>seconds</c> have passed, at most 1000 (the default of every --warmup / --iterations that is time-based).</summary>
+internal static class Passes
+{
+    public static bool More(int done, int? asked, int minimum, double seconds, Stopwatch since) =>
+        asked is { } n ? done < n : done < minimum || (since.Elapsed.TotalSeconds < seconds && done < 1000);
 }

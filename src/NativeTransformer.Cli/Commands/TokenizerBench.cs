@@ -37,7 +37,7 @@ internal static class TokenizerBench
         var seconds = new List<double>();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var total = Stopwatch.StartNew();
-        while (passes is { } n ? seconds.Count < n : seconds.Count < 3 || (total.Elapsed.TotalSeconds < 2 && seconds.Count < 1000))
+        while (Passes.More(seconds.Count, passes, minimum: 3, seconds: 2, total))
         {
             long t0 = Stopwatch.GetTimestamp();
             Pass(tokenizer, sentences);
