@@ -119,11 +119,10 @@ public static unsafe class AttentionKernel
         float* s0, float* s1, float* s2, float* s3, int j)
     {
         int rem = valid - j;
-        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        var m0 = Vector256.LessThan(lane, Vector256.Create(Math.Min(rem, 8))).AsSingle();
+        var m0 = FirstLanes(Math.Min(rem, 8));
         if (rem > 8)
         {
-            var m1 = Vector256.LessThan(lane, Vector256.Create(rem - 8)).AsSingle();
+            var m1 = FirstLanes(rem - 8);
             Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
             for (int t = 0; t < d; t++)
             {
@@ -151,6 +150,11 @@ public static unsafe class AttentionKernel
         return valid;
     }
 
+    /// <summary>A MaskLoad/MaskStore mask selecting lanes 0..count−1 (count ≤ 0: none, ≥ 8: all).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FirstLanes(int count) =>
+        Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count)).AsSingle();
+
     /// <summary>One row's scores from column <paramref name="j"/> on: 8-wide, then masked 8-wide (or scalar without AVX),
     /// same t-order FMA as the tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -166,7 +170,7 @@ public static unsafe class AttentionKernel
         if (Avx.IsSupported && j < valid)
         {
             // The last 1..7 columns as one masked vector: one chain of d FMAs instead of up to seven scalar ones.
-            var m = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(valid - j)).AsSingle();
+            var m = FirstLanes(valid - j);
             Vector256<float> a = default;
             for (int t = 0; t < d; t++) a = Vector256.FusedMultiplyAdd(Vector256.Create(qRow[t]), Avx.MaskLoad(kt + t * valid + j, m), a);
             Avx.MaskStore(sRow + j, m, a);
