@@ -42,6 +42,28 @@ internal static unsafe class QGemmKernels
     /// <summary>acc[r, c] = raw[r, 2c] + raw[r, 2c+1] for the widened kernels' pair layout (in place: raw [rows, 32] → acc [rows, 16]).</summary>
     public static void FoldPairs(int rows, int* raw)
     {
+        // Per row, vphaddd of two 8-lane vectors gives columns (c0 c1 c4 c5 | c2 c3 c6 c7) (it adds within 128-bit lanes) and
+        // vpermq 0xD8 puts them in order. Row r reads raw[32r, 32r+32) into registers before writing acc[16r, 16r+16), which
+        // lies below every later row's input, so in place is safe. The scalar loop cost ~5 % of the int8 forward (MiniLM,
+        // batch 1, AVX2).
+        if (Avx2.IsSupported)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                int* src = raw + r * 32;
+                var lo = Avx2.HorizontalAdd(Vector256.Load(src), Vector256.Load(src + 8));
+                var hi = Avx2.HorizontalAdd(Vector256.Load(src + 16), Vector256.Load(src + 24));
+                Avx2.Permute4x64(lo.AsInt64(), 0xD8).AsInt32().Store(raw + r * 16);
+                Avx2.Permute4x64(hi.AsInt64(), 0xD8).AsInt32().Store(raw + r * 16 + 8);
+            }
+            return;
+        }
+        FoldPairsScalar(rows, raw);
+    }
+
+    /// <summary>The scalar oracle of <see cref="FoldPairs"/>.</summary>
+    internal static void FoldPairsScalar(int rows, int* raw)
+    {
         for (int i = 0; i < rows * 16; i++) raw[i] = raw[2 * i] + raw[2 * i + 1];
     }
 

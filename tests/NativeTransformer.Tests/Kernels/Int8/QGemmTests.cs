@@ -200,6 +200,21 @@ public unsafe class QGemmTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void FoldedPairsEqualTheScalarFoldForEveryTileHeight()
+    {
+        var rng = new Random(77);
+        for (int rows = 0; rows <= 6; rows++)
+        {
+            var raw = new int[rows * 32];
+            for (int i = 0; i < raw.Length; i++) raw[i] = rng.Next(int.MinValue / 2, int.MaxValue / 2);
+            var expected = (int[])raw.Clone();
+            fixed (int* e = expected) QGemmKernels.FoldPairsScalar(rows, e);
+            fixed (int* a = raw) QGemmKernels.FoldPairs(rows, a);
+            Assert.Equal(expected.AsSpan(0, rows * 16).ToArray(), raw.AsSpan(0, rows * 16).ToArray());
+        }
+    }
+
     [Theory]
     [MemberData(nameof(SupportedPaths))]
     public void Int32SumsEqualTheOracleForEveryDepth0To256(string isa)
