@@ -26,17 +26,7 @@ internal static class TrainingRun
         if (args.Resume && !TrainingCheckpoint.Exists(args.Trainer.CheckpointDirectory!))
             throw new InputException($"{output}: --resume needs a checkpoint in {args.Trainer.CheckpointDirectory}");
         if (!args.Resume && nonEmpty) throw new InputException($"{output}: the output folder exists and is not empty (pass --resume to continue its checkpoint)");
-        try
-        {
-            Directory.CreateDirectory(output);
-            string probe = Path.Combine(output, ".write-test");
-            File.WriteAllBytes(probe, [1]);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException($"{output}: the output folder is not writable ({e.Message})", e);
-        }
+        ModelFolderOutput.EnsureWritable(output, keep: true);
         return output;
     }
 

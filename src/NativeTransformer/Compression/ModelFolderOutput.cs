@@ -12,7 +12,8 @@ namespace NativeTransformer.Compression;
 public static class ModelFolderOutput
 {
     /// <summary>Full paths of <paramref name="inputDir"/> and <paramref name="outputDir"/> after checking that the input is a
-    /// folder, the output differs from it, is not a file, and does not exist or is empty. Throws <see cref="InputException"/>.</summary>
+    /// folder, the output differs from it, is not a file, does not exist or is empty, and can be created and written (probed,
+    /// so a bad output path fails before any weight is read). Throws <see cref="InputException"/>.</summary>
     public static (string Input, string Output) Check(string inputDir, string outputDir)
     {
         ArgumentException.ThrowIfNullOrEmpty(inputDir);
@@ -24,7 +25,31 @@ public static class ModelFolderOutput
         if (File.Exists(output)) throw new InputException($"{output}: the output path is a file");
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
             throw new InputException($"{output}: the output folder exists and is not empty");
+        EnsureWritable(output);
         return (input, output);
+    }
+
+    /// <summary>Creates <paramref name="output"/> (and its parents) and writes and deletes a probe file in it, so an output
+    /// path that cannot be used (read-only, under a file, /proc) fails up front with its path instead of a bare IOException
+    /// midway. Unless <paramref name="keep"/>, the folders it had to create are removed again, so a run that fails later
+    /// leaves nothing behind. Throws <see cref="InputException"/>.</summary>
+    public static void EnsureWritable(string output, bool keep = false)
+    {
+        string? created = Path.GetFullPath(output);   // the topmost folder this call creates, if any
+        for (string? up = Path.GetDirectoryName(created); up != null && !Directory.Exists(up); up = Path.GetDirectoryName(up)) created = up;
+        if (Directory.Exists(created)) created = null;
+        try
+        {
+            Directory.CreateDirectory(output);
+            string probe = Path.Combine(output, ".write-test");
+            File.WriteAllBytes(probe, [1]);
+            File.Delete(probe);
+            if (!keep && created != null) Directory.Delete(created, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"{output}: the output folder is not writable ({e.Message})", e);
+        }
     }
 
     /// <summary>Copies every top-level file except the weights (<c>*.safetensors</c>, the shard index) and the names in

@@ -234,6 +234,23 @@ public sealed class LayerDroppingTests : IDisposable
     }
 
     [Fact]
+    public void UnwritableOutputFailsUpFrontWithItsPathAndLeavesNothing()
+    {
+        string file = Out("a-file");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, "x");
+        foreach (string bad in new[] { Path.Combine(file, "sub", "out"), "/proc/ntr-no-such-output" })
+        {
+            var run = MakeRandomRun.Run(["drop-layers", TestPaths.Model("bert-mini-sst2"), "--output", bad, "--drop-top", "1"]);
+            Assert.Equal(1, run.ExitCode);
+            Assert.StartsWith($"weights-tools: error: {bad}: the output folder is not writable (", run.Stderr);
+        }
+        string fresh = Path.Combine(Out("parent"), "child", "out");
+        Assert.Equal(Path.GetFullPath(fresh), global::NativeTransformer.Compression.ModelFolderOutput.Check(TestPaths.Model("bert-mini-sst2"), fresh).Output);
+        Assert.False(Directory.Exists(Out("parent")), "the output check must not leave the folders it created to probe");
+    }
+
+    [Fact]
     public void RefusesNonEmptyOutput()
     {
         string dst = Out("full");
