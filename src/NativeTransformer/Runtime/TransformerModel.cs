@@ -491,11 +491,22 @@ public sealed partial class TransformerModel : IDisposable
 
     private string LabelName(int id) => Config.Id2Label.TryGetValue(id, out var name) ? name : $"LABEL_{id}";
 
-    /// <summary>A RunState that fits (batch, seq): a pooled one, or a new one sized for this request.</summary>
+    /// <summary>Sequence capacity grows in steps of this many tokens (up to <see cref="MaxLength"/>): length-sorted or
+    /// mixed-length traffic would otherwise build a new state for nearly every new longest input, each old one left as
+    /// pinned garbage until a full collection.</summary>
+    private const int SeqCapacityStep = 16;
+    private int _runStatesBuilt;
+
+    /// <summary>How many run states this model has built (tests: capacity growth).</summary>
+    internal int RunStatesBuilt => Volatile.Read(ref _runStatesBuilt);
+
+    /// <summary>A RunState that fits (batch, seq): a pooled one, or a new one sized for this request and what the pooled one held.</summary>
     private RunState Rent(int batch, int seq)
     {
         if (_states.TryTake(out var state) && state.Fits(batch, seq)) return state;
         int b = Math.Max(batch, state?.MaxBatch ?? 0), s = Math.Max(seq, state?.MaxSeq ?? 0);
+        s = Math.Max(s, Math.Min(MaxLength, (s + SeqCapacityStep - 1) / SeqCapacityStep * SeqCapacityStep));
+        Interlocked.Increment(ref _runStatesBuilt);
         return new RunState(Config, b, s, _pool, _int8);
     }
 

@@ -28,3 +28,21 @@ public class AllocationTests
         Assert.Equal(0, Allocations.OnOurThreads(model.Pool, () => { for (int i = 0; i < 20; i++) model.Forward(batch); }));
     }
 }
+
+/// <summary>Run-state capacity grows in steps, so inputs of ever longer length (length-sorted batches, mixed traffic) do not
+/// build a new set of buffers for each new longest input.</summary>
+public class RunStateGrowthTests
+{
+    private static string Words(int n) => "good " + string.Join(' ', Enumerable.Repeat("movie", n));
+
+    [Fact]
+    public void AscendingLengthsBuildAFewStatesNotOnePerLength()
+    {
+        using var model = TransformerModel.Load(TestPaths.Model("bert-mini-sst2"), new LoadOptions { Threads = 1 });
+        var first = model.Embed([Words(1)])[0];
+        for (int words = 2; words <= 40; words++) model.Embed([Words(words)]);
+        // 4..43 tokens: capacities 16, 32, 48 — it was one state per new longest input (40 here).
+        Assert.InRange(model.RunStatesBuilt, 1, 3);
+        Assert.Equal(first, model.Embed([Words(1)])[0]);   // a larger state changes no bit
+    }
+}
