@@ -14,8 +14,10 @@
 # runtime's own message ("The required instruction sets are not supported by the current CPU.", then abort: exit
 # status 134) before any of our code runs.
 #
-# NTR_AOT_FLAVOURS=v3 (or v4) publishes only that one; default "v3 v4". Each flavour keeps its own ILC output folder
-# (obj/.../native-x86-64-vN), so rebuilding one does not invalidate the other.
+# NTR_AOT_FLAVOURS=v3 (or v4) publishes only that one; default "v3 v4". Each flavour keeps its own ILC output and
+# link folders (obj/.../native-x86-64-vN/ and .../bin/), so rebuilding one does not invalidate the other — and an
+# incremental publish never takes the other flavour's linked binary as up to date (with one shared link folder, a
+# second run in the same tree shipped the x86-64-v4 binary as ntr, which an AVX2-only CPU refuses to start).
 # Fails when a publish reports any trim (IL2xxx) or AOT (IL3xxx) warning.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,7 +39,8 @@ publish() { # $1 = v3|v4
     publish_dir="$(mktemp -d "${TMPDIR:-/tmp}/ntr-aot-publish.XXXXXX")"
     log="$publish_dir.log"
     if ! dotnet publish "$root/src/NativeTransformer.Cli" -r linux-x64 -c Release -o "$publish_dir" -nologo \
-            "-p:IlcInstructionSet=$isa" "-p:NativeIntermediateOutputPath=$obj/native-$isa/" >"$log" 2>&1; then
+            "-p:IlcInstructionSet=$isa" "-p:NativeIntermediateOutputPath=$obj/native-$isa/" \
+            "-p:NativeOutputPath=$obj/native-$isa/bin/" >"$log" 2>&1; then
         cat "$log" >&2
         rm -rf "$publish_dir" "$log"
         echo "publish-aot: dotnet publish ($isa) failed" >&2

@@ -31,6 +31,20 @@ public partial class AotSmokeTests
     }
 
     [AotFact]
+    public void RepublishingOneFlavourAfterTheOtherShipsItsOwnBinary()
+    {
+        // The fixture published v3 then v4. Each flavour links into its own folder: with one shared link folder, this
+        // incremental v3 publish found the link "up to date" and shipped the v4 binary as ntr, which an AVX2-only CPU
+        // refuses to start ("The required instruction sets are not supported by the current CPU.", exit 134).
+        AssertPublished();
+        string again = Path.Combine(aot.Root, "again", "ntr");
+        var r = AotProcess.Run("bash", [Path.Combine(TestPaths.RepoRoot, "build", "publish-aot.sh"), again], "",
+            new Dictionary<string, string> { ["NTR_AOT_FLAVOURS"] = "v3" }, TimeSpan.FromMinutes(20));
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        Assert.True(File.ReadAllBytes(aot.Binary).AsSpan().SequenceEqual(File.ReadAllBytes(again)), "the republished v3 ntr differs from the first one");
+    }
+
+    [AotFact]
     public void Avx2IsChosenByEnvironmentOrByAMissingSibling()
     {
         AssertPublished();
