@@ -24,11 +24,15 @@ public sealed class AotBinaryFixture : IDisposable
     {
         if (Disabled) return;
         var sw = Stopwatch.StartNew();
-        var r = AotProcess.Run("bash", [Path.Combine(TestPaths.RepoRoot, "build", "publish-aot.sh"), Binary], "", null, TimeSpan.FromMinutes(20));   // two publishes (x86-64-v3 and -v4)
+        var r = Publish(Binary);   // two publishes (x86-64-v3 and -v4)
         PublishTime = sw.Elapsed;
         PublishExitCode = r.ExitCode;
         PublishLog = r.Stdout + r.Stderr;
     }
+
+    /// <summary>build/publish-aot.sh OUTPUT, with <paramref name="env"/> added to this process's environment.</summary>
+    internal static SmokeOutput Publish(string output, Dictionary<string, string>? env = null) =>
+        AotProcess.Run("bash", [Path.Combine(TestPaths.RepoRoot, "build", "publish-aot.sh"), output], "", env, TimeSpan.FromMinutes(20));
 
     internal SmokeOutput Run(string stdin, params string[] args) =>
         AotProcess.Run(Binary, args, stdin, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Cache }, TimeSpan.FromMinutes(2));
