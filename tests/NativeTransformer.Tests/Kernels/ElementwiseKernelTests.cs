@@ -119,6 +119,58 @@ public class VectorGeluTests
     }
 
     [Fact]
+    public void VectorGeluTanhIsWithin1e6OfTheDefinitionOnEveryLength()
+    {
+        var rng = new Random(2025);
+        for (int len = 0; len <= 300; len++)
+        {
+            var x = Enumerable.Range(0, len).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 8)).ToArray();
+            var v = x.ToArray();
+            Activations.GeluTanh(v);
+            for (int i = 0; i < len; i++)
+                Assert.True(Math.Abs(v[i] - Activations.GeluTanhScalar(x[i])) <= 1e-6f * Math.Max(1, Math.Abs(x[i])),
+                    $"len {len} x={x[i]}: {v[i]} vs {Activations.GeluTanhScalar(x[i])}");
+        }
+    }
+
+    [Fact]
+    public void GeluTanhBitsDoNotDependOnTheSpanAValueSitsIn()
+    {
+        // Whole spans (16 lanes, 8 lanes, then the padded tail) against the same values in pieces of 1..9: bit for bit.
+        var rng = new Random(78);
+        for (int len = 0; len <= 256; len++)
+        {
+            var x = Enumerable.Range(0, len).Select(_ => (float)(rng.NextDouble() * 16 - 8)).ToArray();
+            if (len > 3) { x[0] = 0; x[1] = -0f; x[2] = -30f; x[3] = 12f; }
+            var whole = x.ToArray(); Activations.GeluTanh(whole);
+            int piece = 1 + len % 9;
+            var pieces = x.ToArray();
+            for (int i = 0; i < len; i += piece) Activations.GeluTanh(pieces.AsSpan(i, Math.Min(piece, len - i)));
+            for (int i = 0; i < len; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"len {len} pieces of {piece} at {i}: {whole[i]} vs {pieces[i]}");
+        }
+    }
+
+    [Fact]
+    public void GeluTanhHandlesExtremes()
+    {
+        float[] x = [-100f, -10f, -5f, 0f, -0f, 5f, 10f, 100f, float.MaxValue, -float.MaxValue, 1e30f, -1e30f];
+        for (int len = 1; len <= x.Length; len++)   // every element both in a vector and in the tail
+        {
+            var v = x[..len].ToArray();
+            Activations.GeluTanh(v);
+            for (int i = 0; i < len; i++)
+            {
+                double expected = x[i] > 1e6f ? x[i] : x[i] < -1e6f ? 0 : Activations.GeluTanhScalar(x[i]);
+                Assert.True(Math.Abs(v[i] - expected) <= 1e-6 * Math.Max(1, Math.Abs(expected)), $"gelu_tanh({x[i]}) = {v[i]}, expected {expected}");
+            }
+        }
+        var nan = new[] { float.NaN, 1f };
+        Activations.GeluTanh(nan);
+        Assert.True(float.IsNaN(nan[0]));
+    }
+
+    [Fact]
     public void GeluHandlesExtremes()
     {
         float[] x = [-100f, -10f, 0f, -0f, 10f, 100f, float.MaxValue, -float.MaxValue];
