@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 
-// NativeTransformer kernel benchmarks (BenchmarkDotNet): fp32 packed GEMM and int8 GEMM at BERT shapes, attention per sequence,
-// each against the first unpacked fp32 kernel, with GFLOP/s (GOP/s) and % of per-core peak columns.
+// NativeTransformer kernel benchmarks (BenchmarkDotNet): fp32 packed GEMM and int8 GEMM at BERT shapes (each against
+// the first unpacked fp32 kernel, with GFLOP/s (GOP/s) and % of per-core peak columns), attention per sequence.
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Fp32*'
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Int8*'
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Attention*'
