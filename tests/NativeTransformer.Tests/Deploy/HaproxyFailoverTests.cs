@@ -125,7 +125,10 @@ public class HaproxyFailoverTests
     }
 
     /// <summary>roundrobin over the replicas; a health check every 200 ms (down after 2 failures); a request that
-    /// meets a refused connection, an empty or a 5xx response is retried up to 3 times, redispatched to another server.</summary>
+    /// meets a refused connection, an empty or a 5xx response is retried up to 3 times, redispatched to another server.
+    /// `timeout check 3s`: without it the check's read timeout is `inter`, and on a loaded 2-core CI machine /health
+    /// answers slower than 200 ms twice in a row, so haproxy marked all three live replicas down (every request 503).
+    /// The killed replica still fails its checks at once: its listener is closed, the connection is refused.</summary>
     private static string Config(int port, int[] replicaPorts)
     {
         var sb = new StringBuilder();
@@ -148,6 +151,7 @@ public class HaproxyFailoverTests
               balance roundrobin
               option httpchk GET /health
               http-response set-header X-Served-By %[srv_name]
+              timeout check 3s
               default-server inter 200ms fall 2 rise 1
 
             """);
