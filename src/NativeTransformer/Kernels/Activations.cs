@@ -17,19 +17,11 @@ public static class Activations
 
     /// <summary>Exact (erf) GELU, as torch.nn.functional.gelu and Hugging Face's "gelu"; vectorized, within 1e-6 of <see cref="GeluScalar"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Gelu(Span<float> x)
+    public static void Gelu(Span<float> x)
     {
         // One pass in registers: z = |x|/√2, t = 1/(1 + z/2), erfc(z) = t·exp(P(t) − z²);
         // GELU = x ≥ 0 ? x − ½x·erfc(z) : ½x·erfc(z). 16 lanes, then 8 (the same operations per lane), then scalar.
-        int i = 0;
-        fixed (float* p = x)
-        {
-            if (Vector512.IsHardwareAccelerated)
-                for (; i + 16 <= x.Length; i += 16) Gelu(Vector512.Load(p + i)).Store(p + i);
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + 8 <= x.Length; i += 8) Gelu(Vector256.Load(p + i)).Store(p + i);
-        }
-        for (; i < x.Length; i++)
+        for (int i = WholeVectors<ErfGelu>(x); i < x.Length; i++)
         {
             float v = x[i], z = MathF.Abs(v) * InvSqrt2, t = 1f / (1f + 0.5f * z);
             float half = 0.5f * v * t * MathF.Exp(PolyScalar(t) - z * z);
@@ -138,24 +130,18 @@ public static class Activations
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void GeluTanh(Span<float> x)
     {
-        int i = 0;
-        fixed (float* p = x)
+        int i = WholeVectors<TanhGelu>(x);
+        if (Vector256.IsHardwareAccelerated)
         {
-            if (Vector512.IsHardwareAccelerated)
-                for (; i + 16 <= x.Length; i += 16) GeluTanh(Vector512.Load(p + i)).Store(p + i);
-            if (Vector256.IsHardwareAccelerated)
+            if (i < x.Length)
             {
-                for (; i + 8 <= x.Length; i += 8) GeluTanh(Vector256.Load(p + i)).Store(p + i);
-                if (i < x.Length)
-                {
-                    float* tail = stackalloc float[8];
-                    var rest = x[i..];
-                    rest.CopyTo(new Span<float>(tail, 8));
-                    GeluTanh(Vector256.Load(tail)).Store(tail);
-                    new ReadOnlySpan<float>(tail, rest.Length).CopyTo(rest);
-                }
-                return;
+                float* tail = stackalloc float[8];
+                var rest = x[i..];
+                rest.CopyTo(new Span<float>(tail, 8));
+                GeluTanh(Vector256.Load(tail)).Store(tail);
+                new ReadOnlySpan<float>(tail, rest.Length).CopyTo(rest);
             }
+            return;
         }
         for (; i < x.Length; i++)
         {
@@ -184,6 +170,41 @@ public static class Activations
         var e = VectorMath.ExpNonPositive(a) & Vector256.GreaterThan(a, Vector256.Create(ExpFloor));
         var s = VectorMath.Reciprocal(Vector256<float>.One + e);
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v * s, v * e * s);
+    }
+
+    /// <summary>An activation on 16 and on 8 lanes, the same operations per lane (so a value's bits do not depend on the width).</summary>
+    private interface ILanes
+    {
+        static abstract Vector512<float> On(Vector512<float> v);
+        static abstract Vector256<float> On(Vector256<float> v);
+    }
+
+    private readonly struct ErfGelu : ILanes
+    {
+        public static Vector512<float> On(Vector512<float> v) => Gelu(v);
+        public static Vector256<float> On(Vector256<float> v) => Gelu(v);
+    }
+
+    private readonly struct TanhGelu : ILanes
+    {
+        public static Vector512<float> On(Vector512<float> v) => GeluTanh(v);
+        public static Vector256<float> On(Vector256<float> v) => GeluTanh(v);
+    }
+
+    /// <summary>Applies <typeparamref name="T"/> in place to whole 16-lane, then 8-lane vectors from the start of
+    /// <paramref name="x"/>; returns where the vectors stopped (the caller does the 0..7 left).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe int WholeVectors<T>(Span<float> x) where T : struct, ILanes
+    {
+        int i = 0;
+        fixed (float* p = x)
+        {
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= x.Length; i += 16) T.On(Vector512.Load(p + i)).Store(p + i);
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= x.Length; i += 8) T.On(Vector256.Load(p + i)).Store(p + i);
+        }
+        return i;
     }
 
     /// <summary>Below this 2u, e⁻²|ᵘ| is taken as 0: the shared exp clamps its input at −87, and x·e^(−87) is not ~0 for

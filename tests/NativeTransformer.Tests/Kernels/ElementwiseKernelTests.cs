@@ -87,67 +87,44 @@ public class ElementwiseKernelTests
 
 public class VectorGeluTests
 {
-    [Fact]
-    public void GeluBitsDoNotDependOnTheVectorWidthOrTheSplit()
+    /// <summary>Whole spans (16-lane loop, then 8-lane, then the tail) must equal the same values run in pieces, bit for
+    /// bit: the int8 GEMM applies an activation to whole rows and the fp32 GEMM to 64-column segments. Erf GELU's scalar
+    /// tail has its own bits, so its pieces are whole 8-lane vectors; tanh GELU runs its tail through the 8-lane
+    /// operations too, so any piece (1..9) must agree.</summary>
+    [Theory]
+    [InlineData(Epilogue.Gelu, false)]
+    [InlineData(Epilogue.GeluTanh, true)]
+    public void GeluBitsDoNotDependOnTheVectorWidthOrTheSplit(Epilogue gelu, bool anyPiece)
     {
-        // Whole spans (512-bit loop, then 256-bit, then scalar) must equal the same values run 8 at a time (256-bit only)
-        // bit for bit: the int8 GEMM applies GELU to whole rows and the fp32 GEMM to 64-column segments.
         var rng = new Random(77);
         for (int len = 0; len <= 256; len++)
         {
             var x = Enumerable.Range(0, len).Select(_ => (float)(rng.NextDouble() * 16 - 8)).ToArray();
             if (len > 3) { x[0] = 0; x[1] = -0f; x[2] = -30f; x[3] = 12f; }
-            var whole = x.ToArray(); Activations.Gelu(whole);
+            var whole = x.ToArray(); Activations.Apply(whole, gelu);
+            int piece = anyPiece ? 1 + len % 9 : 8;
             var pieces = x.ToArray();
-            for (int i = 0; i < len; i += 8) Activations.Gelu(pieces.AsSpan(i, Math.Min(8, len - i)));
+            for (int i = 0; i < len; i += piece) Activations.Apply(pieces.AsSpan(i, Math.Min(piece, len - i)), gelu);
             for (int i = 0; i < len; i++)
-                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"len {len} at {i}: {whole[i]} vs {pieces[i]}");
+                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"{gelu} len {len} pieces of {piece} at {i}: {whole[i]} vs {pieces[i]}");
         }
     }
 
-    [Fact]
-    public void VectorGeluIsWithin1e6OfTheScalarReferenceOnEveryLength()
+    /// <summary>Both GELUs within 1e-6·max(1, |x|) of their double-precision definitions on every length 0..300.</summary>
+    [Theory]
+    [InlineData(Epilogue.Gelu)]
+    [InlineData(Epilogue.GeluTanh)]
+    public void VectorGeluIsWithin1e6OfTheScalarReferenceOnEveryLength(Epilogue gelu)
     {
+        Func<float, float> reference = gelu == Epilogue.Gelu ? Activations.GeluScalar : Activations.GeluTanhScalar;
         var rng = new Random(2024);
         for (int len = 0; len <= 300; len++)
         {
             var x = Enumerable.Range(0, len).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 8)).ToArray();
             var v = x.ToArray();
-            Activations.Gelu(v);
-            for (int i = 0; i < len; i++) Assert.True(Math.Abs(v[i] - Activations.GeluScalar(x[i])) <= 1e-6f * Math.Max(1, Math.Abs(x[i])), $"len {len} x={x[i]}: {v[i]} vs {Activations.GeluScalar(x[i])}");
-        }
-    }
-
-    [Fact]
-    public void VectorGeluTanhIsWithin1e6OfTheDefinitionOnEveryLength()
-    {
-        var rng = new Random(2025);
-        for (int len = 0; len <= 300; len++)
-        {
-            var x = Enumerable.Range(0, len).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 8)).ToArray();
-            var v = x.ToArray();
-            Activations.GeluTanh(v);
+            Activations.Apply(v, gelu);
             for (int i = 0; i < len; i++)
-                Assert.True(Math.Abs(v[i] - Activations.GeluTanhScalar(x[i])) <= 1e-6f * Math.Max(1, Math.Abs(x[i])),
-                    $"len {len} x={x[i]}: {v[i]} vs {Activations.GeluTanhScalar(x[i])}");
-        }
-    }
-
-    [Fact]
-    public void GeluTanhBitsDoNotDependOnTheSpanAValueSitsIn()
-    {
-        // Whole spans (16 lanes, 8 lanes, then the padded tail) against the same values in pieces of 1..9: bit for bit.
-        var rng = new Random(78);
-        for (int len = 0; len <= 256; len++)
-        {
-            var x = Enumerable.Range(0, len).Select(_ => (float)(rng.NextDouble() * 16 - 8)).ToArray();
-            if (len > 3) { x[0] = 0; x[1] = -0f; x[2] = -30f; x[3] = 12f; }
-            var whole = x.ToArray(); Activations.GeluTanh(whole);
-            int piece = 1 + len % 9;
-            var pieces = x.ToArray();
-            for (int i = 0; i < len; i += piece) Activations.GeluTanh(pieces.AsSpan(i, Math.Min(piece, len - i)));
-            for (int i = 0; i < len; i++)
-                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"len {len} pieces of {piece} at {i}: {whole[i]} vs {pieces[i]}");
+                Assert.True(Math.Abs(v[i] - reference(x[i])) <= 1e-6f * Math.Max(1, Math.Abs(x[i])), $"{gelu} len {len} x={x[i]}: {v[i]} vs {reference(x[i])}");
         }
     }
 
