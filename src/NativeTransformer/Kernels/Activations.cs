@@ -128,18 +128,18 @@ public static class Activations
     /// of <see cref="GeluTanhScalar"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void GeluTanh(Span<float> x)
+    public static void GeluTanh(Span<float> x)
     {
         int i = WholeVectors<TanhGelu>(x);
         if (Vector256.IsHardwareAccelerated)
         {
             if (i < x.Length)
             {
-                float* tail = stackalloc float[8];
                 var rest = x[i..];
-                rest.CopyTo(new Span<float>(tail, 8));
-                GeluTanh(Vector256.Load(tail)).Store(tail);
-                new ReadOnlySpan<float>(tail, rest.Length).CopyTo(rest);
+                Span<float> tail = stackalloc float[8];
+                rest.CopyTo(tail);
+                GeluTanh(Vector256.Create<float>(tail)).CopyTo(tail);
+                tail[..rest.Length].CopyTo(rest);
             }
             return;
         }
