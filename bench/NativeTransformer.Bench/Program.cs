@@ -5,6 +5,7 @@ using BenchmarkDotNet.Running;
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Fp32*'
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Int8*'
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Attention*'
+//   dotnet run -c Release --project bench/NativeTransformer.Bench -- --filter '*Activation*'
 //   dotnet run -c Release --project bench/NativeTransformer.Bench -- --list flat
 // End-to-end latency is `ntr bench`; the comparison with ONNX Runtime and PyTorch is bench/peers/run.sh.
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -27,8 +27,8 @@ namespace NativeTransformer.Kernels.Int8;
  *       acc[m,n] = Σ_k xq[m,k]·q[n,k]  (u8·s8 → s32, the kernels' job),   colsum[n] = Σ_k q[n,k]  (precomputed at pack time).
  *   |acc| ≤ K·255·128 < 2³¹ for K ≤ 65536 (enforced), and zx·colsum likewise, so the correction is exact integer math.
  *   Dequantization, shared by every path:  y = (float)(acc − zx·colsum) · (sx·sw) + bias  (no FMA, fixed order), then
- *   Activations.Apply over the whole output row, then + residual. Because acc is an exact integer and the epilogue is one
- *   piece of code, every path, every thread count and every batch composition give bitwise-identical outputs.
+ *   the activation over the whole output row, then + residual (Activations.FinishSegment). Because acc is an exact
+ *   integer and the epilogue is one piece of code, every path, every thread count and every batch composition give bitwise-identical outputs.
  *
  * Saturation strategy (the int32 sums must be exact on every path):
  *   vpmaddubsw (u8×s8 → s16 pair sums, saturating) overflows for 2·255·127 = 64770 > 32767, so it is NOT used. Instead:
@@ -224,16 +224,8 @@ public static unsafe class QGemm
 
         private void FinishRow(int r)
         {
-            int n = _w!.N;
-            var row = new Span<float>(_y + (long)r * n, n);
-            Activations.Apply(row, _epilogue);
-            if (_residual != null)
-            {
-                float* res = _residual + (long)r * n, yr = _y + (long)r * n;
-                int j = 0;
-                for (; j + 8 <= n; j += 8) (Vector256.Load(yr + j) + Vector256.Load(res + j)).Store(yr + j);
-                for (; j < n; j++) yr[j] += res[j];
-            }
+            long off = (long)r * _w!.N;
+            Activations.FinishSegment(_y + off, null, _residual == null ? null : _residual + off, _w.N, _epilogue);
         }
     }
 
@@ -345,10 +337,12 @@ public static unsafe class QGemm
         {
             var vinv = Vector256.Create(inv); var vzp = Vector256.Create(zp);
             var zero = Vector256<int>.Zero; var max = Vector256.Create(255);
+            // |x·inv| ≤ 255 (the row's range is finite, checked above), so the plain conversion is exact and .NET's
+            // saturating ConvertToInt32 (a NaN and overflow fix-up, four more instructions) would be dead work.
             for (; i + 16 <= k; i += 16)
             {
-                var a = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + i) * vinv)) + vzp, zero), max);
-                var b = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + i + 8) * vinv)) + vzp, zero), max);
+                var a = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32Native(Vector256.Round(Vector256.Load(x + i) * vinv)) + vzp, zero), max);
+                var b = Vector256.Min(Vector256.Max(Vector256.ConvertToInt32Native(Vector256.Round(Vector256.Load(x + i + 8) * vinv)) + vzp, zero), max);
                 var h = Vector256.Narrow(a.AsUInt32(), b.AsUInt32());   // 16 × u16, lane order preserved
                 if (widened) h.AsInt16().Store(qw + i);
                 Vector128.Narrow(h.GetLower(), h.GetUpper()).Store(q + i);
