@@ -291,22 +291,40 @@ public static unsafe class QGemm
         byte* q = s.Xq + (long)r * ld; short* qw = s.Xw + (long)r * ld;
         float lo = 0, hi = 0;
         int i = 0;
+        // The row's range with MinNative / MaxNative: one vminps / vmaxps each. .NET 10's Min / Max also order −0 below +0
+        // and propagate NaN, ten instructions per call with a blend on the loop-carried chain, and that scan was most of
+        // this function's time. ±0 cannot change lo, hi or anything computed from them; a NaN, which vminps may drop, is
+        // tracked apart (an unordered compare ORed in) so that such a row still fails the finiteness check below.
         if (Vector512.IsHardwareAccelerated && k >= 32)
         {
-            var lo0 = Vector512<float>.Zero; var hi0 = lo0; var lo1 = lo0; var hi1 = lo0;
+            var lo0 = Vector512<float>.Zero; var hi0 = lo0; var lo1 = lo0; var hi1 = lo0; var nan = lo0;
             for (; i + 32 <= k; i += 32)
             {
                 var a = Vector512.Load(x + i); var b = Vector512.Load(x + i + 16);
-                lo0 = Vector512.Min(lo0, a); hi0 = Vector512.Max(hi0, a); lo1 = Vector512.Min(lo1, b); hi1 = Vector512.Max(hi1, b);
+                lo0 = Vector512.MinNative(lo0, a); hi0 = Vector512.MaxNative(hi0, a); lo1 = Vector512.MinNative(lo1, b); hi1 = Vector512.MaxNative(hi1, b);
+                nan |= Vector512.IsNaN(a) | Vector512.IsNaN(b);
             }
-            lo0 = Vector512.Min(lo0, lo1); hi0 = Vector512.Max(hi0, hi1);
+            lo0 = Vector512.MinNative(lo0, lo1); hi0 = Vector512.MaxNative(hi0, hi1);
             for (int j = 0; j < 16; j++) { lo = MathF.Min(lo, lo0[j]); hi = MathF.Max(hi, hi0[j]); }
+            if (nan != Vector512<float>.Zero) hi = float.NaN;
         }
         else if (Vector256.IsHardwareAccelerated && k >= 8)
         {
-            var vlo = Vector256<float>.Zero; var vhi = vlo;
-            for (; i + 8 <= k; i += 8) { var v = Vector256.Load(x + i); vlo = Vector256.Min(vlo, v); vhi = Vector256.Max(vhi, v); }
-            for (int j = 0; j < 8; j++) { lo = MathF.Min(lo, vlo[j]); hi = MathF.Max(hi, vhi[j]); }
+            var lo0 = Vector256<float>.Zero; var hi0 = lo0; var lo1 = lo0; var hi1 = lo0; var nan = lo0;
+            for (; i + 16 <= k; i += 16)
+            {
+                var a = Vector256.Load(x + i); var b = Vector256.Load(x + i + 8);
+                lo0 = Vector256.MinNative(lo0, a); hi0 = Vector256.MaxNative(hi0, a); lo1 = Vector256.MinNative(lo1, b); hi1 = Vector256.MaxNative(hi1, b);
+                nan |= Vector256.IsNaN(a) | Vector256.IsNaN(b);
+            }
+            for (; i + 8 <= k; i += 8)
+            {
+                var a = Vector256.Load(x + i);
+                lo0 = Vector256.MinNative(lo0, a); hi0 = Vector256.MaxNative(hi0, a); nan |= Vector256.IsNaN(a);
+            }
+            lo0 = Vector256.MinNative(lo0, lo1); hi0 = Vector256.MaxNative(hi0, hi1);
+            for (int j = 0; j < 8; j++) { lo = MathF.Min(lo, lo0[j]); hi = MathF.Max(hi, hi0[j]); }
+            if (nan != Vector256<float>.Zero) hi = float.NaN;
         }
         for (; i < k; i++) { lo = MathF.Min(lo, x[i]); hi = MathF.Max(hi, x[i]); }
 
