@@ -157,15 +157,30 @@ public class ScaledSoftmaxTests
     {
         var rng = new Random(11);
         for (int len = 1; len <= 256; len++)
-        {
-            int valid = 1 + (len * 5) % len;
-            var x = Enumerable.Range(0, len).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 30)).ToArray();
-            var expected = x.Select(v => v * 0.125f).ToArray(); var actual = x.ToArray();
-            SoftmaxReference.MaskedRow(expected, valid);
-            Softmax.ScaledMaskedRow(actual, valid, 0.125f);
-            for (int i = 0; i < len; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-6f, $"len {len} at {i}: {expected[i]} vs {actual[i]}");
-            Assert.All(actual[valid..], v => Assert.Equal(0f, v));
-        }
+            foreach (int valid in new[] { len, 1 + len * 5 / 7 })   // the whole row live, and a masked tail
+            foreach (double range in new[] { 30.0, 3000.0 })           // the wide range overflows exp unless max is exact
+            {
+                var x = Enumerable.Range(0, len).Select(_ => (float)((rng.NextDouble() * 2 - 1) * range)).ToArray();
+                var expected = x.Select(v => v * 0.125f).ToArray(); var actual = x.ToArray();
+                SoftmaxReference.MaskedRow(expected, valid);
+                Softmax.ScaledMaskedRow(actual, valid, 0.125f);
+                for (int i = 0; i < len; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-6f, $"len {len} valid {valid} range {range} at {i}: {expected[i]} vs {actual[i]}");
+                Assert.All(actual[valid..], v => Assert.Equal(0f, v));
+            }
         Assert.Throws<ArgumentOutOfRangeException>(() => Softmax.ScaledMaskedRow(new float[4], 0, 1f));
+    }
+
+    [Fact]
+    public void ANaNScoreMakesTheWholeLiveRowNaN()
+    {
+        // Wherever it sits (first vector, later vectors, tail), a NaN must not be skipped into a plausible distribution.
+        for (int len = 1; len <= 70; len++)
+            for (int at = 0; at < len; at++)
+            {
+                var x = Enumerable.Range(0, len).Select(i => (float)Math.Sin(i)).ToArray();
+                x[at] = float.NaN;
+                Softmax.ScaledMaskedRow(x, len, 0.5f);
+                Assert.All(x, v => Assert.True(float.IsNaN(v), $"len {len}, NaN at {at}: {v}"));
+            }
     }
 }
