@@ -27,16 +27,16 @@ public class ElementwiseKernelTests
     {
         var rng = new Random(5);
         for (int len = 1; len <= 256; len++)
-        {
-            int valid = 1 + len * 7 % len;
-            var x = Random(rng, len, 20);
-            var expected = x.ToArray(); var actual = x.ToArray();
-            SoftmaxReference.MaskedRow(expected, valid);
-            Softmax.MaskedRow(actual, valid);
-            for (int i = 0; i < len; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-6f, $"len {len} at {i}");
-            Assert.All(actual[valid..], v => Assert.Equal(0f, v));
-            Assert.InRange(actual.Sum(), 0.9999f, 1.0001f);
-        }
+            foreach (int valid in new[] { len, 1 + len * 5 / 7 })   // the whole row live, and a masked tail
+            {
+                var x = Random(rng, len, 20);
+                var expected = x.ToArray(); var actual = x.ToArray();
+                SoftmaxReference.MaskedRow(expected, valid);
+                Softmax.MaskedRow(actual, valid);
+                for (int i = 0; i < len; i++) Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-6f, $"len {len} valid {valid} at {i}");
+                Assert.All(actual[valid..], v => Assert.Equal(0f, v));
+                Assert.InRange(actual.Sum(), 0.9999f, 1.0001f);
+            }
         Assert.Throws<ArgumentOutOfRangeException>(() => Softmax.MaskedRow(new float[4], 0));
     }
 
