@@ -27,8 +27,9 @@ internal static class VectorMath
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
         p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        // 2ⁿ, n ≥ −126. n is a whole number in range, so the plain cvtps2dq is exact: ConvertToInt32 would add .NET's
-        // saturation and NaN fix-up (four more instructions, a blend among them) that the range makes dead.
+        // 2ⁿ, n ≥ −126. n is a whole number in range, so the plain conversion (one vcvttps2dq) is exact: ConvertToInt32
+        // would add .NET's saturation and NaN fix-up (four more instructions, a blend among them) that the range makes
+        // dead. A NaN x still gives NaN: p is NaN whatever the scale.
         var scale = (Vector256.ConvertToInt32Native(n) + Vector256.Create(127)) << 23;
         return p * scale.AsSingle();
     }

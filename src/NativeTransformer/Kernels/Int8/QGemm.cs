@@ -28,7 +28,8 @@ namespace NativeTransformer.Kernels.Int8;
  *   |acc| ≤ K·255·128 < 2³¹ for K ≤ 65536 (enforced), and zx·colsum likewise, so the correction is exact integer math.
  *   Dequantization, shared by every path:  y = (float)(acc − zx·colsum) · (sx·sw) + bias  (no FMA, fixed order), then
  *   the activation over the whole output row, then + residual (Activations.FinishSegment). Because acc is an exact
- *   integer and the epilogue is one piece of code, every path, every thread count and every batch composition give bitwise-identical outputs.
+ *   integer and the epilogue is one piece of code, every path, every thread count and every batch composition give
+ *   bitwise-identical outputs.
  *
  * Saturation strategy (the int32 sums must be exact on every path):
  *   vpmaddubsw (u8×s8 → s16 pair sums, saturating) overflows for 2·255·127 = 64770 > 32767, so it is NOT used. Instead:
