@@ -67,34 +67,36 @@ public static class Activations
 
     /// <summary>
     /// A GEMM epilogue on one output segment: y ← act(y + bias) + residual (bias, residual may be null), bitwise what
-    /// Add, <see cref="Apply"/>, Add in turn give, but in one register pass for no activation or either GELU on segments of
-    /// whole vectors (16 lanes, or 8 on AVX2; it was three calls and three passes over every 64-column output segment).
+    /// Add, <see cref="Apply"/>, Add in turn give, but in one register pass over the whole vectors for no activation or
+    /// either GELU (it was three calls and three passes over every 64-column output segment); the 0..7 left, and ReLU,
+    /// take the three passes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void FinishSegment(float* y, float* bias, float* residual, int len, Epilogue epilogue)
     {
-        bool fused = epilogue switch
+        int done = epilogue switch
         {
-            Epilogue.None => Fused<Identity>(y, bias, residual, len),
-            Epilogue.Gelu => Fused<ErfGelu>(y, bias, residual, len),
-            Epilogue.GeluTanh => Fused<TanhGelu>(y, bias, residual, len),
-            _ => false,   // ReLU is TensorPrimitives.Max, whose NaN and −0 rules a bare vector max does not share
+            Epilogue.None => Vectors<Identity>(y, bias, residual, len),
+            Epilogue.Gelu => Vectors<ErfGelu>(y, bias, residual, len),
+            Epilogue.GeluTanh => Vectors<TanhGelu>(y, bias, residual, len),
+            _ => 0,   // ReLU is TensorPrimitives.Max, whose NaN and −0 rules a bare vector max does not share
         };
-        if (fused) return;
-        var seg = new Span<float>(y, len);
-        if (bias != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(bias, len), seg);
+        if (done == len) return;
+        var seg = new Span<float>(y + done, len - done);
+        if (bias != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(bias + done, len - done), seg);
         if (epilogue != Epilogue.None) Apply(seg, epilogue);
-        if (residual != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(residual, len), seg);
+        if (residual != null) TensorPrimitives.Add(seg, new ReadOnlySpan<float>(residual + done, len - done), seg);
     }
 
-    /// <summary>act(y + bias) + residual in registers, if <paramref name="len"/> is whole vectors of a width the CPU
-    /// accelerates; false (nothing written) otherwise. Per lane the operations of the three separate passes.</summary>
+    /// <summary>y ← T(y + bias) + residual in registers (bias, residual may be null) over whole 16-lane, then 8-lane
+    /// vectors from the start; returns where the vectors stopped (the caller does the 0..7 left). Per lane these are
+    /// the operations of the separate passes, so the bits are theirs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe bool Fused<T>(float* y, float* bias, float* residual, int len) where T : struct, ILanes
+    private static unsafe int Vectors<T>(float* y, float* bias, float* residual, int len) where T : struct, ILanes
     {
-        if (Vector512.IsHardwareAccelerated && len % 16 == 0)
-        {
-            for (int i = 0; i < len; i += 16)
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= len; i += 16)
             {
                 var v = Vector512.Load(y + i);
                 if (bias != null) v += Vector512.Load(bias + i);
@@ -102,11 +104,8 @@ public static class Activations
                 if (residual != null) v += Vector512.Load(residual + i);
                 v.Store(y + i);
             }
-            return true;
-        }
-        if (Vector256.IsHardwareAccelerated && len % 8 == 0)
-        {
-            for (int i = 0; i < len; i += 8)
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= len; i += 8)
             {
                 var v = Vector256.Load(y + i);
                 if (bias != null) v += Vector256.Load(bias + i);
@@ -114,9 +113,7 @@ public static class Activations
                 if (residual != null) v += Vector256.Load(residual + i);
                 v.Store(y + i);
             }
-            return true;
-        }
-        return false;
+        return i;
     }
 
     /// <summary>Applies a GEMM epilogue's activation in place (identity for <see cref="Epilogue.None"/>).</summary>
@@ -206,14 +203,8 @@ public static class Activations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void InPlace<T>(Span<float> x) where T : struct, ILanes
     {
-        int i = 0;
-        fixed (float* p = x)
-        {
-            if (Vector512.IsHardwareAccelerated)
-                for (; i + 16 <= x.Length; i += 16) T.On(Vector512.Load(p + i)).Store(p + i);
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + 8 <= x.Length; i += 8) T.On(Vector256.Load(p + i)).Store(p + i);
-        }
+        int i;
+        fixed (float* p = x) i = Vectors<T>(p, null, null, x.Length);
         if (i == x.Length) return;
         if (Vector256.IsHardwareAccelerated)
         {
