@@ -15,8 +15,12 @@ namespace NativeTransformer.Kernels;
 /// </summary>
 public static unsafe class AttentionKernel
 {
-    /// <summary>Scratch floats needed: kᵀ [d, valid] plus scores [rows, valid].</summary>
-    public static int ScratchLength(int rows, int maxValid, int d) => d * maxValid + rows * maxValid;
+    /// <summary>Query rows per pass of scores → softmax → context: their scores (RowBlock × valid floats, 8 KB at 128
+    /// keys) stay in L1 between the three steps instead of a whole [rows, valid] matrix going out to L2 and back.</summary>
+    internal const int RowBlock = 16;
+
+    /// <summary>Scratch floats needed: kᵀ [d, valid] plus the scores of one row block [min(rows, RowBlock), valid].</summary>
+    public static int ScratchLength(int rows, int maxValid, int d) => d * maxValid + Math.Min(rows, RowBlock) * maxValid;
 
     public static void SingleHead(float* q, float* k, float* v, int stride, int rows, int valid, int d, float scale,
         float* output, int outStride, Span<float> scratch) =>
@@ -46,19 +50,25 @@ public static unsafe class AttentionKernel
             float* kt = s, scores = s + d * valid;
             for (int j = 0; j < valid; j++)                       // kᵀ [d, valid]: contiguous along keys
                 for (int t = 0; t < d; t++) kt[t * valid + j] = k[(long)j * stride + t];
-            Scores(q, stride, kt, rows, valid, d, scores);
-            for (int i = 0; i < rows; i++)
+            // Each output row is the same operation sequence whatever block it falls in (see the class summary), so the
+            // blocking changes where the scores live, not a bit of the result.
+            for (int i0 = 0; i0 < rows; i0 += RowBlock)
             {
-                var row = new Span<float>(scores + (long)i * valid, valid);
-                if (bias == null) Softmax.ScaledMaskedRow(row, valid, scale);
-                else
+                int n = Math.Min(RowBlock, rows - i0);
+                Scores(q + (long)i0 * stride, stride, kt, n, valid, d, scores);
+                for (int i = 0; i < n; i++)
                 {
-                    // scale·s + bias first: the bias is not scaled, so the softmax runs at scale 1.
-                    TensorPrimitives.MultiplyAdd(row, scale, new ReadOnlySpan<float>(bias + i * biasRowStride, valid), row);
-                    Softmax.ScaledMaskedRow(row, valid, 1f);
+                    var row = new Span<float>(scores + (long)i * valid, valid);
+                    if (bias == null) Softmax.ScaledMaskedRow(row, valid, scale);
+                    else
+                    {
+                        // scale·s + bias first: the bias is not scaled, so the softmax runs at scale 1.
+                        TensorPrimitives.MultiplyAdd(row, scale, new ReadOnlySpan<float>(bias + (i0 + i) * biasRowStride, valid), row);
+                        Softmax.ScaledMaskedRow(row, valid, 1f);
+                    }
                 }
+                Context(scores, n, valid, v, vStride, d, output + (long)i0 * outStride, outStride);
             }
-            Context(scores, rows, valid, v, vStride, d, output, outStride);
         }
     }
 
