@@ -3323,14 +3323,28 @@ internal static unsafe partial class PackedKernels
     {
         var c0_0 = Vector256<float>.Zero;
         var c0_1 = Vector256<float>.Zero;
-        for (nint p = 0; p < kc; p++)
+        nint p = 0;
+        for (; p + 2 <= kc; p += 2)
         {
-            var w0 = Vector256.Load(b + 0);
-            var w1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
-            a += 1; b += 32;
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var w0_1 = Vector256.Load(b + 32);
+            var w1_1 = Vector256.Load(b + 40);
+            var a0_1 = Vector256.Create(a[1]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_1, w0_1, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_1, w1_1, c0_1);
+            a += 2; b += 64;
+        }
+        if (p < kc)
+        {
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
         }
         c0_0.Store(c + 0 * ldc + 0);
         c0_1.Store(c + 0 * ldc + 8);
@@ -3343,17 +3357,37 @@ internal static unsafe partial class PackedKernels
         var c0_1 = Vector256<float>.Zero;
         var c1_0 = Vector256<float>.Zero;
         var c1_1 = Vector256<float>.Zero;
-        for (nint p = 0; p < kc; p++)
+        nint p = 0;
+        for (; p + 2 <= kc; p += 2)
         {
-            var w0 = Vector256.Load(b + 0);
-            var w1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
-            var a1 = Vector256.Create(a[1]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
-            a += 2; b += 32;
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var w0_1 = Vector256.Load(b + 32);
+            var w1_1 = Vector256.Load(b + 40);
+            var a0_1 = Vector256.Create(a[2]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_1, w0_1, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_1, w1_1, c0_1);
+            var a1_1 = Vector256.Create(a[3]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_1, w0_1, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_1, w1_1, c1_1);
+            a += 4; b += 64;
+        }
+        if (p < kc)
+        {
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
         }
         c0_0.Store(c + 0 * ldc + 0);
         c0_1.Store(c + 0 * ldc + 8);
@@ -3370,20 +3404,46 @@ internal static unsafe partial class PackedKernels
         var c1_1 = Vector256<float>.Zero;
         var c2_0 = Vector256<float>.Zero;
         var c2_1 = Vector256<float>.Zero;
-        for (nint p = 0; p < kc; p++)
+        nint p = 0;
+        for (; p + 2 <= kc; p += 2)
         {
-            var w0 = Vector256.Load(b + 0);
-            var w1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
-            var a1 = Vector256.Create(a[1]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
-            var a2 = Vector256.Create(a[2]);
-            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
-            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
-            a += 3; b += 32;
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
+            var w0_1 = Vector256.Load(b + 32);
+            var w1_1 = Vector256.Load(b + 40);
+            var a0_1 = Vector256.Create(a[3]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_1, w0_1, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_1, w1_1, c0_1);
+            var a1_1 = Vector256.Create(a[4]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_1, w0_1, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_1, w1_1, c1_1);
+            var a2_1 = Vector256.Create(a[5]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_1, w0_1, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_1, w1_1, c2_1);
+            a += 6; b += 64;
+        }
+        if (p < kc)
+        {
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
         }
         c0_0.Store(c + 0 * ldc + 0);
         c0_1.Store(c + 0 * ldc + 8);
@@ -3404,23 +3464,55 @@ internal static unsafe partial class PackedKernels
         var c2_1 = Vector256<float>.Zero;
         var c3_0 = Vector256<float>.Zero;
         var c3_1 = Vector256<float>.Zero;
-        for (nint p = 0; p < kc; p++)
+        nint p = 0;
+        for (; p + 2 <= kc; p += 2)
         {
-            var w0 = Vector256.Load(b + 0);
-            var w1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
-            var a1 = Vector256.Create(a[1]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
-            var a2 = Vector256.Create(a[2]);
-            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
-            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
-            var a3 = Vector256.Create(a[3]);
-            c3_0 = Vector256.FusedMultiplyAdd(a3, w0, c3_0);
-            c3_1 = Vector256.FusedMultiplyAdd(a3, w1, c3_1);
-            a += 4; b += 32;
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
+            var a3_0 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_0, w0_0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_0, w1_0, c3_1);
+            var w0_1 = Vector256.Load(b + 32);
+            var w1_1 = Vector256.Load(b + 40);
+            var a0_1 = Vector256.Create(a[4]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_1, w0_1, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_1, w1_1, c0_1);
+            var a1_1 = Vector256.Create(a[5]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_1, w0_1, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_1, w1_1, c1_1);
+            var a2_1 = Vector256.Create(a[6]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_1, w0_1, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_1, w1_1, c2_1);
+            var a3_1 = Vector256.Create(a[7]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_1, w0_1, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_1, w1_1, c3_1);
+            a += 8; b += 64;
+        }
+        if (p < kc)
+        {
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
+            var a3_0 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_0, w0_0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_0, w1_0, c3_1);
         }
         c0_0.Store(c + 0 * ldc + 0);
         c0_1.Store(c + 0 * ldc + 8);
@@ -3445,26 +3537,64 @@ internal static unsafe partial class PackedKernels
         var c3_1 = Vector256<float>.Zero;
         var c4_0 = Vector256<float>.Zero;
         var c4_1 = Vector256<float>.Zero;
-        for (nint p = 0; p < kc; p++)
+        nint p = 0;
+        for (; p + 2 <= kc; p += 2)
         {
-            var w0 = Vector256.Load(b + 0);
-            var w1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
-            var a1 = Vector256.Create(a[1]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
-            var a2 = Vector256.Create(a[2]);
-            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
-            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
-            var a3 = Vector256.Create(a[3]);
-            c3_0 = Vector256.FusedMultiplyAdd(a3, w0, c3_0);
-            c3_1 = Vector256.FusedMultiplyAdd(a3, w1, c3_1);
-            var a4 = Vector256.Create(a[4]);
-            c4_0 = Vector256.FusedMultiplyAdd(a4, w0, c4_0);
-            c4_1 = Vector256.FusedMultiplyAdd(a4, w1, c4_1);
-            a += 5; b += 32;
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
+            var a3_0 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_0, w0_0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_0, w1_0, c3_1);
+            var a4_0 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_0, w0_0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4_0, w1_0, c4_1);
+            var w0_1 = Vector256.Load(b + 32);
+            var w1_1 = Vector256.Load(b + 40);
+            var a0_1 = Vector256.Create(a[5]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_1, w0_1, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_1, w1_1, c0_1);
+            var a1_1 = Vector256.Create(a[6]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_1, w0_1, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_1, w1_1, c1_1);
+            var a2_1 = Vector256.Create(a[7]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_1, w0_1, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_1, w1_1, c2_1);
+            var a3_1 = Vector256.Create(a[8]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_1, w0_1, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_1, w1_1, c3_1);
+            var a4_1 = Vector256.Create(a[9]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_1, w0_1, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4_1, w1_1, c4_1);
+            a += 10; b += 64;
+        }
+        if (p < kc)
+        {
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
+            var a3_0 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_0, w0_0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_0, w1_0, c3_1);
+            var a4_0 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_0, w0_0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4_0, w1_0, c4_1);
         }
         c0_0.Store(c + 0 * ldc + 0);
         c0_1.Store(c + 0 * ldc + 8);
@@ -3493,29 +3623,73 @@ internal static unsafe partial class PackedKernels
         var c4_1 = Vector256<float>.Zero;
         var c5_0 = Vector256<float>.Zero;
         var c5_1 = Vector256<float>.Zero;
-        for (nint p = 0; p < kc; p++)
+        nint p = 0;
+        for (; p + 2 <= kc; p += 2)
         {
-            var w0 = Vector256.Load(b + 0);
-            var w1 = Vector256.Load(b + 8);
-            var a0 = Vector256.Create(a[0]);
-            c0_0 = Vector256.FusedMultiplyAdd(a0, w0, c0_0);
-            c0_1 = Vector256.FusedMultiplyAdd(a0, w1, c0_1);
-            var a1 = Vector256.Create(a[1]);
-            c1_0 = Vector256.FusedMultiplyAdd(a1, w0, c1_0);
-            c1_1 = Vector256.FusedMultiplyAdd(a1, w1, c1_1);
-            var a2 = Vector256.Create(a[2]);
-            c2_0 = Vector256.FusedMultiplyAdd(a2, w0, c2_0);
-            c2_1 = Vector256.FusedMultiplyAdd(a2, w1, c2_1);
-            var a3 = Vector256.Create(a[3]);
-            c3_0 = Vector256.FusedMultiplyAdd(a3, w0, c3_0);
-            c3_1 = Vector256.FusedMultiplyAdd(a3, w1, c3_1);
-            var a4 = Vector256.Create(a[4]);
-            c4_0 = Vector256.FusedMultiplyAdd(a4, w0, c4_0);
-            c4_1 = Vector256.FusedMultiplyAdd(a4, w1, c4_1);
-            var a5 = Vector256.Create(a[5]);
-            c5_0 = Vector256.FusedMultiplyAdd(a5, w0, c5_0);
-            c5_1 = Vector256.FusedMultiplyAdd(a5, w1, c5_1);
-            a += 6; b += 32;
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
+            var a3_0 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_0, w0_0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_0, w1_0, c3_1);
+            var a4_0 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_0, w0_0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4_0, w1_0, c4_1);
+            var a5_0 = Vector256.Create(a[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5_0, w0_0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5_0, w1_0, c5_1);
+            var w0_1 = Vector256.Load(b + 32);
+            var w1_1 = Vector256.Load(b + 40);
+            var a0_1 = Vector256.Create(a[6]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_1, w0_1, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_1, w1_1, c0_1);
+            var a1_1 = Vector256.Create(a[7]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_1, w0_1, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_1, w1_1, c1_1);
+            var a2_1 = Vector256.Create(a[8]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_1, w0_1, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_1, w1_1, c2_1);
+            var a3_1 = Vector256.Create(a[9]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_1, w0_1, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_1, w1_1, c3_1);
+            var a4_1 = Vector256.Create(a[10]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_1, w0_1, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4_1, w1_1, c4_1);
+            var a5_1 = Vector256.Create(a[11]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5_1, w0_1, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5_1, w1_1, c5_1);
+            a += 12; b += 64;
+        }
+        if (p < kc)
+        {
+            var w0_0 = Vector256.Load(b + 0);
+            var w1_0 = Vector256.Load(b + 8);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, w0_0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0_0, w1_0, c0_1);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, w0_0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1_0, w1_0, c1_1);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, w0_0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2_0, w1_0, c2_1);
+            var a3_0 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_0, w0_0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3_0, w1_0, c3_1);
+            var a4_0 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_0, w0_0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4_0, w1_0, c4_1);
+            var a5_0 = Vector256.Create(a[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5_0, w0_0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5_0, w1_0, c5_1);
         }
         c0_0.Store(c + 0 * ldc + 0);
         c0_1.Store(c + 0 * ldc + 8);
